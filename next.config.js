@@ -1,0 +1,16 @@
+import { parseEnv } from "./server/env-schema.mjs";
+
+// Fail fast on a bad environment (the same zod schema the server uses at runtime).
+parseEnv(process.env);
+
+/** @type {import('next').NextConfig} */
+const nextConfig = {
+  // Native addons must be loaded by Node at runtime, never bundled.
+  serverExternalPackages: ["node-llama-cpp", "better-sqlite3", "sqlite-vec", "@node-llama-cpp/linux-x64", "@node-llama-cpp/linux-x64-cuda"],
+  reactStrictMode: true,
+  poweredByHeader: false,
+  devIndicators: false,
+  outputFileTracingRoot: import.meta.dirname,
+};
+
+export default nextConfig;

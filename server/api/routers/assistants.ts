@@ -1,0 +1,20 @@
+import "server-only";
+import { asc, desc } from "drizzle-orm";
+import { z } from "zod";
+import { assistantView, getAssistant } from "../../chat/conversations";
+import { assistants } from "../../db/schema";
+import { createTRPCRouter, publicProcedure } from "../trpc";
+
+export const assistantsRouter = createTRPCRouter({
+  list: publicProcedure.query(({ ctx }) =>
+    ctx.db
+      .select()
+      .from(assistants)
+      .orderBy(desc(assistants.isDefault), asc(assistants.createdAt))
+      .all()
+      .map((a) => assistantView(ctx.db, a)),
+  ),
+  get: publicProcedure
+    .input(z.object({ id: z.string().min(1) }))
+    .query(({ ctx, input }) => assistantView(ctx.db, getAssistant(ctx.db, input.id))),
+});

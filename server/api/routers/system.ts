@@ -1,0 +1,21 @@
+import "server-only";
+import os from "node:os";
+import { backendInfo } from "../../llm/llama";
+import { ModelPool } from "../../llm/pool";
+import { createTRPCRouter, publicProcedure } from "../trpc";
+import pkg from "../../../package.json" with { type: "json" };
+
+export const systemRouter = createTRPCRouter({
+  status: publicProcedure.query(async () => {
+    const [info, loaded] = await Promise.all([backendInfo(), ModelPool.instance().loadedSummary()]);
+    return {
+      backend: info.backend,
+      gpuName: info.gpuName,
+      threads: loaded[0]?.threads ?? info.cpuMathCores,
+      ram: { total: os.totalmem(), free: os.freemem() },
+      vram: info.vram,
+      loadedModels: loaded.map(({ id, name, refs }) => ({ id, name, refs })),
+      version: pkg.version,
+    };
+  }),
+});

@@ -1,0 +1,177 @@
+import "server-only";
+import { eq, max } from "drizzle-orm";
+import { z } from "zod";
+import type { AtelierDb } from "../db/client";
+import { conversations, messages, type MessageRow } from "../db/schema";
+import { env } from "../env";
+import { AppError } from "../errors";
+import { newId } from "../ids";
+import { EngineError } from "../llm/errors";
+import { generateChat, type Turn } from "../llm/generate";
+import { getModelRow, servingSpecFor } from "../models/registry";
+import { NEW_CHAT_TITLE, getAssistant, getConversation, listMessages, truncateFrom } from "./conversations";
+
+export const sendInput = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("send"), conversationId: z.string().min(1), content: z.string() }),
+  z.object({ kind: z.literal("regenerate"), conversationId: z.string().min(1), messageId: z.string().min(1) }),
+  z.object({ kind: z.literal("edit"), conversationId: z.string().min(1), messageId: z.string().min(1), content: z.string() }),
+]);
+export type SendInput = z.infer<typeof sendInput>;
+
+export type ChatEvent =
+  | { type: "user"; message: MessageRow }
+  | { type: "start"; message: MessageRow; model: { id: string; label: string } }
+  | { type: "token"; text: string }
+  | { type: "done"; message: MessageRow }
+  | { type: "error"; message: MessageRow | null; error: string };
+
+/** How often partial answers are written to SQLite, so a crash loses at most this much text. */
+const PERSIST_EVERY_MS = 250;
+
+export function validateContent(content: string): string {
+  const max = env().ATELIER_MAX_MESSAGE_CHARS;
+  if (content.trim().length === 0) throw new AppError("BAD_REQUEST", "The message is empty.");
+  if (content.length > max) {
+    throw new AppError(
+      "PAYLOAD_TOO_LARGE",
+      `The message is ${content.length.toLocaleString("en")} characters long; the limit is ${max.toLocaleString("en")}.`,
+    );
+  }
+  return content;
+}
+
+function nextPosition(db: AtelierDb, conversationId: string): number {
+  const row = db.select({ p: max(messages.position) }).from(messages).where(eq(messages.conversationId, conversationId)).get();
+  return (row?.p ?? -1) + 1;
+}
+
+/** Persists the user's side of the request before anything is generated; returns the user message. */
+function prepare(db: AtelierDb, input: SendInput): MessageRow {
+  const conversation = getConversation(db, input.conversationId);
+  if (input.kind === "send") {
+    const content = validateContent(input.content);
+    return db.transaction((tx) => {
+      const position = nextPosition(tx as unknown as AtelierDb, conversation.id);
+      const user = tx
+        .insert(messages)
+        .values({ id: newId(), conversationId: conversation.id, position, role: "user", content, status: "complete" })
+        .returning()
+        .get();
+      const title = conversation.title === NEW_CHAT_TITLE ? content.trim().replace(/\s+/g, " ").slice(0, 60) : conversation.title;
+      tx.update(conversations).set({ title, updatedAt: Date.now() }).where(eq(conversations.id, conversation.id)).run();
+      return user;
+    });
+  }
+  const history = listMessages(db, conversation.id);
+  const target = history.find((m) => m.id === input.messageId);
+  if (!target) throw new AppError("NOT_FOUND", `Message ${input.messageId} does not exist in this conversation.`);
+  if (input.kind === "regenerate") {
+    if (target.role !== "assistant") throw new AppError("BAD_REQUEST", "Only an assistant message can be regenerated.");
+    const user = [...history].reverse().find((m) => m.role === "user" && m.position < target.position);
+    if (!user) throw new AppError("BAD_REQUEST", "There is no user message to answer.");
+    truncateFrom(db, conversation.id, target.position);
+    return user;
+  }
+  if (target.role !== "user") throw new AppError("BAD_REQUEST", "Only a user message can be edited.");
+  const content = validateContent(input.content);
+  return db.transaction((tx) => {
+    truncateFrom(tx as unknown as AtelierDb, conversation.id, target.position + 1);
+    const user = tx.update(messages).set({ content }).where(eq(messages.id, target.id)).returning().get();
+    tx.update(conversations).set({ updatedAt: Date.now() }).where(eq(conversations.id, conversation.id)).run();
+    return user;
+  });
+}
+
+/**
+ * One chat turn: persist the user message, stream the assistant's answer, persist it as it
+ * grows, and finish it as complete, interrupted (stop / disconnect) or error.
+ */
+export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortSignal): AsyncGenerator<ChatEvent> {
+  const user = prepare(db, input);
+  yield { type: "user", message: user };
+
+  const conversation = getConversation(db, input.conversationId);
+  const assistant = getAssistant(db, conversation.assistantId);
+  const turns: Turn[] = listMessages(db, conversation.id)
+    .filter((m) => m.position <= user.position && (m.role === "user" || m.content.length > 0))
+    .map((m) => ({ role: m.role, content: m.content }));
+
+  let modelLabel = "no model";
+  let modelId: string | null = null;
+  let spec;
+  let setupError: string | null = null;
+  try {
+    if (!assistant.modelId) throw new EngineError("MODEL_NOT_FOUND", `${assistant.name} has no model selected.`);
+    const row = getModelRow(db, assistant.modelId);
+    modelLabel = row.name;
+    modelId = row.id;
+    spec = servingSpecFor(db, row);
+  } catch (err) {
+    setupError = (err as Error).message;
+  }
+
+  const placeholder = db
+    .insert(messages)
+    .values({
+      id: newId(),
+      conversationId: conversation.id,
+      position: user.position + 1,
+      role: "assistant",
+      content: "",
+      status: setupError ? "error" : "streaming",
+      error: setupError,
+      modelId,
+      modelLabel,
+    })
+    .returning()
+    .get();
+  if (setupError || !spec) {
+    yield { type: "error", message: placeholder, error: setupError ?? "No model." };
+    return;
+  }
+  yield { type: "start", message: placeholder, model: { id: spec.id, label: modelLabel } };
+
+  let text = "";
+  let lastPersist = Date.now();
+  let finished = false;
+  const persist = (patch: Partial<MessageRow>) =>
+    db.update(messages).set(patch).where(eq(messages.id, placeholder.id)).returning().get();
+  try {
+    for await (const ev of generateChat({ spec, systemPrompt: assistant.systemPrompt, turns, sampling: assistant.sampling, signal })) {
+      if (ev.type === "text") {
+        text += ev.text;
+        yield { type: "token", text: ev.text };
+        if (Date.now() - lastPersist >= PERSIST_EVERY_MS) {
+          persist({ content: text });
+          lastPersist = Date.now();
+        }
+        continue;
+      }
+      finished = true;
+      const final = persist({
+        content: ev.text,
+        status: ev.aborted ? "interrupted" : "complete",
+        error: ev.aborted ? "Stopped before the answer was complete." : null,
+        promptTokens: ev.stats.promptTokens,
+        completionTokens: ev.stats.completionTokens,
+        ttftMs: ev.stats.ttftMs,
+        durationMs: ev.stats.durationMs,
+        tokensPerSecond: ev.stats.tokensPerSecond,
+      });
+      db.update(conversations).set({ updatedAt: Date.now() }).where(eq(conversations.id, conversation.id)).run();
+      yield { type: "done", message: final };
+    }
+  } catch (err) {
+    finished = true;
+    const aborted = signal?.aborted === true;
+    const final = persist({
+      content: text,
+      status: aborted ? "interrupted" : "error",
+      error: aborted ? "Stopped before the answer was complete." : (err as Error).message,
+    });
+    yield { type: "error", message: final, error: final.error ?? "Generation failed." };
+  } finally {
+    // The consumer went away (disconnect) before the end: keep the partial text.
+    if (!finished) persist({ content: text, status: "interrupted", error: "The connection closed before the answer was complete." });
+  }
+}

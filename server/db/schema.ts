@@ -1,0 +1,107 @@
+import { sql } from "drizzle-orm";
+import { index, integer, real, sqliteTable, text, type AnySQLiteColumn } from "drizzle-orm/sqlite-core";
+
+const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
+
+export const MODEL_KINDS = ["base", "finetuned", "lora"] as const;
+export const MODEL_STATUSES = ["ready", "downloading", "error"] as const;
+export const MESSAGE_ROLES = ["user", "assistant"] as const;
+export const MESSAGE_STATUSES = ["complete", "streaming", "interrupted", "error"] as const;
+
+/** Every GGUF Atelier knows: base models, fine-tuned full models and LoRA adapters, with lineage. */
+export const models = sqliteTable(
+  "models",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    kind: text("kind", { enum: MODEL_KINDS }).notNull(),
+    /** Where it came from: a local path, an hf: URI or "forge:<run id>". */
+    source: text("source").notNull(),
+    /** The GGUF on disk (for a LoRA: the adapter file). */
+    filePath: text("file_path").notNull(),
+    status: text("status", { enum: MODEL_STATUSES }).notNull().default("ready"),
+    error: text("error"),
+    sizeBytes: integer("size_bytes"),
+    architecture: text("architecture"),
+    contextLength: integer("context_length"),
+    quantization: text("quantization"),
+    parameters: integer("parameters"),
+    /** Lineage: the model this one was trained from (the base a LoRA applies to). */
+    baseModelId: text("base_model_id").references((): AnySQLiteColumn => models.id, { onDelete: "restrict" }),
+    datasetId: text("dataset_id"),
+    runId: text("run_id"),
+    /** Free-form JSON: training settings, metrics, download info. */
+    meta: text("meta", { mode: "json" }).$type<Record<string, unknown>>(),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [index("models_base_idx").on(t.baseModelId)],
+);
+export type ModelRow = typeof models.$inferSelect;
+export type NewModelRow = typeof models.$inferInsert;
+
+export type SamplingSettings = {
+  temperature: number;
+  topP: number;
+  topK: number;
+  repeatPenalty: number;
+  maxTokens: number;
+};
+
+export const assistants = sqliteTable("assistants", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  systemPrompt: text("system_prompt").notNull().default(""),
+  greeting: text("greeting"),
+  starterQuestions: text("starter_questions", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+  color: text("color").notNull().default("#6366f1"),
+  modelId: text("model_id").references(() => models.id, { onDelete: "set null" }),
+  sampling: text("sampling", { mode: "json" }).$type<SamplingSettings>().notNull(),
+  isDefault: integer("is_default", { mode: "boolean" }).notNull().default(false),
+  createdAt: integer("created_at").notNull().default(now),
+  updatedAt: integer("updated_at").notNull().default(now),
+});
+export type AssistantRow = typeof assistants.$inferSelect;
+export type NewAssistantRow = typeof assistants.$inferInsert;
+
+export const conversations = sqliteTable(
+  "conversations",
+  {
+    id: text("id").primaryKey(),
+    assistantId: text("assistant_id")
+      .notNull()
+      .references(() => assistants.id, { onDelete: "cascade" }),
+    title: text("title").notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [index("conversations_updated_idx").on(t.updatedAt)],
+);
+export type ConversationRow = typeof conversations.$inferSelect;
+
+export const messages = sqliteTable(
+  "messages",
+  {
+    id: text("id").primaryKey(),
+    conversationId: text("conversation_id")
+      .notNull()
+      .references(() => conversations.id, { onDelete: "cascade" }),
+    /** Monotonic position inside the conversation (timestamps can tie). */
+    position: integer("position").notNull(),
+    role: text("role", { enum: MESSAGE_ROLES }).notNull(),
+    content: text("content").notNull(),
+    status: text("status", { enum: MESSAGE_STATUSES }).notNull().default("complete"),
+    error: text("error"),
+    /** Which model answered; the label survives the model's deletion. */
+    modelId: text("model_id"),
+    modelLabel: text("model_label"),
+    promptTokens: integer("prompt_tokens"),
+    completionTokens: integer("completion_tokens"),
+    ttftMs: real("ttft_ms"),
+    durationMs: real("duration_ms"),
+    tokensPerSecond: real("tokens_per_second"),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [index("messages_conversation_idx").on(t.conversationId, t.position)],
+);
+export type MessageRow = typeof messages.$inferSelect;
+export type NewMessageRow = typeof messages.$inferInsert;

@@ -1,0 +1,46 @@
+// Plain ESM (no TypeScript, no "server-only") so next.config.js can import it and a bad
+// environment fails `next build` / `next start` immediately, before any request is served.
+import path from "node:path";
+import { z } from "zod";
+
+const int = (def, min, max) => z.coerce.number().int().min(min).max(max).default(def);
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  /** Where the SQLite database, uploads, downloaded models and trained outputs live. */
+  ATELIER_DATA_DIR: z.string().min(1).default("data"),
+  /** SQLite file; defaults to <ATELIER_DATA_DIR>/atelier.db */
+  ATELIER_DB_PATH: z.string().min(1).optional(),
+  /** GGUF served by the default assistant on first start. */
+  ATELIER_DEFAULT_MODEL: z.string().min(1).default("models/starter/atelier-starter.gguf"),
+  /** "auto" picks CUDA/Vulkan/Metal when present, CPU otherwise. */
+  ATELIER_GPU: z.enum(["auto", "cuda", "vulkan", "metal", "cpu"]).default("auto"),
+  /** CPU threads for inference; 0 = decide from the model size (see server/llm/tuning.ts). */
+  ATELIER_THREADS: int(0, 0, 256),
+  /** Parallel sequences per serving context = conversations generated at once per model. */
+  ATELIER_SEQUENCES: int(8, 1, 64),
+  /** Tokens of context per sequence; 0 = the model's training context (capped at 8192). */
+  ATELIER_CONTEXT_SIZE: int(0, 0, 1_048_576),
+  ATELIER_BATCH_SIZE: int(512, 16, 65_536),
+  ATELIER_MAX_MESSAGE_CHARS: int(32_000, 1, 10_000_000),
+  ATELIER_MAX_TOKENS: int(1024, 1, 1_000_000),
+  /** Seconds to wait for Hugging Face before declaring the network unreachable. */
+  ATELIER_NETWORK_TIMEOUT_S: int(8, 1, 600),
+});
+
+/** @param {Record<string, string | undefined>} source */
+export function parseEnv(source = process.env) {
+  const result = envSchema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid Atelier environment:\n${lines.join("\n")}`);
+  }
+  const env = result.data;
+  const dataDir = path.resolve(env.ATELIER_DATA_DIR);
+  return {
+    ...env,
+    ATELIER_DATA_DIR: dataDir,
+    ATELIER_DB_PATH: path.resolve(env.ATELIER_DB_PATH ?? path.join(dataDir, "atelier.db")),
+    ATELIER_DEFAULT_MODEL: path.resolve(env.ATELIER_DEFAULT_MODEL),
+  };
+}

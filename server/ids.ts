@@ -1,0 +1,4 @@
+import "server-only";
+import { randomUUID } from "node:crypto";
+
+export const newId = (): string => randomUUID();

@@ -1,0 +1,129 @@
+import "server-only";
+import { LlamaChat, type ChatHistoryItem } from "node-llama-cpp";
+import { AsyncQueue } from "./async-queue";
+import { ModelPool, type ServingSpec } from "./pool";
+
+export type Turn = { role: "user" | "assistant"; content: string };
+
+export type Sampling = {
+  temperature: number;
+  topP: number;
+  topK: number;
+  repeatPenalty: number;
+  maxTokens: number;
+  seed?: number;
+};
+
+export type GenerationStats = {
+  promptTokens: number;
+  completionTokens: number;
+  ttftMs: number | null;
+  durationMs: number;
+  tokensPerSecond: number | null;
+  stopReason: string;
+};
+
+export type GenerationEvent =
+  | { type: "text"; text: string }
+  | { type: "end"; text: string; stats: GenerationStats; aborted: boolean };
+
+export function toChatHistory(systemPrompt: string, turns: Turn[]): ChatHistoryItem[] {
+  const history: ChatHistoryItem[] = [];
+  if (systemPrompt.trim()) history.push({ type: "system", text: systemPrompt });
+  for (const t of turns) {
+    history.push(t.role === "user" ? { type: "user", text: t.content } : { type: "model", response: [t.content] });
+  }
+  // LlamaChat continues the last model turn: an empty one means "answer now".
+  history.push({ type: "model", response: [] });
+  return history;
+}
+
+/**
+ * Streams one chat completion. The sequence is freed when the stream ends, is aborted
+ * (signal) or is abandoned by the consumer (iterator return).
+ */
+export async function* generateChat(opts: {
+  spec: ServingSpec;
+  systemPrompt: string;
+  turns: Turn[];
+  sampling: Sampling;
+  signal?: AbortSignal;
+}): AsyncGenerator<GenerationEvent> {
+  const started = performance.now();
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort();
+  opts.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  if (opts.signal?.aborted) stop.abort();
+
+  const serving = await ModelPool.instance().serving(opts.spec);
+  const sequence = await serving.acquire(stop.signal);
+  const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
+  const queue = new AsyncQueue<string>();
+  let firstTokenAt: number | null = null;
+  let completionTokens = 0;
+  let text = "";
+
+  const history = toChatHistory(opts.systemPrompt, opts.turns);
+  const promptTokens = chat.chatWrapper
+    .generateContextState({ chatHistory: history })
+    .contextText.tokenize(serving.model.tokenizer).length;
+
+  const done = chat
+    .generateResponse(history, {
+      signal: stop.signal,
+      stopOnAbortSignal: true,
+      maxTokens: opts.sampling.maxTokens,
+      temperature: opts.sampling.temperature,
+      topP: opts.sampling.topP,
+      topK: opts.sampling.topK,
+      seed: opts.sampling.seed,
+      repeatPenalty: opts.sampling.repeatPenalty === 1 ? false : { penalty: opts.sampling.repeatPenalty },
+      onToken: (tokens) => {
+        firstTokenAt ??= performance.now();
+        completionTokens += tokens.length;
+      },
+      onTextChunk: (chunk) => {
+        text += chunk;
+        queue.push(chunk);
+      },
+    })
+    .then(
+      (r) => {
+        queue.close();
+        return r;
+      },
+      (err: unknown) => {
+        queue.fail(err);
+        throw err;
+      },
+    );
+
+  let finished = false;
+  try {
+    for await (const chunk of queue) yield { type: "text", text: chunk };
+    const result = await done;
+    const ended = performance.now();
+    const genMs = firstTokenAt === null ? 0 : ended - firstTokenAt;
+    finished = true;
+    yield {
+      type: "end",
+      text,
+      aborted: result.metadata.stopReason === "abort",
+      stats: {
+        promptTokens,
+        completionTokens,
+        ttftMs: firstTokenAt === null ? null : firstTokenAt - started,
+        durationMs: ended - started,
+        // The first token's latency is TTFT; rate counts the tokens after it.
+        tokensPerSecond: completionTokens > 1 && genMs > 0 ? ((completionTokens - 1) * 1000) / genMs : null,
+        stopReason: result.metadata.stopReason,
+      },
+    };
+  } finally {
+    if (!finished) stop.abort();
+    await done.catch(() => undefined);
+    opts.signal?.removeEventListener("abort", onOuterAbort);
+    chat.dispose({ disposeSequence: false });
+    serving.release(sequence);
+  }
+}

@@ -1,0 +1,192 @@
+import "server-only";
+import type { LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
+import { env } from "../env";
+import { EngineError } from "./errors";
+import { inspectGguf } from "./inspect";
+import { llamaInstance } from "./llama";
+import { inferenceThreads, sequenceContextSize } from "./tuning";
+
+export type ServingSpec = {
+  /** Stable key of what is served, e.g. the model row id. */
+  id: string;
+  label: string;
+  modelPath: string;
+  loraPath?: string | null;
+};
+
+type LoadedModel = { model: LlamaModel; refs: number; parameters: number | null; trainContext: number | null };
+
+/**
+ * A served model: one context with several sequences, so concurrent conversations are
+ * evaluated in the same batch instead of queueing behind each other.
+ */
+export class ServingContext {
+  private readonly waiters: Array<{ resolve: (s: LlamaContextSequence) => void; reject: (e: unknown) => void }> = [];
+  private leases = 0;
+  private retiring = false;
+
+  constructor(
+    readonly spec: ServingSpec,
+    readonly model: LlamaModel,
+    readonly context: LlamaContext,
+    readonly threads: number,
+    private readonly onIdleRetired: () => Promise<void>,
+  ) {}
+
+  get activeSequences(): number {
+    return this.leases;
+  }
+
+  /** Waits for a free sequence; the caller must `release` it. */
+  async acquire(signal?: AbortSignal): Promise<LlamaContextSequence> {
+    if (this.retiring) throw new EngineError("ENGINE_BUSY", `${this.spec.label} is being unloaded.`);
+    this.leases++;
+    if (this.context.sequencesLeft > 0) return this.context.getSequence();
+    try {
+      return await new Promise<LlamaContextSequence>((resolve, reject) => {
+        const waiter = { resolve, reject };
+        this.waiters.push(waiter);
+        signal?.addEventListener(
+          "abort",
+          () => {
+            const i = this.waiters.indexOf(waiter);
+            if (i >= 0) this.waiters.splice(i, 1);
+            reject(signal.reason ?? new Error("aborted"));
+          },
+          { once: true },
+        );
+      });
+    } catch (err) {
+      this.leases--;
+      throw err;
+    }
+  }
+
+  release(sequence: LlamaContextSequence): void {
+    // Disposing returns the sequence id to the context (its KV cells are cleared).
+    if (!sequence.disposed) sequence.dispose();
+    const next = this.waiters.shift();
+    if (next) {
+      next.resolve(this.context.getSequence());
+      return;
+    }
+    this.leases--;
+    if (this.leases === 0 && this.retiring) void this.onIdleRetired();
+  }
+
+  /** Stop taking new work; free native memory once the last generation finishes. */
+  retire(): Promise<void> | void {
+    this.retiring = true;
+    for (const w of this.waiters.splice(0)) w.reject(new EngineError("ENGINE_BUSY", `${this.spec.label} was unloaded.`));
+    if (this.leases === 0) return this.onIdleRetired();
+  }
+}
+
+const globalForPool = globalThis as unknown as { atelierPool?: ModelPool };
+
+/** Loaded models (shared by path, reference-counted) and their serving contexts. */
+export class ModelPool {
+  private readonly models = new Map<string, Promise<LoadedModel>>();
+  private readonly contexts = new Map<string, Promise<ServingContext>>();
+
+  static instance(): ModelPool {
+    globalForPool.atelierPool ??= new ModelPool();
+    return globalForPool.atelierPool;
+  }
+
+  private keyOf(spec: ServingSpec): string {
+    return `${spec.id}\u0000${spec.modelPath}\u0000${spec.loraPath ?? ""}`;
+  }
+
+  /** The serving context for a spec, loading the model and creating the context on first use. */
+  serving(spec: ServingSpec): Promise<ServingContext> {
+    const key = this.keyOf(spec);
+    let entry = this.contexts.get(key);
+    if (!entry) {
+      let self: Promise<ServingContext> | undefined;
+      entry = self = this.createServing(spec, key, () => self);
+      this.contexts.set(key, entry);
+      entry.catch(() => this.contexts.delete(key));
+    }
+    return entry;
+  }
+
+  private async createServing(spec: ServingSpec, key: string, entryOf: () => Promise<ServingContext> | undefined): Promise<ServingContext> {
+    const loaded = await this.retainModel(spec.modelPath);
+    try {
+      const llama = await llamaInstance();
+      const threads = inferenceThreads(loaded.parameters, llama.cpuMathCores);
+      const context = await loaded.model.createContext({
+        sequences: env().ATELIER_SEQUENCES,
+        contextSize: sequenceContextSize(loaded.trainContext),
+        batchSize: env().ATELIER_BATCH_SIZE,
+        threads,
+        ...(spec.loraPath ? { lora: { adapters: [{ filePath: spec.loraPath }] } } : {}),
+      });
+      return new ServingContext(spec, loaded.model, context, threads, async () => {
+        if (this.contexts.get(key) === entryOf()) this.contexts.delete(key);
+        await context.dispose();
+        await this.releaseModel(spec.modelPath);
+      });
+    } catch (err) {
+      await this.releaseModel(spec.modelPath);
+      throw new EngineError("MODEL_LOAD_FAILED", `Could not start ${spec.label}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private async retainModel(modelPath: string): Promise<LoadedModel> {
+    let entry = this.models.get(modelPath);
+    if (!entry) {
+      entry = (async () => {
+        const facts = await inspectGguf(modelPath);
+        const llama = await llamaInstance();
+        try {
+          const model = await llama.loadModel({ modelPath, gpuLayers: "auto" });
+          return { model, refs: 0, parameters: facts.parameters, trainContext: facts.contextLength };
+        } catch (err) {
+          throw new EngineError("MODEL_LOAD_FAILED", `Could not load ${modelPath}: ${(err as Error).message}`, { cause: err });
+        }
+      })();
+      this.models.set(modelPath, entry);
+      entry.catch(() => this.models.delete(modelPath));
+    }
+    const loaded = await entry;
+    loaded.refs++;
+    return loaded;
+  }
+
+  private async releaseModel(modelPath: string): Promise<void> {
+    const entry = this.models.get(modelPath);
+    if (!entry) return;
+    const loaded = await entry;
+    loaded.refs--;
+    if (loaded.refs <= 0) {
+      this.models.delete(modelPath);
+      await loaded.model.dispose();
+    }
+  }
+
+  /** Unload every context serving `id` (after in-flight generations finish). */
+  async unload(id: string): Promise<void> {
+    const matching = [...this.contexts.entries()].filter(([key]) => key.startsWith(`${id}\u0000`));
+    await Promise.all(
+      matching.map(async ([key, p]) => {
+        this.contexts.delete(key);
+        const serving = await p.catch(() => null);
+        await serving?.retire();
+      }),
+    );
+  }
+
+  async loadedSummary(): Promise<Array<{ id: string; name: string; refs: number; threads: number }>> {
+    const all = await Promise.all([...this.contexts.values()].map((p) => p.catch(() => null)));
+    return all
+      .filter((s): s is ServingContext => s !== null)
+      .map((s) => ({ id: s.spec.id, name: s.spec.label, refs: s.activeSequences, threads: s.threads }));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    const ids = new Set([...this.contexts.keys()].map((k) => k.split("\u0000")[0] ?? ""));
+    await Promise.all([...ids].map((id) => this.unload(id)));
+  }
+}

@@ -1,0 +1,2 @@
+// Empty stand-in for the "server-only" guard when server modules run under vitest.
+export {};
