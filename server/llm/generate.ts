@@ -48,6 +48,8 @@ export async function* generateChat(opts: {
   turns: Turn[];
   sampling: Sampling;
   signal?: AbortSignal;
+  /** Conversation id: lets a follow-up turn reuse the KV cache of the previous one. */
+  affinity?: string;
 }): AsyncGenerator<GenerationEvent> {
   const started = performance.now();
   const stop = new AbortController();
@@ -56,7 +58,7 @@ export async function* generateChat(opts: {
   if (opts.signal?.aborted) stop.abort();
 
   const serving = await ModelPool.instance().serving(opts.spec);
-  const sequence = await serving.acquire(stop.signal);
+  const sequence = await serving.acquire(stop.signal, opts.affinity ?? null);
   const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
   const queue = new AsyncQueue<string>();
   let firstTokenAt: number | null = null;
@@ -124,6 +126,6 @@ export async function* generateChat(opts: {
     await done.catch(() => undefined);
     opts.signal?.removeEventListener("abort", onOuterAbort);
     chat.dispose({ disposeSequence: false });
-    serving.release(sequence);
+    serving.release(sequence, opts.affinity ?? null);
   }
 }

@@ -22,6 +22,8 @@ type LoadedModel = { model: LlamaModel; refs: number; parameters: number | null;
  */
 export class ServingContext {
   private readonly waiters: Array<{ resolve: (s: LlamaContextSequence) => void; reject: (e: unknown) => void }> = [];
+  /** Finished sequences keep their KV cache, tagged with the conversation that filled it. */
+  private readonly idle: Array<{ sequence: LlamaContextSequence; affinity: string | null }> = [];
   private leases = 0;
   private retiring = false;
 
@@ -37,11 +39,19 @@ export class ServingContext {
     return this.leases;
   }
 
-  /** Waits for a free sequence; the caller must `release` it. */
-  async acquire(signal?: AbortSignal): Promise<LlamaContextSequence> {
+  /**
+   * Waits for a free sequence; the caller must `release` it. A conversation gets back the
+   * sequence that already holds its earlier turns, so only the new tokens are evaluated.
+   */
+  async acquire(signal?: AbortSignal, affinity: string | null = null): Promise<LlamaContextSequence> {
     if (this.retiring) throw new EngineError("ENGINE_BUSY", `${this.spec.label} is being unloaded.`);
     this.leases++;
+    const mine = affinity === null ? -1 : this.idle.findIndex((s) => s.affinity === affinity);
+    if (mine >= 0) return this.idle.splice(mine, 1)[0]!.sequence;
     if (this.context.sequencesLeft > 0) return this.context.getSequence();
+    // Oldest idle sequence: LlamaChat trims its cache to the common prefix.
+    const oldest = this.idle.shift();
+    if (oldest) return oldest.sequence;
     try {
       return await new Promise<LlamaContextSequence>((resolve, reject) => {
         const waiter = { resolve, reject };
@@ -62,15 +72,17 @@ export class ServingContext {
     }
   }
 
-  release(sequence: LlamaContextSequence): void {
-    // Disposing returns the sequence id to the context (its KV cells are cleared).
-    if (!sequence.disposed) sequence.dispose();
+  release(sequence: LlamaContextSequence, affinity: string | null = null): void {
     const next = this.waiters.shift();
-    if (next) {
-      next.resolve(this.context.getSequence());
+    if (next && !sequence.disposed) {
+      next.resolve(sequence);
       return;
     }
-    this.leases--;
+    if (next) next.resolve(this.context.getSequence());
+    else {
+      this.leases--;
+      if (!sequence.disposed) this.idle.push({ sequence, affinity });
+    }
     if (this.leases === 0 && this.retiring) void this.onIdleRetired();
   }
 

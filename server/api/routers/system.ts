@@ -12,7 +12,7 @@ export const systemRouter = createTRPCRouter({
       backend: info.backend,
       gpuName: info.gpuName,
       threads: loaded[0]?.threads ?? info.cpuMathCores,
-      ram: { total: os.totalmem(), free: os.freemem() },
+      ram: { total: os.totalmem(), free: os.freemem(), processRss: process.memoryUsage().rss },
       vram: info.vram,
       loadedModels: loaded.map(({ id, name, refs }) => ({ id, name, refs })),
       version: pkg.version,
