@@ -137,7 +137,7 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
   const persist = (patch: Partial<MessageRow>) =>
     db.update(messages).set(patch).where(eq(messages.id, placeholder.id)).returning().get();
   try {
-    for await (const ev of generateChat({ spec, systemPrompt: assistant.systemPrompt, turns, sampling: assistant.sampling, signal, affinity: conversation.id })) {
+    for await (const ev of generateChat({ spec, systemPrompt: assistant.systemPrompt, turns, sampling: { ...assistant.sampling, maxTokens: Math.min(assistant.sampling.maxTokens, env().ATELIER_MAX_TOKENS) }, signal, affinity: conversation.id })) {
       if (ev.type === "text") {
         text += ev.text;
         yield { type: "token", text: ev.text };

@@ -1,5 +1,6 @@
 import "server-only";
 // The one file that talks to node-llama-cpp's process-wide native instance.
+import os from "node:os";
 import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
 import { env } from "../env";
 
@@ -15,6 +16,9 @@ export function llamaInstance(): Promise<Llama> {
     gpu: wanted === "cpu" ? false : wanted,
     // Never compile llama.cpp at runtime (it would try to download a toolchain offline and hang).
     build: "never",
+    // The default (max(cores, 4)) oversubscribes small machines: every decode then waits on
+    // descheduled threads at ggml's barriers (0.5 tok/s instead of 75 on 2 cores, BENCHMARKS.md).
+    maxThreads: env().ATELIER_THREADS || os.availableParallelism(),
     logLevel: LlamaLogLevel.error,
   }).catch((err: unknown) => {
     globalForLlama.atelierLlama = undefined;
