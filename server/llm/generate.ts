@@ -59,16 +59,21 @@ export async function* generateChat(opts: {
 
   const serving = await ModelPool.instance().serving(opts.spec);
   const sequence = await serving.acquire(stop.signal, opts.affinity ?? null);
-  const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
+  let chat: LlamaChat;
+  let promptTokens: number;
+  const history = toChatHistory(opts.systemPrompt, opts.turns);
+  try {
+    chat = new LlamaChat({ contextSequence: sequence, chatWrapper: serving.chatWrapper, autoDisposeSequence: false });
+    promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(serving.model.tokenizer).length;
+  } catch (err) {
+    serving.release(sequence, null);
+    opts.signal?.removeEventListener("abort", onOuterAbort);
+    throw err;
+  }
   const queue = new AsyncQueue<string>();
   let firstTokenAt: number | null = null;
   let completionTokens = 0;
   let text = "";
-
-  const history = toChatHistory(opts.systemPrompt, opts.turns);
-  const promptTokens = chat.chatWrapper
-    .generateContextState({ chatHistory: history })
-    .contextText.tokenize(serving.model.tokenizer).length;
 
   const done = chat
     .generateResponse(history, {
