@@ -1,0 +1,22 @@
+// Backend bring-up: load ggml backends from node-llama-cpp's prebuilt libraries,
+// prefer CUDA when it is present and sees a GPU, always keep CPU for fallback ops.
+#pragma once
+#include "ggml-backend.h"
+
+#include <string>
+
+struct Backends {
+    ggml_backend_t cpu = nullptr;
+    ggml_backend_t gpu = nullptr;   // null on CPU-only machines
+    ggml_backend_sched_t sched = nullptr;
+    int threads = 1;
+    std::string name = "cpu";
+
+    ggml_backend_t main() const { return gpu ? gpu : cpu; }
+    uint64_t free_memory() const;
+    bool cpu_has_bf16() const;      // AVX512-BF16 (fast BF16 GEMM in ggml-cpu)   // RAM or device memory available for our buffers
+    void make_sched(size_t graph_size);
+    ~Backends();
+};
+
+void backends_init(Backends & b, int threads);

@@ -1,0 +1,246 @@
+#include "engine.h"
+#include "common.h"
+#include "gemm.h"
+
+#include "ggml-alloc.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+MicroBatch make_micro_batch(const Dataset & d, const std::vector<int64_t> & rows) {
+    const int T = d.seq_len();
+    MicroBatch mb;
+    mb.tokens.assign(rows.size() * T, 0);
+    for (size_t b = 0; b < rows.size(); b++) {
+        if (rows[b] < 0) continue;
+        const int32_t * tok = d.row_tokens((uint32_t) rows[b]);
+        const uint8_t * msk = d.row_mask((uint32_t) rows[b]);
+        memcpy(mb.tokens.data() + b * T, tok, T * sizeof(int32_t));
+        for (int i = 0; i < T; i++) {
+            if (msk[i + 1]) {
+                mb.idx.push_back((int32_t) (b * T + i));
+                mb.targets.push_back(tok[i + 1]);
+            }
+        }
+    }
+    return mb;
+}
+
+Engine::Engine(Backends & be, Model & m, int B, int T, bool train) : B(B), T(T), be(be), m(m), train(train) {
+    const char * off = getenv("ATELIER_FORGE_GGML_GEMM");
+    fast_gemm = !be.gpu && forge_sgemm_kernel() && !(off && *off && *off != '0');
+    trainable = m.lora.empty() ? m.weights : m.lora_tensors;
+    const size_t n_state = trainable.size() * 3 + 8;
+    ggml_init_params ip = { n_state * ggml_tensor_overhead() * 2, nullptr, true };
+    sctx = ggml_init(ip);
+    // Three contexts' worth of tensors in one ggml context, but separate buffers so
+    // zeroing gradients is a single buffer clear.
+    std::vector<ggml_tensor *> grads, moments;
+    if (train) {
+        for (ggml_tensor * p : trainable) {
+            if (p->type != GGML_TYPE_F32) fail("BAD_CONFIG", std::string("trainable tensor ") + ggml_get_name(p) + " is not F32");
+            ggml_set_param(p);
+            ggml_tensor * g = ggml_new_tensor(sctx, GGML_TYPE_F32, GGML_MAX_DIMS, p->ne);
+            ggml_format_name(g, "%s.grad", ggml_get_name(p));
+            grad_of[p] = g;
+            grads.push_back(g);
+        }
+    }
+    ggml_backend_buffer_type_t buft = ggml_backend_get_default_buffer_type(be.main());
+    auto alloc_list = [&](const std::vector<ggml_tensor *> & ts, const char * what) -> ggml_backend_buffer_t {
+        if (ts.empty()) return nullptr;
+        size_t total = 0;
+        const size_t align = ggml_backend_buft_get_alignment(buft);
+        for (auto * t : ts) total += GGML_PAD(ggml_backend_buft_get_alloc_size(buft, t), align);
+        ggml_backend_buffer_t buf = ggml_backend_buft_alloc_buffer(buft, total);
+        if (!buf) fail("OUT_OF_MEMORY", std::string("cannot allocate ") + fmt_bytes(total) + " for " + what);
+        ggml_tallocr ta = ggml_tallocr_new(buf);
+        for (auto * t : ts) ggml_tallocr_alloc(&ta, t);
+        ggml_backend_buffer_clear(buf, 0);
+        return buf;
+    };
+    grads_buf = alloc_list(grads, "gradients");
+    if (train) {
+        for (ggml_tensor * p : trainable) {
+            ggml_tensor * mt = ggml_new_tensor(sctx, GGML_TYPE_F32, GGML_MAX_DIMS, p->ne);
+            ggml_tensor * vt = ggml_new_tensor(sctx, GGML_TYPE_F32, GGML_MAX_DIMS, p->ne);
+            ggml_format_name(mt, "%s.adam_m", ggml_get_name(p));
+            ggml_format_name(vt, "%s.adam_v", ggml_get_name(p));
+            m_of[p] = mt;
+            v_of[p] = vt;
+            moments.push_back(mt);
+            moments.push_back(vt);
+        }
+    }
+    moments_buf = alloc_list(moments, "AdamW moments");
+    loss_grad = ggml_new_tensor_1d(sctx, GGML_TYPE_F32, 1);
+    clip_scale = ggml_new_tensor_1d(sctx, GGML_TYPE_F32, 1);
+    adam_wd = ggml_new_tensor_1d(sctx, GGML_TYPE_F32, 7);
+    adam_nowd = ggml_new_tensor_1d(sctx, GGML_TYPE_F32, 7);
+    aux_buf = alloc_list({loss_grad, clip_scale, adam_wd, adam_nowd}, "optimizer scalars");
+
+    pos_data.resize(T);
+    for (int i = 0; i < T; i++) pos_data[i] = i;
+    mask_data.assign((size_t) T * T, 0.0f);
+    for (int q = 0; q < T; q++)
+        for (int k = q + 1; k < T; k++) mask_data[(size_t) q * T + k] = -INFINITY;
+
+    if (train) {
+        const size_t osize = 1024 + trainable.size() * 8;
+        size_t gsz = 64;
+        while (gsz < osize) gsz <<= 1;
+        ggml_init_params op = { gsz * 2 * ggml_tensor_overhead() + 2 * ggml_graph_overhead_custom(gsz, false), nullptr, true };
+        octx = ggml_init(op);
+        norm_graph = ggml_new_graph_custom(octx, gsz, false);
+        for (ggml_tensor * p : trainable) {
+            ggml_tensor * s = ggml_sum(octx, ggml_sqr(octx, grad_of[p]));
+            sumsq = sumsq ? ggml_add(octx, sumsq, s) : s;
+        }
+        ggml_set_output(sumsq);
+        ggml_build_forward_expand(norm_graph, sumsq);
+        opt_graph = ggml_new_graph_custom(octx, gsz, false);
+        for (ggml_tensor * p : trainable) {
+            ggml_tensor * g = ggml_mul(octx, grad_of[p], clip_scale);
+            ggml_tensor * hp = ggml_n_dims(p) >= 2 ? adam_wd : adam_nowd;
+            ggml_build_forward_expand(opt_graph, ggml_opt_step_adamw(octx, p, g, m_of[p], v_of[p], hp));
+        }
+    }
+}
+
+Engine::~Engine() {
+    train_graphs.clear();
+    eval_graphs.clear();
+    if (octx) ggml_free(octx);
+    if (grads_buf) ggml_backend_buffer_free(grads_buf);
+    if (moments_buf) ggml_backend_buffer_free(moments_buf);
+    if (aux_buf) ggml_backend_buffer_free(aux_buf);
+    if (sctx) ggml_free(sctx);
+}
+
+uint64_t Engine::state_bytes() const {
+    uint64_t n = 0;
+    if (grads_buf) n += ggml_backend_buffer_get_size(grads_buf);
+    if (moments_buf) n += ggml_backend_buffer_get_size(moments_buf);
+    return n;
+}
+
+int Engine::bucket(int M) const {
+    // A handful of graph shapes: enough to skip most of the padding rows' head compute
+    // without rebuilding a graph every step.
+    const int full = B * T;
+    const int gran = std::max(8, (full + 7) / 8);
+    int b = ((std::max(M, 1) + gran - 1) / gran) * gran;
+    return std::min(b, full);
+}
+
+StepGraph * Engine::graph_for(int M, bool backward) {
+    auto & cache = backward ? train_graphs : eval_graphs;
+    auto it = cache.find(M);
+    if (it != cache.end()) return it->second.get();
+    StepGraph * g = build_step_graph(m, B, T, M, backward, backward, fast_gemm, grad_of, loss_grad);
+    cache[M].reset(g);
+    return g;
+}
+
+void Engine::use_graph(ggml_cgraph * g) {
+    if (allocated == g) return;
+    ggml_backend_sched_reset(be.sched);
+    if (!ggml_backend_sched_alloc_graph(be.sched, g)) fail("OUT_OF_MEMORY", "cannot allocate compute buffers for the training graph");
+    allocated = g;
+}
+
+uint64_t Engine::measure_compute_bytes() {
+    StepGraph * g = graph_for(B * T, train);
+    int n = ggml_backend_sched_get_n_backends(be.sched);
+    std::vector<size_t> sizes(n, 0);
+    ggml_backend_sched_reserve_size(be.sched, g->graph, sizes.data());
+    uint64_t total = 0;
+    for (size_t s : sizes) total += s;
+    return total;
+}
+
+void Engine::reserve() {
+    StepGraph * g = graph_for(B * T, train);
+    if (!ggml_backend_sched_reserve(be.sched, g->graph)) fail("OUT_OF_MEMORY", "cannot allocate compute buffers");
+    allocated = nullptr;
+}
+
+double Engine::run(StepGraph * g, const MicroBatch & mb, uint64_t dropout_seed) {
+    use_graph(g->graph);
+    const int M = g->M;
+    const int Mr = (int) mb.idx.size();
+    ggml_backend_tensor_set(g->tokens, mb.tokens.data(), 0, mb.tokens.size() * 4);
+    ggml_backend_tensor_set(g->pos, pos_data.data(), 0, pos_data.size() * 4);
+    ggml_backend_tensor_set(g->kq_mask, mask_data.data(), 0, mask_data.size() * 4);
+    std::vector<int32_t> idx(M, 0);
+    std::copy(mb.idx.begin(), mb.idx.end(), idx.begin());
+    ggml_backend_tensor_set(g->idx, idx.data(), 0, M * 4);
+    const int V = m.hp.n_vocab;
+    // One-hot labels are V x M floats (large for big vocabularies): keep one zeroed host
+    // buffer and only touch the M ones.
+    if (labels_host.size() < (size_t) V * M) labels_host.assign((size_t) V * M, 0.0f);
+    std::vector<float> rowmask(M, 0.0f);
+    for (int r = 0; r < Mr; r++) {
+        labels_host[(size_t) r * V + mb.targets[r]] = 1.0f;
+        rowmask[r] = 1.0f;
+    }
+    ggml_backend_tensor_set(g->labels, labels_host.data(), 0, (size_t) V * M * 4);
+    for (int r = 0; r < Mr; r++) labels_host[(size_t) r * V + mb.targets[r]] = 0.0f;
+    ggml_backend_tensor_set(g->rowmask, rowmask.data(), 0, M * 4);
+    if (!g->dropout_masks.empty()) {
+        const float p = m.lora_dropout, keep = 1.0f / (1.0f - p);
+        uint64_t st = dropout_seed;
+        std::vector<float> dm;
+        for (ggml_tensor * t : g->dropout_masks) {
+            dm.resize(ggml_nelements(t));
+            for (float & x : dm) x = ((splitmix64(st) >> 40) * (1.0 / 16777216.0)) < p ? 0.0f : keep;
+            ggml_backend_tensor_set(t, dm.data(), 0, dm.size() * 4);
+        }
+    }
+    if (ggml_backend_sched_graph_compute(be.sched, g->graph) != GGML_STATUS_SUCCESS) fail("OUT_OF_MEMORY", "graph compute failed");
+    float loss = 0;
+    ggml_backend_tensor_get(g->loss, &loss, 0, 4);
+    return (double) loss * M; // CE op averages over all M rows; padding rows add 0
+}
+
+double Engine::accumulate(const MicroBatch & mb, int64_t step_targets, uint64_t dropout_seed) {
+    const int Mr = (int) mb.idx.size();
+    if (Mr == 0) return 0.0; // nothing to learn from: skip compute entirely
+    StepGraph * g = graph_for(bucket(Mr), true);
+    // graph loss = CE_sum / M; step loss = CE_sum / step_targets.
+    const float lg = (float) g->M / (float) step_targets;
+    ggml_backend_tensor_set(loss_grad, &lg, 0, 4);
+    return run(g, mb, dropout_seed);
+}
+
+double Engine::forward_sum(const MicroBatch & mb) {
+    const int Mr = (int) mb.idx.size();
+    if (Mr == 0) return 0.0;
+    StepGraph * g = graph_for(bucket(Mr), false);
+    return run(g, mb, 0);
+}
+
+double Engine::grad_norm() {
+    use_graph(norm_graph);
+    ggml_backend_sched_graph_compute(be.sched, norm_graph);
+    float s = 0;
+    ggml_backend_tensor_get(sumsq, &s, 0, 4);
+    return std::sqrt((double) s);
+}
+
+void Engine::optimizer_step(const AdamWParams & p, float clip) {
+    const float b1h = 1.0f / (1.0f - std::pow(p.beta1, (float) p.t));
+    const float b2h = 1.0f / (1.0f - std::pow(p.beta2, (float) p.t));
+    float wd[7] = {p.lr, p.beta1, p.beta2, p.eps, p.weight_decay, b1h, b2h};
+    float nowd[7] = {p.lr, p.beta1, p.beta2, p.eps, 0.0f, b1h, b2h};
+    ggml_backend_tensor_set(adam_wd, wd, 0, sizeof wd);
+    ggml_backend_tensor_set(adam_nowd, nowd, 0, sizeof nowd);
+    ggml_backend_tensor_set(clip_scale, &clip, 0, 4);
+    use_graph(opt_graph);
+    ggml_backend_sched_graph_compute(be.sched, opt_graph);
+}
+
+void Engine::zero_grads() {
+    if (grads_buf) ggml_backend_buffer_clear(grads_buf, 0);
+}

@@ -1,0 +1,295 @@
+// BLIS-style SGEMM: pack A into MR-row panels and B into NR-column panels per cache block,
+// then run a register-blocked FMA micro-kernel. Only the micro-kernels are compiled for
+// AVX2/AVX-512 (function target attributes + runtime dispatch), so the binary still runs
+// on any x86-64 and the build needs no -march flags.
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define FORGE_X86 1
+#endif
+
+namespace {
+
+constexpr int64_t KC = 256;
+
+typedef void (*ukernel_t)(int64_t kc, const float * A, const float * B, float * C, int64_t ldc, bool overwrite, int mr, int nr);
+
+struct Kernel {
+    const char * name;
+    int MR, NR;
+    int64_t MC, NC;
+    ukernel_t fn;
+};
+
+template <int MR, int NR>
+inline void store_tile(const float * acc, float * C, int64_t ldc, bool overwrite, int mr, int nr) {
+    for (int i = 0; i < mr; i++) {
+        float * c = C + i * ldc;
+        const float * a = acc + i * NR;
+        if (overwrite) for (int j = 0; j < nr; j++) c[j] = a[j];
+        else for (int j = 0; j < nr; j++) c[j] += a[j];
+    }
+}
+
+#ifdef FORGE_X86
+__attribute__((target("avx512f")))
+void ukernel_avx512(int64_t kc, const float * A, const float * B, float * C, int64_t ldc, bool overwrite, int mr, int nr) {
+    constexpr int MR = 12, NR = 32;
+    __m512 c[MR][2];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) { c[i][0] = _mm512_setzero_ps(); c[i][1] = _mm512_setzero_ps(); }
+    for (int64_t k = 0; k < kc; k++) {
+        const __m512 b0 = _mm512_loadu_ps(B);
+        const __m512 b1 = _mm512_loadu_ps(B + 16);
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) {
+            const __m512 a = _mm512_set1_ps(A[i]);
+            c[i][0] = _mm512_fmadd_ps(a, b0, c[i][0]);
+            c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
+        }
+        A += MR;
+        B += NR;
+    }
+    if (mr == MR && nr == NR) {
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) {
+            float * ci = C + i * ldc;
+            if (overwrite) {
+                _mm512_storeu_ps(ci, c[i][0]);
+                _mm512_storeu_ps(ci + 16, c[i][1]);
+            } else {
+                _mm512_storeu_ps(ci, _mm512_add_ps(_mm512_loadu_ps(ci), c[i][0]));
+                _mm512_storeu_ps(ci + 16, _mm512_add_ps(_mm512_loadu_ps(ci + 16), c[i][1]));
+            }
+        }
+        return;
+    }
+    alignas(64) float tmp[MR * NR];
+    for (int i = 0; i < MR; i++) { _mm512_store_ps(tmp + i * NR, c[i][0]); _mm512_store_ps(tmp + i * NR + 16, c[i][1]); }
+    store_tile<MR, NR>(tmp, C, ldc, overwrite, mr, nr);
+}
+
+__attribute__((target("avx2,fma")))
+void ukernel_avx2(int64_t kc, const float * A, const float * B, float * C, int64_t ldc, bool overwrite, int mr, int nr) {
+    constexpr int MR = 6, NR = 16;
+    __m256 c[MR][2];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) { c[i][0] = _mm256_setzero_ps(); c[i][1] = _mm256_setzero_ps(); }
+    for (int64_t k = 0; k < kc; k++) {
+        const __m256 b0 = _mm256_loadu_ps(B);
+        const __m256 b1 = _mm256_loadu_ps(B + 8);
+#pragma GCC unroll 6
+        for (int i = 0; i < MR; i++) {
+            const __m256 a = _mm256_broadcast_ss(A + i);
+            c[i][0] = _mm256_fmadd_ps(a, b0, c[i][0]);
+            c[i][1] = _mm256_fmadd_ps(a, b1, c[i][1]);
+        }
+        A += MR;
+        B += NR;
+    }
+    alignas(32) float tmp[MR * NR];
+    for (int i = 0; i < MR; i++) { _mm256_store_ps(tmp + i * NR, c[i][0]); _mm256_store_ps(tmp + i * NR + 8, c[i][1]); }
+    store_tile<MR, NR>(tmp, C, ldc, overwrite, mr, nr);
+}
+#endif
+
+const Kernel * pick_kernel() {
+#ifdef FORGE_X86
+    static const Kernel k512 = {"avx512", 12, 32, 144, 512, ukernel_avx512};
+    static const Kernel k256 = {"avx2", 6, 16, 96, 512, ukernel_avx2};
+    __builtin_cpu_init();
+    const char * force = getenv("ATELIER_FORGE_GEMM_KERNEL"); // "avx2" to test the fallback on AVX-512 machines
+    const bool want512 = !(force && std::string(force) == "avx2");
+    if (want512 && __builtin_cpu_supports("avx512f")) return &k512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &k256;
+#endif
+    return nullptr;
+}
+
+const Kernel * kernel() {
+    static const Kernel * k = pick_kernel();
+    return k;
+}
+
+// Packing reads through arbitrary strides, which is how transposed operands cost nothing extra.
+void pack_a(const Kernel & K, const float * A, int64_t a_m, int64_t a_k, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float * dst) {
+    const int MR = K.MR;
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+        const int mr = (int) std::min<int64_t>(MR, mc - ir);
+        const float * base = A + (i0 + ir) * a_m + p0 * a_k;
+        if (a_m == 1 && mr == MR) {
+            // column access is contiguous: copy MR floats per k
+            for (int64_t k = 0; k < kc; k++) memcpy(dst + k * MR, base + k * a_k, MR * sizeof(float));
+        } else {
+            for (int64_t k = 0; k < kc; k++) {
+                float * d = dst + k * MR;
+                const float * s = base + k * a_k;
+                int i = 0;
+                for (; i < mr; i++) d[i] = s[i * a_m];
+                for (; i < MR; i++) d[i] = 0.0f;
+            }
+        }
+        dst += MR * kc;
+    }
+}
+
+void pack_b(const Kernel & K, const float * B, int64_t b_k, int64_t b_n, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float * dst) {
+    const int NR = K.NR;
+    for (int64_t jr = 0; jr < nc; jr += NR) {
+        const int nr = (int) std::min<int64_t>(NR, nc - jr);
+        const float * base = B + p0 * b_k + (j0 + jr) * b_n;
+        if (b_n == 1 && nr == NR) {
+            for (int64_t k = 0; k < kc; k++) memcpy(dst + k * NR, base + k * b_k, NR * sizeof(float));
+        } else if (b_k == 1) {
+            // B(k, n) contiguous along k: walk each column once (cache friendly), scatter into the panel
+            for (int j = 0; j < nr; j++) {
+                const float * s = base + j * b_n;
+                for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = s[k];
+            }
+            for (int j = nr; j < NR; j++) for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = 0.0f;
+        } else {
+            for (int64_t k = 0; k < kc; k++) {
+                float * d = dst + k * NR;
+                const float * s = base + k * b_k;
+                int j = 0;
+                for (; j < nr; j++) d[j] = s[j * b_n];
+                for (; j < NR; j++) d[j] = 0.0f;
+            }
+        }
+        dst += NR * kc;
+    }
+}
+
+} // namespace
+
+const char * forge_sgemm_kernel() {
+    const Kernel * k = kernel();
+    return k ? k->name : nullptr;
+}
+
+void forge_sgemm(int64_t M, int64_t N, int64_t K, const float * A, int64_t a_m, int64_t a_k,
+                 const float * B, int64_t b_k, int64_t b_n, float * C, int64_t c_m, bool accumulate, int64_t m0, int64_t m1) {
+    (void) M;
+    const Kernel & kn = *kernel();
+    thread_local std::vector<float> abuf, bbuf;
+    const int64_t MC = kn.MC, NC = kn.NC;
+    abuf.resize((size_t) (MC + kn.MR) * KC);
+    bbuf.resize((size_t) (NC + kn.NR) * KC);
+    if (K == 0) {
+        if (!accumulate) for (int64_t i = m0; i < m1; i++) memset(C + i * c_m, 0, N * sizeof(float));
+        return;
+    }
+    for (int64_t jc = 0; jc < N; jc += NC) {
+        const int64_t nc = std::min(NC, N - jc);
+        for (int64_t pc = 0; pc < K; pc += KC) {
+            const int64_t kc = std::min(KC, K - pc);
+            const bool overwrite = pc == 0 && !accumulate;
+            pack_b(kn, B, b_k, b_n, pc, kc, jc, nc, bbuf.data());
+            for (int64_t ic = m0; ic < m1; ic += MC) {
+                const int64_t mc = std::min(MC, m1 - ic);
+                pack_a(kn, A, a_m, a_k, ic, mc, pc, kc, abuf.data());
+                for (int64_t jr = 0; jr < nc; jr += kn.NR) {
+                    const int nr = (int) std::min<int64_t>(kn.NR, nc - jr);
+                    const float * bp = bbuf.data() + (jr / kn.NR) * kn.NR * kc;
+                    for (int64_t ir = 0; ir < mc; ir += kn.MR) {
+                        const int mr = (int) std::min<int64_t>(kn.MR, mc - ir);
+                        kn.fn(kc, abuf.data() + (ir / kn.MR) * kn.MR * kc, bp, C + (ic + ir) * c_m + jc + jr, c_m, overwrite, mr, nr);
+                    }
+                }
+            }
+        }
+    }
+}
+
+namespace {
+// A job lives on the heap and is shared with the workers that picked it up: the caller waits
+// only for its tasks to finish, never for a worker that woke up late (or not at all).
+struct Job {
+    void (*fn)(int, void *);
+    void * ctx;
+    int n_tasks;
+    std::atomic<int> next{0};
+    std::atomic<int> done{0};
+};
+
+struct Pool {
+    std::vector<std::thread> workers;
+    std::mutex mu;
+    std::condition_variable wake, finished;
+    std::shared_ptr<Job> job;
+    uint64_t generation = 0;
+    bool quit = false;
+
+    void work(Job & j) {
+        for (int t; (t = j.next.fetch_add(1)) < j.n_tasks;) {
+            j.fn(t, j.ctx);
+            if (j.done.fetch_add(1) + 1 == j.n_tasks) {
+                std::lock_guard<std::mutex> lk(mu);
+                finished.notify_all();
+            }
+        }
+    }
+    void loop() {
+        uint64_t seen = 0;
+        while (true) {
+            std::shared_ptr<Job> j;
+            {
+                std::unique_lock<std::mutex> lk(mu);
+                wake.wait(lk, [&] { return quit || generation != seen; });
+                if (quit) return;
+                seen = generation;
+                j = job;
+            }
+            if (j) work(*j);
+        }
+    }
+    ~Pool() {
+        { std::lock_guard<std::mutex> lk(mu); quit = true; }
+        wake.notify_all();
+        for (auto & w : workers) w.join();
+    }
+};
+Pool * g_pool = nullptr;
+} // namespace
+
+void forge_pool_init(int n) {
+    if (g_pool || n <= 1) return;
+    g_pool = new Pool();
+    for (int i = 1; i < n; i++) g_pool->workers.emplace_back([] { g_pool->loop(); });
+}
+
+int forge_pool_size() { return g_pool ? (int) g_pool->workers.size() + 1 : 1; }
+
+void forge_pool_run(int n_tasks, void (*f)(int, void *), void * ctx) {
+    Pool * p = g_pool;
+    if (!p || n_tasks <= 1) {
+        for (int t = 0; t < n_tasks; t++) f(t, ctx);
+        return;
+    }
+    auto j = std::make_shared<Job>();
+    j->fn = f;
+    j->ctx = ctx;
+    j->n_tasks = n_tasks;
+    {
+        std::lock_guard<std::mutex> lk(p->mu);
+        p->job = j;
+        p->generation++;
+    }
+    p->wake.notify_all();
+    p->work(*j);
+    std::unique_lock<std::mutex> lk(p->mu);
+    p->finished.wait(lk, [&] { return j->done.load() == n_tasks; });
+    p->job.reset();
+}
