@@ -36,11 +36,11 @@ export function parseEnv(source = process.env) {
     throw new Error(`Invalid Atelier environment:\n${lines.join("\n")}`);
   }
   const env = result.data;
-  const dataDir = path.resolve(env.ATELIER_DATA_DIR);
+  const dataDir = path.resolve(/*turbopackIgnore: true*/ env.ATELIER_DATA_DIR);
   return {
     ...env,
     ATELIER_DATA_DIR: dataDir,
-    ATELIER_DB_PATH: path.resolve(env.ATELIER_DB_PATH ?? path.join(dataDir, "atelier.db")),
-    ATELIER_DEFAULT_MODEL: path.resolve(env.ATELIER_DEFAULT_MODEL),
+    ATELIER_DB_PATH: path.resolve(/*turbopackIgnore: true*/ env.ATELIER_DB_PATH ?? path.join(dataDir, "atelier.db")),
+    ATELIER_DEFAULT_MODEL: path.resolve(/*turbopackIgnore: true*/ env.ATELIER_DEFAULT_MODEL),
   };
 }

@@ -1,0 +1,25 @@
+"use client";
+
+import { AddLocalForm } from "./add-local-form";
+import { DownloadForm } from "./download-form";
+import { ModelsTable } from "./models-table";
+
+export function ModelsView() {
+  return (
+    <div className="h-full overflow-y-auto">
+      <div className="mx-auto max-w-6xl px-4 py-8 sm:px-6">
+        <header>
+          <h1 className="text-xl font-semibold tracking-tight">Models</h1>
+          <p className="mt-1 text-sm text-zinc-500">
+            GGUF models available to your assistants. Add a file from this machine or download one from Hugging Face.
+          </p>
+        </header>
+        <div className="mt-6 grid gap-4 lg:grid-cols-2">
+          <AddLocalForm />
+          <DownloadForm />
+        </div>
+        <ModelsTable />
+      </div>
+    </div>
+  );
+}

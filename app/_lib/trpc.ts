@@ -1,0 +1,27 @@
+import { createTRPCClient, httpBatchStreamLink, splitLink } from "@trpc/client";
+import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
+import { createTRPCContext } from "@trpc/tanstack-react-query";
+import type { AppRouter } from "@/server/api/root";
+
+export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
+
+export type RouterInputs = inferRouterInputs<AppRouter>;
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+export type TRPCClient = ReturnType<typeof makeTRPCClient>;
+
+const URL = "/api/trpc";
+
+/** Procedures that stream for a long time; each gets its own request so aborting one really cancels it. */
+const LONG_STREAMS = new Set(["chat.send", "models.download"]);
+
+export function makeTRPCClient() {
+  return createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => LONG_STREAMS.has(op.path),
+        true: httpBatchStreamLink({ url: URL, maxItems: 1 }),
+        false: httpBatchStreamLink({ url: URL }),
+      }),
+    ],
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * UI-side view of the API contract. Kept structural (not imported from the server) so pure UI
+ * logic and its unit tests don't depend on server code; the tRPC-inferred types must stay
+ * assignable to these (tsc checks that wherever query data flows into UI helpers).
+ */
+export type MessageRole = "user" | "assistant";
+export type MessageStatus = "complete" | "streaming" | "interrupted" | "error";
+
+export interface Message {
+  id: string;
+  conversationId: string;
+  role: MessageRole;
+  content: string;
+  status: MessageStatus;
+  error: string | null;
+  modelId: string | null;
+  modelLabel: string | null;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  ttftMs: number | null;
+  durationMs: number | null;
+  tokensPerSecond: number | null;
+  createdAt: number;
+}
+
+export interface Assistant {
+  id: string;
+  name: string;
+  systemPrompt: string;
+  greeting: string | null;
+  starterQuestions: string[];
+  color: string;
+  modelId: string | null;
+  modelLabel: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type ChatEvent =
+  | { type: "user"; message: Message }
+  | { type: "start"; message: Message; model: { id: string; label: string } }
+  | { type: "token"; text: string }
+  | { type: "done"; message: Message }
+  | { type: "error"; message: Message | null; error: string };
+
+export type ChatInput =
+  | { kind: "send"; conversationId: string; content: string }
+  | { kind: "regenerate"; conversationId: string; messageId: string }
+  | { kind: "edit"; conversationId: string; messageId: string; content: string };
+
+export const MAX_MESSAGE_CHARS = 32_000;
