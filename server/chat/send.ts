@@ -40,6 +40,8 @@ export function validateContent(content: string): string {
   return content;
 }
 
+const titleFrom = (content: string) => content.trim().replace(/\s+/g, " ").slice(0, 60);
+
 function nextPosition(db: AtelierDb, conversationId: string): number {
   const row = db.select({ p: max(messages.position) }).from(messages).where(eq(messages.conversationId, conversationId)).get();
   return (row?.p ?? -1) + 1;
@@ -57,7 +59,7 @@ function prepare(db: AtelierDb, input: SendInput): MessageRow {
         .values({ id: newId(), conversationId: conversation.id, position, role: "user", content, status: "complete" })
         .returning()
         .get();
-      const title = conversation.title === NEW_CHAT_TITLE ? content.trim().replace(/\s+/g, " ").slice(0, 60) : conversation.title;
+      const title = conversation.title === NEW_CHAT_TITLE ? titleFrom(content) : conversation.title;
       tx.update(conversations).set({ title, updatedAt: Date.now() }).where(eq(conversations.id, conversation.id)).run();
       return user;
     });
@@ -77,7 +79,9 @@ function prepare(db: AtelierDb, input: SendInput): MessageRow {
   return db.transaction((tx) => {
     truncateFrom(tx as unknown as AtelierDb, conversation.id, target.position + 1);
     const user = tx.update(messages).set({ content }).where(eq(messages.id, target.id)).returning().get();
-    tx.update(conversations).set({ updatedAt: Date.now() }).where(eq(conversations.id, conversation.id)).run();
+    // A title derived from the first message follows its edits; a title the user chose stays.
+    const title = conversation.title === titleFrom(target.content) ? titleFrom(content) : conversation.title;
+    tx.update(conversations).set({ title, updatedAt: Date.now() }).where(eq(conversations.id, conversation.id)).run();
     return user;
   });
 }

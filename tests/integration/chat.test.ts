@@ -139,6 +139,7 @@ describe("chat.send", () => {
     ({ messages: msgs } = await app.caller().conversations.get({ id: conv.id }));
     expect(msgs.map((m) => m.role)).toEqual(["user", "assistant"]);
     expect(msgs[0]?.content).toBe("first, edited");
+    expect((await app.caller().conversations.get({ id: conv.id })).conversation.title).toBe("first, edited");
   });
 });
 
