@@ -7,6 +7,7 @@ import { assistants, messages, models, type SamplingSettings } from "./db/schema
 import { env } from "./env";
 import { newId } from "./ids";
 import { inspectGguf } from "./llm/inspect";
+import { recoverInterruptedIndexing } from "./knowledge";
 import { factsToColumns } from "./models/registry";
 
 export const DEFAULT_SAMPLING: SamplingSettings = { temperature: 0.3, topP: 0.9, topK: 40, repeatPenalty: 1.1, maxTokens: 512 };
@@ -24,6 +25,7 @@ export async function bootstrap(db: AtelierDb): Promise<void> {
     .set({ status: "interrupted", error: "The server stopped while this answer was being generated." })
     .where(eq(messages.status, "streaming"))
     .run();
+  recoverInterruptedIndexing(db);
 
   const starterPath = env().ATELIER_DEFAULT_MODEL;
   let starter = db.select().from(models).where(eq(models.filePath, starterPath)).get();

@@ -66,7 +66,7 @@ describe("scratch model in node-llama-cpp", () => {
   it("forge eval perplexity equals node-llama-cpp perplexity within 0.5%", async () => {
     const res = runForge(["eval", "--model", modelPath, "--data", path.join(dir, "eval.atds"), "--threads", "1"]);
     expect(res.code, res.stderr).toBe(0);
-    const ev = res.lines.find((l) => l.type === "eval") as { loss: number; ppl: number; tokens: number };
+    const ev = res.lines.find((l) => l.type === "eval") as unknown as { loss: number; ppl: number; tokens: number };
 
     const model = await llama.loadModel({ modelPath });
     const ctx = await model.createContext({ contextSize: 64, batchSize: 64 });

@@ -1,0 +1,45 @@
+import "server-only";
+import { AppError } from "@/server/errors";
+
+/** A heading found in a document: `offset` points into ParsedDocument.text. */
+export type OutlineEntry = { offset: number; level: number; text: string };
+
+export type DocumentFormat = "text" | "markdown" | "html" | "json" | "jsonl" | "csv";
+
+/** What every parser returns: plain text (\n line ends) plus the headings inside it. */
+export type ParsedDocument = {
+  format: DocumentFormat;
+  /** Title found in the file (front matter, <title>, first H1), else null. */
+  title: string | null;
+  text: string;
+  outline: OutlineEntry[];
+  /** The encoding the bytes were read as. */
+  encoding: "utf-8" | "utf-16le" | "utf-16be" | "windows-1252";
+  /** Non-fatal notes for the user (e.g. "3 empty JSONL lines skipped"). */
+  warnings: string[];
+};
+
+export type ParseErrorReason =
+  | "empty"
+  | "too-large"
+  | "binary"
+  | "unsupported"
+  | "invalid-json"
+  | "invalid-csv"
+  | "no-text";
+
+/** A file that cannot be imported; the message names the file and what is wrong. */
+export class KnowledgeParseError extends AppError {
+  readonly fileName: string;
+  readonly reason: ParseErrorReason;
+  /** 1-based line of the problem, where there is one. */
+  readonly line: number | undefined;
+  constructor(fileName: string, reason: ParseErrorReason, detail: string, line?: number) {
+    const where = line === undefined ? "" : ` line ${line}`;
+    super(reason === "too-large" ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST", `"${fileName}"${where}: ${detail}`);
+    this.name = "KnowledgeParseError";
+    this.fileName = fileName;
+    this.reason = reason;
+    this.line = line;
+  }
+}
