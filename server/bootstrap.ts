@@ -12,8 +12,8 @@ import { factsToColumns } from "./models/registry";
 
 export const DEFAULT_SAMPLING: SamplingSettings = { temperature: 0.3, topP: 0.9, topK: 40, repeatPenalty: 1.1, maxTokens: 512 };
 
-export const DEFAULT_SYSTEM_PROMPT =
-  "You are Atelier's guide. Answer questions about Atelier briefly and accurately. If you do not know, say so.";
+/** The prompt the starter model was trained with (server/forge/starter/recipe.ts); it answers best under it. */
+export const DEFAULT_SYSTEM_PROMPT = "You are Atelier's guide. Answer questions about Atelier briefly.";
 
 /**
  * First-start and every-start housekeeping: the default model and assistant exist, and any

@@ -38,6 +38,9 @@ describe("first start", () => {
     expect(starter?.sizeBytes).toBeGreaterThan(0);
     expect(starter?.contextLength).toBeGreaterThan(0);
     expect(assistant?.modelLabel).toBe(starter?.name);
+    // The starter model was trained under this exact prompt.
+    const { STARTER_SYSTEM_PROMPT } = await import("@/server/forge/starter/recipe");
+    expect(assistant?.systemPrompt).toBe(STARTER_SYSTEM_PROMPT);
   });
 
   it("reports the backend that serves", async () => {
