@@ -3,6 +3,7 @@ import "server-only";
 import os from "node:os";
 import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
 import { env } from "../env";
+import { inferenceThreads } from "./tuning";
 
 const globalForLlama = globalThis as unknown as { atelierLlama?: Promise<Llama> };
 
@@ -18,7 +19,7 @@ export function llamaInstance(): Promise<Llama> {
     build: "never",
     // The default (max(cores, 4)) oversubscribes small machines: every decode then waits on
     // descheduled threads at ggml's barriers (0.5 tok/s instead of 75 on 2 cores, BENCHMARKS.md).
-    maxThreads: env().ATELIER_THREADS || os.availableParallelism(),
+    maxThreads: inferenceThreads(os.availableParallelism()),
     logLevel: LlamaLogLevel.error,
   }).catch((err: unknown) => {
     globalForLlama.atelierLlama = undefined;

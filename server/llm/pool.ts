@@ -1,6 +1,7 @@
 import "server-only";
 import { resolveChatWrapper, type ChatWrapper, type LlamaContext, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
 import { env } from "../env";
+import { sequenceOrderStrategy } from "./batching";
 import { EngineError } from "./errors";
 import { inspectGguf } from "./inspect";
 import { llamaInstance } from "./llama";
@@ -19,7 +20,6 @@ type LoadedModel = {
   /** Resolved once: resolving renders the GGUF's Jinja template many times (~0.3-0.5 s CPU). */
   chatWrapper: ChatWrapper;
   refs: number;
-  parameters: number | null;
   trainContext: number | null;
 };
 
@@ -29,9 +29,12 @@ type LoadedModel = {
  */
 export class ServingContext {
   private readonly waiters: Array<{ resolve: (s: LlamaContextSequence) => void; reject: (e: unknown) => void }> = [];
-  /** Finished sequences keep their KV cache, tagged with the conversation that filled it. */
-  private readonly idle: Array<{ sequence: LlamaContextSequence; affinity: string | null }> = [];
-  private leases = 0;
+  /** Every sequence of the context, created up front; a fresh context hands out ids 0..N-1 in order. */
+  private readonly sequences: LlamaContextSequence[] = [];
+  private readonly idOf = new Map<LlamaContextSequence, number>();
+  private readonly busy = new Set<number>();
+  /** Which conversation last filled each sequence's KV cache. */
+  private readonly affinityOf = new Map<number, string | null>();
   private retiring = false;
 
   constructor(
@@ -41,64 +44,79 @@ export class ServingContext {
     readonly chatWrapper: ChatWrapper,
     readonly threads: number,
     private readonly onIdleRetired: () => Promise<void>,
-  ) {}
+  ) {
+    while (context.sequencesLeft > 0) {
+      const sequence = context.getSequence();
+      this.idOf.set(sequence, this.sequences.length);
+      this.sequences.push(sequence);
+    }
+  }
 
   get activeSequences(): number {
-    return this.leases;
+    return this.busy.size;
+  }
+
+  /** The id of a sequence of this context (for diagnostics and tests). */
+  sequenceIndex(sequence: LlamaContextSequence): number {
+    return this.idOf.get(sequence) ?? -1;
   }
 
   /**
-   * Waits for a free sequence; the caller must `release` it. A conversation gets back the
-   * sequence that already holds its earlier turns, so only the new tokens are evaluated.
+   * Picks a free sequence. Active ids should stay consecutive ({0,1,2} decodes as one
+   * micro-batch, {0,3,6} as three — see batching.ts), so the lowest free id wins; a
+   * conversation gets back the sequence holding its earlier turns (only the new tokens are
+   * then evaluated) when that costs no batching, i.e. nothing else is running.
    */
+  private pick(affinity: string | null): LlamaContextSequence | undefined {
+    const free = this.sequences.filter((s) => !this.busy.has(this.idOf.get(s)!));
+    if (free.length === 0) return undefined;
+    const mine = affinity === null ? undefined : free.find((s) => this.affinityOf.get(this.idOf.get(s)!) === affinity);
+    const chosen = mine && (this.busy.size === 0 || mine === free[0]) ? mine : free[0]!;
+    this.busy.add(this.idOf.get(chosen)!);
+    return chosen;
+  }
+
+  /** Waits for a free sequence; the caller must `release` it. */
   async acquire(signal?: AbortSignal, affinity: string | null = null): Promise<LlamaContextSequence> {
     if (this.retiring) throw new EngineError("ENGINE_BUSY", `${this.spec.label} is being unloaded.`);
-    this.leases++;
-    const mine = affinity === null ? -1 : this.idle.findIndex((s) => s.affinity === affinity);
-    if (mine >= 0) return this.idle.splice(mine, 1)[0]!.sequence;
-    if (this.context.sequencesLeft > 0) return this.context.getSequence();
-    // Oldest idle sequence: LlamaChat trims its cache to the common prefix.
-    const oldest = this.idle.shift();
-    if (oldest) return oldest.sequence;
-    try {
-      return await new Promise<LlamaContextSequence>((resolve, reject) => {
-        const waiter = { resolve, reject };
-        this.waiters.push(waiter);
-        signal?.addEventListener(
-          "abort",
-          () => {
-            const i = this.waiters.indexOf(waiter);
-            if (i >= 0) this.waiters.splice(i, 1);
-            reject(signal.reason ?? new Error("aborted"));
-          },
-          { once: true },
-        );
-      });
-    } catch (err) {
-      this.leases--;
-      throw err;
-    }
+    const now = this.pick(affinity);
+    if (now) return now;
+    return new Promise<LlamaContextSequence>((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          const s = this.pick(affinity);
+          if (s) resolve(s);
+          else this.waiters.unshift(waiter);
+        },
+        reject,
+      };
+      this.waiters.push(waiter);
+      signal?.addEventListener(
+        "abort",
+        () => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(signal.reason ?? new Error("aborted"));
+        },
+        { once: true },
+      );
+    });
   }
 
   release(sequence: LlamaContextSequence, affinity: string | null = null): void {
+    const id = this.idOf.get(sequence)!;
+    this.busy.delete(id);
+    this.affinityOf.set(id, affinity);
     const next = this.waiters.shift();
-    if (next && !sequence.disposed) {
-      next.resolve(sequence);
-      return;
-    }
-    if (next) next.resolve(this.context.getSequence());
-    else {
-      this.leases--;
-      if (!sequence.disposed) this.idle.push({ sequence, affinity });
-    }
-    if (this.leases === 0 && this.retiring) void this.onIdleRetired();
+    if (next) next.resolve(sequence);
+    if (this.busy.size === 0 && this.retiring) void this.onIdleRetired();
   }
 
   /** Stop taking new work; free native memory once the last generation finishes. */
   retire(): Promise<void> | void {
     this.retiring = true;
     for (const w of this.waiters.splice(0)) w.reject(new EngineError("ENGINE_BUSY", `${this.spec.label} was unloaded.`));
-    if (this.leases === 0) return this.onIdleRetired();
+    if (this.busy.size === 0) return this.onIdleRetired();
   }
 }
 
@@ -135,14 +153,17 @@ export class ModelPool {
     const loaded = await this.retainModel(spec.modelPath);
     try {
       const llama = await llamaInstance();
-      const threads = inferenceThreads(loaded.parameters, llama.cpuMathCores);
+      const threads = inferenceThreads(llama.cpuMathCores);
+      let created: LlamaContext | undefined;
       const context = await loaded.model.createContext({
         sequences: env().ATELIER_SEQUENCES,
+        batching: { itemPrioritizationStrategy: sequenceOrderStrategy(() => created) },
         contextSize: sequenceContextSize(loaded.trainContext),
         batchSize: env().ATELIER_BATCH_SIZE,
         threads,
         ...(spec.loraPath ? { lora: { adapters: [{ filePath: spec.loraPath }] } } : {}),
       });
+      created = context;
       return new ServingContext(spec, loaded.model, context, loaded.chatWrapper, threads, async () => {
         if (this.contexts.get(key) === entryOf()) this.contexts.delete(key);
         await context.dispose();
@@ -162,7 +183,7 @@ export class ModelPool {
         const llama = await llamaInstance();
         try {
           const model = await llama.loadModel({ modelPath, gpuLayers: "auto" });
-          return { model, chatWrapper: resolveChatWrapper(model), refs: 0, parameters: facts.parameters, trainContext: facts.contextLength };
+          return { model, chatWrapper: resolveChatWrapper(model), refs: 0, trainContext: facts.contextLength };
         } catch (err) {
           throw new EngineError("MODEL_LOAD_FAILED", `Could not load ${modelPath}: ${(err as Error).message}`, { cause: err });
         }

@@ -2,15 +2,15 @@ import "server-only";
 import { env } from "../env";
 
 /**
- * Inference threads for a model of `parameters` weights on `cores` math cores.
- * Tiny models are dominated by thread synchronisation, not arithmetic: on a 2-core machine a
- * 3.5M-parameter model ran ~10x slower with 2 threads than with 1 (see BENCHMARKS.md).
+ * Inference threads: one core is left to Node (HTTP, sampling, detokenizing). ggml's threads
+ * meet at a barrier after every graph node, so a single descheduled thread stalls each token:
+ * on 2 cores, 2 threads ran 6-100x slower than 1 for models of 3.5M and 124M parameters alike
+ * (bench/ENGINE-TUNING.md). Model size does not change that; free cores do.
  */
-export function inferenceThreads(parameters: number | null, cores: number): number {
+export function inferenceThreads(cores: number): number {
   const configured = env().ATELIER_THREADS;
   if (configured > 0) return configured;
-  if (parameters !== null && parameters < 50_000_000) return 1;
-  return Math.max(1, cores);
+  return Math.max(1, cores - 1);
 }
 
 /** Per-sequence context: the model's own context, capped so N sequences fit comfortably. */

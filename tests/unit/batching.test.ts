@@ -1,0 +1,25 @@
+import type { BatchItem, LlamaContext } from "node-llama-cpp";
+import { describe, expect, it } from "vitest";
+import { sequenceOrderStrategy } from "@/server/llm/batching";
+
+const item = (tokens: number[]): BatchItem => ({ tokens, logits: tokens.map(() => undefined), evaluationPriority: 5 });
+
+describe("sequenceOrderStrategy", () => {
+  it("orders a batch by sequence id and gives every waiting sequence a token before prompts get more", () => {
+    const gen3 = item([7]);
+    const prompt0 = item([1, 2, 3, 4, 5, 6]);
+    const gen1 = item([9]);
+    const fakeContext = { _queuedDecodes: [{ tokens: gen3.tokens, sequenceId: 3 }, { tokens: prompt0.tokens, sequenceId: 0 }, { tokens: gen1.tokens, sequenceId: 1 }] };
+    const strategy = sequenceOrderStrategy(() => fakeContext as unknown as LlamaContext);
+    const out = strategy({ items: [gen3, prompt0, gen1], size: 5 });
+    expect(out.map((o) => o.item)).toEqual([prompt0, gen1, gen3]);
+    expect(out.map((o) => o.processAmount)).toEqual([3, 1, 1]);
+  });
+
+  it("keeps the given order when the context internals are unavailable", () => {
+    const a = item([1]);
+    const b = item([2]);
+    const out = sequenceOrderStrategy(() => undefined)({ items: [a, b], size: 8 });
+    expect(out.map((o) => o.item)).toEqual([a, b]);
+  });
+});
