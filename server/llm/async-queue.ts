@@ -16,6 +16,11 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     } else this.items.push(item);
   }
 
+  /** Removes and returns everything queued right now (lets a slow consumer catch up in one step). */
+  drain(): T[] {
+    return this.items.splice(0);
+  }
+
   close(): void {
     this.closed = true;
     if (this.waiting) {

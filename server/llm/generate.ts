@@ -107,7 +107,8 @@ export async function* generateChat(opts: {
 
   let finished = false;
   try {
-    for await (const chunk of queue) yield { type: "text", text: chunk };
+    // Tokens that piled up while the consumer was busy go out as one chunk.
+    for await (const chunk of queue) yield { type: "text", text: chunk + queue.drain().join("") };
     const result = await done;
     const ended = performance.now();
     const genMs = firstTokenAt === null ? 0 : ended - firstTokenAt;

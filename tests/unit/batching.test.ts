@@ -1,8 +1,8 @@
-import type { BatchItem, LlamaContext } from "node-llama-cpp";
+import type { BatchItem, LlamaContext, Token } from "node-llama-cpp";
 import { describe, expect, it } from "vitest";
 import { sequenceOrderStrategy } from "@/server/llm/batching";
 
-const item = (tokens: number[]): BatchItem => ({ tokens, logits: tokens.map(() => undefined), evaluationPriority: 5 });
+const item = (ids: number[]): BatchItem => ({ tokens: ids as Token[], logits: ids.map(() => undefined), evaluationPriority: 5 });
 
 describe("sequenceOrderStrategy", () => {
   it("orders a batch by sequence id and gives every waiting sequence a token before prompts get more", () => {

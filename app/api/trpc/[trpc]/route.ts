@@ -12,6 +12,9 @@ const handler = (req: Request) =>
     req,
     router: appRouter,
     createContext,
+    // no-transform: Next's gzip would otherwise compress every streamed token chunk on its own
+    // (the top CPU cost per token in a server profile); answers are small, tokens are many.
+    responseMeta: () => ({ headers: { "cache-control": "no-store, no-transform" } }),
     onError({ error, path }) {
       if (error.code === "INTERNAL_SERVER_ERROR") console.error(`[trpc] ${path ?? "?"}:`, error.cause ?? error);
     },
