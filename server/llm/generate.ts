@@ -60,11 +60,9 @@ export async function* generateChat(opts: {
   const serving = await ModelPool.instance().serving(opts.spec);
   const sequence = await serving.acquire(stop.signal, opts.affinity ?? null);
   let chat: LlamaChat;
-  let promptTokens: number;
   const history = toChatHistory(opts.systemPrompt, opts.turns);
   try {
     chat = new LlamaChat({ contextSequence: sequence, chatWrapper: serving.chatWrapper, autoDisposeSequence: false });
-    promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(serving.model.tokenizer).length;
   } catch (err) {
     serving.release(sequence, null);
     opts.signal?.removeEventListener("abort", onOuterAbort);
@@ -111,6 +109,8 @@ export async function* generateChat(opts: {
     for await (const chunk of queue) yield { type: "text", text: chunk + queue.drain().join("") };
     const result = await done;
     const ended = performance.now();
+    // The sequence now holds exactly prompt + answer; counting this way costs nothing before the first token.
+    const promptTokens = Math.max(0, sequence.contextTokens.length - completionTokens);
     const genMs = firstTokenAt === null ? 0 : ended - firstTokenAt;
     finished = true;
     yield {
