@@ -4,7 +4,8 @@
   /usr/bin/python3 bench/forge/bench.py [--quick] [--forge PATH] [--skip-torch] [--skip-llama-opt]
 
 Runs, on the same byte-level data (bench/forge/prepare_data.py) and the same forge-initialised GGUF:
-  scratch, 2 epochs: atelier-forge (threads 1 and 2, best reported), llama_opt (threads 1 and 2, best),
+  scratch, 2 epochs: atelier-forge (threads 1 and 2, best reported; plus 2 threads with its non-default
+                     ATELIER_FORGE_GGML_THREADS=1, and a 30-step per-op profile), llama_opt (threads 1 and 2, best),
                      PyTorch fp32 and bf16-autocast (torch.set_num_threads(2), OpenBLAS if selected)
   fine-tune, 1 epoch of the domain set from the forge scratch model: forge full, llama_opt full,
                      forge LoRA rank 8
@@ -53,9 +54,17 @@ def loadavg():
     return os.getloadavg()[0]
 
 
+def busy_cpu_s():
+    """Machine-wide busy CPU seconds (all processes) from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")  # minus idle, iowait
+
+
 def popen_rss(cmd, env, label):
     """subprocess.communicate() reaps the child itself, so use wait4 directly."""
     la0 = loadavg()
+    b0 = busy_cpu_s()
     t0 = time.time()
     log(f"{label}: {' '.join(os.path.relpath(c, ROOT) if c.startswith(ROOT + '/') else c for c in cmd)}")
     outp = os.path.join(CACHE, "tmp", "child.out")
@@ -81,18 +90,20 @@ def popen_rss(cmd, env, label):
         raise SystemExit(f"{label} failed (exit {code})")
     r = {"lines": lines, "rss": ru.ru_maxrss * 1024, "wall": wall, "load": [round(la0, 2), round(loadavg(), 2)],
          "cpu_s": ru.ru_utime + ru.ru_stime}
+    # CPUs' worth of work done by everything else on the machine while this ran (0 = we had it alone)
+    r["others"] = round(max(0.0, busy_cpu_s() - b0 - r["cpu_s"]) / max(wall, 1e-9), 2)
     last = next((l for l in reversed(lines) if l.get("type") in ("done", "eval")), {})
     tok_s = next((l["tok_s"] for l in reversed(lines) if "tok_s" in l), None)
-    log(f"  -> {wall:.0f}s wall, {r['cpu_s']:.0f}s CPU, peak RSS {r['rss'] / 2**20:.0f} MiB, load {r['load']}, "
+    log(f"  -> {wall:.0f}s wall, {r['cpu_s']:.0f}s CPU, peak RSS {r['rss'] / 2**20:.0f} MiB, other CPU load {r['others']}, "
         f"tok/s {tok_s}, eval ppl {last.get('eval_ppl', last.get('ppl'))}")
     return r
 
 
-def forge_run(forge, name, cfg, label):
+def forge_run(forge, name, cfg, label, env=None):
     path = os.path.join(CACHE, "tmp", name + ".json")
     with open(path, "w") as f:
         json.dump(cfg, f)
-    r = popen_rss([forge, "train", "--config", path], None, label)
+    r = popen_rss([forge, "train", "--config", path], env, label)
     steps = [l for l in r["lines"] if l.get("type") == "step"]
     done = [l for l in r["lines"] if l.get("type") == "done"][-1]
     tps = next((l["tokens_per_step"] for l in r["lines"] if l.get("type") == "start"), 0)
@@ -180,6 +191,13 @@ def main():
                                                "eval": g_ev, "threads": t, **scratch_len}, f"forge scratch threads={t}")
     best_t = max(threads, key=lambda t: res[f"forge_scratch_t{t}"]["tok_s"])
     res["forge_scratch"] = res[f"forge_scratch_t{best_t}"]
+    # forge's documented alternative threading (all threads to ggml, spin barriers; faster on an idle box)
+    gt = max(threads)
+    if gt > 1:
+        res["forge_scratch_ggml_threads"] = forge_run(a.forge, f"scratch_t{gt}_ggml", {**base_cfg, "out": out("forge_scratch_ggml"),
+                                                      "eval": g_ev, "threads": gt, **scratch_len},
+                                                      f"forge scratch threads={gt} ATELIER_FORGE_GGML_THREADS=1", {"ATELIER_FORGE_GGML_THREADS": "1"})
+        res["forge_scratch_ggml_threads"]["threads"] = gt
     lo_sched = {"lr": TRAIN["lr"] * LO_LR_SCALE, "min-lr-ratio": TRAIN["min_lr_ratio"], "warmup": TRAIN["warmup_steps"] * B,
                 "wd": TRAIN["weight_decay"], "beta1": TRAIN["beta1"], "beta2": TRAIN["beta2"], "eps": TRAIN["eps"], "seed": TRAIN["seed"]}
     lo_len = {"steps": quick_steps * B} if a.quick else {"epochs": 2}
@@ -196,6 +214,14 @@ def main():
     if not a.skip_torch:
         res["torch_fp32"] = torch_run(init, g_tr, g_ev, False, {**t_sched, **t_len}, "torch fp32")
         res["torch_bf16"] = torch_run(init, g_tr, g_ev, True, {**t_sched, **t_len}, "torch bf16 autocast")
+
+    # where forge's time goes: ggml per-op timing (ATELIER_FORGE_PROFILE=1; CUSTOM = forge's own GEMMs), 30 steps, 1 thread
+    prof = {}
+    for m, cfg in (("scratch", {**base_cfg, "out": out("prof"), "threads": 1, "steps": 30}),):
+        forge_run(a.forge, "prof_" + m, cfg, f"forge {m} per-op profile (1 thread)", {"ATELIER_FORGE_PROFILE": "1"})
+        with open(os.path.join(CACHE, "tmp", "child.err")) as f:
+            prof[m] = [ln.rstrip() for ln in f if ln.startswith("    ") or "profile:" in ln][:12]
+    res["profile"] = prof
 
     # 3. fine-tunes of the forge scratch model on the domain set (1 epoch), best forge thread count.
     base = res["forge_scratch"]["out"]
@@ -230,7 +256,10 @@ def report(a, res, threads, best_t, manifest, n_gen, n_dom):
 
     for t in threads:
         r = res[f"forge_scratch_t{t}"]
-        row(f"atelier-forge, {t} thr", "scratch, 2 ep", r, lo_s, tf, "**best**" if t == best_t else "")
+        row(f"atelier-forge, {t} thr", "scratch, 2 ep", r, lo_s, tf, "**best default**" if t == best_t else "")
+    if "forge_scratch_ggml_threads" in res:
+        r = res["forge_scratch_ggml_threads"]
+        row(f"atelier-forge, {r['threads']} thr, ATELIER_FORGE_GGML_THREADS=1", "scratch, 2 ep", r, lo_s, tf, "non-default threading")
     for t in threads:
         k = f"llama_opt_scratch_t{t}"
         if k in res:
@@ -250,6 +279,10 @@ def report(a, res, threads, best_t, manifest, n_gen, n_dom):
         check("scratch tok/s >= 1.5x llama_opt", fs["tok_s"] >= 1.5 * lo_s["tok_s"], f"{fs['tok_s']:,.0f} vs {lo_s['tok_s']:,.0f} ({fs['tok_s'] / lo_s['tok_s']:.2f}x)")
     if tf:
         check("scratch tok/s >= 1.0x PyTorch fp32", fs["tok_s"] >= tf["tok_s"], f"{fs['tok_s']:,.0f} vs {tf['tok_s']:,.0f} ({fs['tok_s'] / tf['tok_s']:.2f}x); bf16 {res['torch_bf16']['tok_s']:,.0f}")
+        if "forge_scratch_ggml_threads" in res:
+            g = res["forge_scratch_ggml_threads"]
+            check("… same with ATELIER_FORGE_GGML_THREADS=1 (not default)", g["tok_s"] >= tf["tok_s"],
+                  f"{g['tok_s']:,.0f} vs {tf['tok_s']:,.0f} ({g['tok_s'] / tf['tok_s']:.2f}x)")
         d = 100 * (fs["eval_ppl"] / tf["eval_ppl"] - 1)
         check("held-out ppl <= PyTorch fp32 (2 ep)", fs["eval_ppl"] <= tf["eval_ppl"],
               f"{fs['eval_ppl']:.3f} vs {tf['eval_ppl']:.3f} ({d:+.2f}%; same math: forge and torch agree to 1e-6 in loss "
@@ -263,9 +296,9 @@ def report(a, res, threads, best_t, manifest, n_gen, n_dom):
     blas = os.path.realpath("/etc/alternatives/libblas.so.3-x86_64-linux-gnu")
     torch_v = next((l.get("torch") for l in (tf or {}).get("lines", []) if l.get("type") == "start"), "n/a")
     llama_commit = sh(f"git -C {os.path.join(CACHE, 'llama.cpp')} rev-parse --short HEAD")
-    loads = [v["load"] for v in res.values() if isinstance(v, dict) and "load" in v]
-    max_load = max((max(l) for l in loads), default=0)
-    noisy = max_load > 1.5
+    others = [v["others"] for v in res.values() if isinstance(v, dict) and "others" in v]
+    max_other = max(others, default=0)
+    noisy = max_other > 0.2
     table = "\n".join([
         "| system | run | tok/s | tok/CPU-s | peak RSS | held-out ppl | vs llama_opt | vs torch fp32 | note |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|", *rows])
@@ -275,7 +308,7 @@ def report(a, res, threads, best_t, manifest, n_gen, n_dom):
 
 {"**QUICK MODE: a few steps per run; numbers and pass/fail are NOT meaningful.**" if a.quick else ""}
 Date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} · CPU: {cpu}, {os.cpu_count()} cores ·
-load average during runs: up to {max_load:.1f}{" (**machine shared/busy: numbers are noisy**)" if noisy else ""} ·
+CPU used by other processes during the runs: up to {max_other:.2f} cores{" (**machine shared/busy: numbers are noisy**)" if noisy else " (quiet)"} ·
 PyTorch {torch_v}, BLAS {blas} · llama.cpp {llama_commit} (node-llama-cpp bundle, shipped libs) ·
 forge binary sha256 {sha_file(a.forge)}.
 
@@ -296,6 +329,9 @@ ggml's barrier spinning as work); peak RSS = ru_maxrss of the process.
 
 {ttable}
 """
+    if res.get("profile"):
+        md += "\nforge per-op time, scratch, 1 thread, 30 steps (ATELIER_FORGE_PROFILE=1; CUSTOM = forge's GEMMs, the rest is ggml, single-threaded by default):\n\n```\n"
+        md += "\n".join(res["profile"]["scratch"]) + "\n```\n"
     print(table)
     print()
     print(ttable)
