@@ -1,4 +1,5 @@
 import "server-only";
+import { toChatHistory } from "../llm/chat-history";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -112,20 +113,10 @@ export function tokenizeDocument(doc: TextDocument | string, tok: ForgeTokenizer
 }
 
 function historyFor(record: ChatRecord, upTo: number, answer: "open" | "closed"): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = [];
-  // same shape as server/llm/generate.ts toChatHistory(): optional system, turns, open model turn
-  if (record.system?.trim()) history.push({ type: "system", text: record.system });
-  for (let i = 0; i < upTo; i++) {
-    const m = record.messages[i]!;
-    history.push(m.role === "user" ? { type: "user", text: m.content } : { type: "model", response: [m.content] });
-  }
-  const last = record.messages[upTo]!;
-  if (answer === "open") {
-    history.push({ type: "model", response: [last.content] });
-  } else {
-    history.push({ type: "model", response: [last.content] });
-    history.push({ type: "user", text: "x" });
-  }
+  const turns = record.messages.slice(0, upTo).map((m) => ({ role: m.role === "user" ? ("user" as const) : ("assistant" as const), content: m.content }));
+  const history = toChatHistory(record.system ?? "", turns, record.messages[upTo]!.content);
+  // A following user turn makes the wrapper close the answer (its end-of-turn token is a target too).
+  if (answer === "closed") history.push({ type: "user", text: "x" });
   return history;
 }
 

@@ -1,9 +1,11 @@
 import "server-only";
-import { LlamaChat, type ChatHistoryItem } from "node-llama-cpp";
+import { LlamaChat } from "node-llama-cpp";
+import { toChatHistory, type Turn } from "./chat-history";
+
+export type { Turn };
 import { AsyncQueue } from "./async-queue";
 import { ModelPool, type ServingSpec } from "./pool";
 
-export type Turn = { role: "user" | "assistant"; content: string };
 
 export type Sampling = {
   temperature: number;
@@ -26,17 +28,6 @@ export type GenerationStats = {
 export type GenerationEvent =
   | { type: "text"; text: string }
   | { type: "end"; text: string; stats: GenerationStats; aborted: boolean };
-
-export function toChatHistory(systemPrompt: string, turns: Turn[]): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = [];
-  if (systemPrompt.trim()) history.push({ type: "system", text: systemPrompt });
-  for (const t of turns) {
-    history.push(t.role === "user" ? { type: "user", text: t.content } : { type: "model", response: [t.content] });
-  }
-  // LlamaChat continues the last model turn: an empty one means "answer now".
-  history.push({ type: "model", response: [] });
-  return history;
-}
 
 /**
  * Streams one chat completion. The sequence is freed when the stream ends, is aborted

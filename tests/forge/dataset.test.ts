@@ -24,7 +24,7 @@ import {
 import { ForgeError } from "@/server/forge/errors";
 import { writeLlamaGguf } from "@/server/forge/gguf";
 import { trainBpe, type BpeTokenizer } from "@/server/forge/tokenizer";
-import { toChatHistory } from "@/server/llm/generate";
+import { toChatHistory } from "@/server/llm/chat-history";
 
 const SYSTEM = "You are Atelier's guide.";
 const CORPUS_TEXT = [

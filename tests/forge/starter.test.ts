@@ -16,7 +16,7 @@ import {
   type StarterMeta,
 } from "@/server/forge/starter/recipe";
 import { cleanSpaces, trainBpe } from "@/server/forge/tokenizer";
-import { toChatHistory } from "@/server/llm/generate";
+import { toChatHistory } from "@/server/llm/chat-history";
 import { starterModelPath } from "../helpers/model";
 
 describe("starter corpus and recipe", () => {
