@@ -7,6 +7,7 @@ import { assistants, messages, models, type SamplingSettings } from "./db/schema
 import { env } from "./env";
 import { newId } from "./ids";
 import { inspectGguf } from "./llm/inspect";
+import { ensureEnvAdmin } from "./auth/users";
 import { recoverInterruptedIndexing } from "./knowledge";
 import { factsToColumns } from "./models/registry";
 
@@ -26,6 +27,7 @@ export async function bootstrap(db: AtelierDb): Promise<void> {
     .where(eq(messages.status, "streaming"))
     .run();
   recoverInterruptedIndexing(db);
+  await ensureEnvAdmin(db);
 
   const starterPath = env().ATELIER_DEFAULT_MODEL;
   let starter = db.select().from(models).where(eq(models.filePath, starterPath)).get();

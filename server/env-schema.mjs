@@ -26,6 +26,11 @@ export const envSchema = z.object({
   ATELIER_MAX_TOKENS: int(1024, 1, 1_000_000),
   /** Seconds to wait for Hugging Face before declaring the network unreachable. */
   ATELIER_NETWORK_TIMEOUT_S: int(8, 1, 600),
+  /** Console login sessions expire this many hours after sign-in. */
+  ATELIER_SESSION_HOURS: int(168, 1, 8760),
+  /** Optional first admin, created at start when no user exists (otherwise the /setup screen asks). */
+  ATELIER_ADMIN_EMAIL: z.string().email().optional(),
+  ATELIER_ADMIN_PASSWORD: z.string().min(10).max(256).optional(),
 });
 
 /** @param {Record<string, string | undefined>} source */

@@ -11,6 +11,13 @@ export type TRPCClient = ReturnType<typeof makeTRPCClient>;
 
 const URL = "/api/trpc";
 
+/** Echo the session's CSRF cookie in a header on every request (double-submit; see server/auth/cookies.ts). */
+function csrfHeaders(): Record<string, string> {
+  if (typeof document === "undefined") return {};
+  const match = document.cookie.match(/(?:^|;\s*)atelier_csrf=([^;]+)/);
+  return match?.[1] ? { "x-atelier-csrf": decodeURIComponent(match[1]) } : {};
+}
+
 /** Procedures that stream for a long time; each gets its own request so aborting one really cancels it. */
 const LONG_STREAMS = new Set(["chat.send", "models.download"]);
 
@@ -19,8 +26,8 @@ export function makeTRPCClient() {
     links: [
       splitLink({
         condition: (op) => LONG_STREAMS.has(op.path),
-        true: httpBatchStreamLink({ url: URL, maxItems: 1 }),
-        false: httpBatchStreamLink({ url: URL }),
+        true: httpBatchStreamLink({ url: URL, maxItems: 1, headers: csrfHeaders }),
+        false: httpBatchStreamLink({ url: URL, headers: csrfHeaders }),
       }),
     ],
   });

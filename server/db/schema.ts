@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
-import { index, integer, real, sqliteTable, text, type AnySQLiteColumn } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, type AnySQLiteColumn } from "drizzle-orm/sqlite-core";
+import { users } from "../auth/schema";
 
 const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
 
@@ -7,6 +8,8 @@ export const MODEL_KINDS = ["base", "finetuned", "lora"] as const;
 export const MODEL_STATUSES = ["ready", "downloading", "error"] as const;
 export const MESSAGE_ROLES = ["user", "assistant"] as const;
 export const MESSAGE_STATUSES = ["complete", "streaming", "interrupted", "error"] as const;
+/** Where a conversation happens: the console, the embedded widget, or the OpenAI-compatible API. */
+export const CONVERSATION_CHANNELS = ["console", "widget", "api"] as const;
 
 /** Every GGUF Atelier knows: base models, fine-tuned full models and LoRA adapters, with lineage. */
 export const models = sqliteTable(
@@ -54,14 +57,34 @@ export const assistants = sqliteTable("assistants", {
   greeting: text("greeting"),
   starterQuestions: text("starter_questions", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
   color: text("color").notNull().default("#6366f1"),
+  /** Emoji or short text shown in the avatar bubble (the color is its background). */
+  avatar: text("avatar"),
+  /** The model version that answers: a base model, a fine-tuned model or a LoRA adapter (with its base). */
   modelId: text("model_id").references(() => models.id, { onDelete: "set null" }),
   sampling: text("sampling", { mode: "json" }).$type<SamplingSettings>().notNull(),
+  /** What it says when a question is outside its domain (used by the persona prompt and empty retrieval). */
+  outOfScopeReply: text("out_of_scope_reply"),
+  /** How many earlier messages are sent with each turn (0 = as many as fit the context). */
+  historyWindow: integer("history_window").notNull().default(20),
   isDefault: integer("is_default", { mode: "boolean" }).notNull().default(false),
+  archivedAt: integer("archived_at"),
   createdAt: integer("created_at").notNull().default(now),
   updatedAt: integer("updated_at").notNull().default(now),
 });
 export type AssistantRow = typeof assistants.$inferSelect;
 export type NewAssistantRow = typeof assistants.$inferInsert;
+
+/** The knowledge collections an assistant retrieves from (collections live in server/knowledge/schema.ts). */
+export const assistantCollections = sqliteTable(
+  "assistant_collections",
+  {
+    assistantId: text("assistant_id")
+      .notNull()
+      .references(() => assistants.id, { onDelete: "cascade" }),
+    collectionId: text("collection_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.assistantId, t.collectionId] })],
+);
 
 export const conversations = sqliteTable(
   "conversations",
@@ -71,10 +94,18 @@ export const conversations = sqliteTable(
       .notNull()
       .references(() => assistants.id, { onDelete: "cascade" }),
     title: text("title").notNull(),
+    channel: text("channel", { enum: CONVERSATION_CHANNELS }).notNull().default("console"),
+    /** The console user who owns it (null for widget and API conversations). */
+    userId: text("user_id").references(() => users.id, { onDelete: "set null" }),
+    /** Widget: the visitor id from the visitor's localStorage, and whether the host site verified it. */
+    visitorId: text("visitor_id"),
+    visitorVerified: integer("visitor_verified", { mode: "boolean" }).notNull().default(false),
+    /** Widget/API: the Origin the conversation came from. */
+    origin: text("origin"),
     createdAt: integer("created_at").notNull().default(now),
     updatedAt: integer("updated_at").notNull().default(now),
   },
-  (t) => [index("conversations_updated_idx").on(t.updatedAt)],
+  (t) => [index("conversations_updated_idx").on(t.updatedAt), index("conversations_channel_idx").on(t.channel, t.assistantId, t.updatedAt)],
 );
 export type ConversationRow = typeof conversations.$inferSelect;
 
@@ -99,9 +130,14 @@ export const messages = sqliteTable(
     ttftMs: real("ttft_ms"),
     durationMs: real("duration_ms"),
     tokensPerSecond: real("tokens_per_second"),
+    /** Passages retrieved for this answer: [{ n, documentId, documentTitle, chunkId, heading, excerpt }]. */
+    citations: text("citations", { mode: "json" }).$type<MessageCitation[]>(),
+    /** A reader's rating of an answer: 1 thumbs up, -1 thumbs down. */
+    feedback: integer("feedback"),
     createdAt: integer("created_at").notNull().default(now),
   },
   (t) => [index("messages_conversation_idx").on(t.conversationId, t.position)],
 );
+export type MessageCitation = { n: number; documentId: string; documentTitle: string; chunkId: number; heading: string | null; excerpt: string };
 export type MessageRow = typeof messages.$inferSelect;
 export type NewMessageRow = typeof messages.$inferInsert;

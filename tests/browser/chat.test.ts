@@ -3,6 +3,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signIn } from "./auth";
 import { ROOT, startServer, type RunningServer } from "./server";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -82,7 +83,9 @@ describe("chat in the browser", () => {
         "--no-first-run",
       ],
     });
-    page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
+    await signIn(context, server);
+    page = await context.newPage();
     page.on("pageerror", (e) => console.error("[page error]", e.message));
   });
 

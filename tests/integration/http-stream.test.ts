@@ -17,6 +17,7 @@ beforeAll(async () => {
       httpBatchStreamLink({
         url: "http://atelier.test/api/trpc",
         fetch: (url, init) => route.POST(new Request(url, init as RequestInit)),
+        headers: { cookie: `atelier_session=${app.admin.token}`, "x-atelier-csrf": app.admin.csrfToken },
       }),
     ],
   });
@@ -27,6 +28,29 @@ beforeAll(async () => {
 afterAll(async () => {
   const { ModelPool } = await import("@/server/llm/pool");
   await ModelPool.instance()[Symbol.asyncDispose]();
+});
+
+describe("console access over HTTP", () => {
+  const call = async (path: string, headers: Record<string, string>, body = "{}") => {
+    const route = await import("@/app/api/trpc/[trpc]/route");
+    return route.POST(new Request(`http://atelier.test/api/trpc/${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body }));
+  };
+
+  it("rejects a request without a session cookie with 401", async () => {
+    const res = await call("conversations.create", {}, JSON.stringify({ assistantId: "x" }));
+    expect(res.status).toBe(401);
+  });
+
+  it("rejects a write whose CSRF header does not match the session with 403", async () => {
+    const cookie = `atelier_session=${app.admin.token}`;
+    const forged = await call("conversations.create", { cookie, "x-atelier-csrf": "forged" }, JSON.stringify({ assistantId: "x" }));
+    expect(forged.status).toBe(403);
+    const missing = await call("conversations.create", { cookie }, JSON.stringify({ assistantId: "x" }));
+    expect(missing.status).toBe(403);
+    // With the right token the same request gets through to input handling (unknown assistant).
+    const ok = await call("conversations.create", { cookie, "x-atelier-csrf": app.admin.csrfToken }, JSON.stringify({ assistantId: "x" }));
+    expect(ok.status).toBe(404);
+  });
 });
 
 describe("chat over HTTP", () => {
@@ -71,7 +95,9 @@ describe("chat over HTTP", () => {
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     const get = await (await import("@/app/api/trpc/[trpc]/route")).GET(
-      new Request(`http://atelier.test/api/trpc/conversations.get?input=${encodeURIComponent(JSON.stringify({ id: "missing" }))}`),
+      new Request(`http://atelier.test/api/trpc/conversations.get?input=${encodeURIComponent(JSON.stringify({ id: "missing" }))}`, {
+        headers: { cookie: `atelier_session=${app.admin.token}` },
+      }),
     );
     expect(get.status).toBe(404);
     expect(await get.text()).toMatch(/Conversation missing does not exist/);

@@ -3,10 +3,10 @@ import { asc, desc } from "drizzle-orm";
 import { z } from "zod";
 import { assistantView, getAssistant } from "../../chat/conversations";
 import { assistants } from "../../db/schema";
-import { createTRPCRouter, publicProcedure } from "../trpc";
+import { createTRPCRouter, viewerProcedure } from "../trpc";
 
 export const assistantsRouter = createTRPCRouter({
-  list: publicProcedure.query(({ ctx }) =>
+  list: viewerProcedure.query(({ ctx }) =>
     ctx.db
       .select()
       .from(assistants)
@@ -14,7 +14,7 @@ export const assistantsRouter = createTRPCRouter({
       .all()
       .map((a) => assistantView(ctx.db, a)),
   ),
-  get: publicProcedure
+  get: viewerProcedure
     .input(z.object({ id: z.string().min(1) }))
     .query(({ ctx, input }) => assistantView(ctx.db, getAssistant(ctx.db, input.id))),
 });

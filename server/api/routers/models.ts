@@ -2,19 +2,19 @@ import "server-only";
 import { z } from "zod";
 import { downloadModel } from "../../models/download";
 import { addLocalModel, listModels, removeModel } from "../../models/registry";
-import { createTRPCRouter, mapStreamErrors, publicProcedure } from "../trpc";
+import { createTRPCRouter, adminProcedure, mapStreamErrors, viewerProcedure } from "../trpc";
 
 export const modelsRouter = createTRPCRouter({
-  list: publicProcedure.query(({ ctx }) => listModels(ctx.db)),
-  addLocal: publicProcedure
+  list: viewerProcedure.query(({ ctx }) => listModels(ctx.db)),
+  addLocal: adminProcedure
     .input(z.object({ path: z.string().trim().min(1, "Give the path of a .gguf file.").max(4096), name: z.string().max(200).optional(), baseModelId: z.string().optional() }))
     .mutation(({ ctx, input }) => addLocalModel(ctx.db, input)),
-  download: publicProcedure
+  download: adminProcedure
     .input(z.object({ uri: z.string().trim().min(1).max(1000), name: z.string().max(200).optional() }))
     .mutation(async function* ({ ctx, input, signal }) {
       yield* mapStreamErrors(downloadModel(ctx.db, input, signal));
     }),
-  remove: publicProcedure.input(z.object({ id: z.string().min(1) })).mutation(async ({ ctx, input }) => {
+  remove: adminProcedure.input(z.object({ id: z.string().min(1) })).mutation(async ({ ctx, input }) => {
     await removeModel(ctx.db, input.id);
     return { id: input.id };
   }),

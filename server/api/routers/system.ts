@@ -2,11 +2,11 @@ import "server-only";
 import os from "node:os";
 import { backendInfo } from "../../llm/llama";
 import { ModelPool } from "../../llm/pool";
-import { createTRPCRouter, publicProcedure } from "../trpc";
+import { createTRPCRouter, viewerProcedure } from "../trpc";
 import pkg from "../../../package.json" with { type: "json" };
 
 export const systemRouter = createTRPCRouter({
-  status: publicProcedure.query(async () => {
+  status: viewerProcedure.query(async () => {
     const [info, loaded] = await Promise.all([backendInfo(), ModelPool.instance().loadedSummary()]);
     return {
       backend: info.backend,
