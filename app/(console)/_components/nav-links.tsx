@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import type { ComponentType, SVGProps } from "react";
-import { ChatIcon, CubeIcon } from "@/app/_components/icons";
+import { BookIcon, ChatIcon, CubeIcon, FlaskIcon, GlobeIcon, SparklesIcon, UsersIcon } from "@/app/_components/icons";
 
 interface NavItem {
   href: string;
@@ -11,10 +11,14 @@ interface NavItem {
   icon: ComponentType<SVGProps<SVGSVGElement>>;
 }
 
-/** Studio, Assistants and Deploy slot in here when their pages exist. */
 const NAV: NavItem[] = [
   { href: "/chat", label: "Chat", icon: ChatIcon },
+  { href: "/assistants", label: "Assistants", icon: SparklesIcon },
+  { href: "/knowledge", label: "Knowledge", icon: BookIcon },
+  { href: "/studio", label: "Studio", icon: FlaskIcon },
+  { href: "/deploy", label: "Deploy", icon: GlobeIcon },
   { href: "/models", label: "Models", icon: CubeIcon },
+  { href: "/users", label: "Users", icon: UsersIcon },
 ];
 
 export function NavLinks() {
