@@ -18,7 +18,9 @@ export async function signIn(context: BrowserContext, server: RunningServer, rol
   const token = randomBytes(32).toString("base64url");
   const csrf = randomBytes(24).toString("base64url");
   const userId = randomUUID();
-  const db = new Database(path.join(server.dataDir, "atelier.db"));
+  // Any API request makes the server open and migrate its database (a 401 is fine).
+  await (await fetch(`${server.url}/api/trpc/system.status`)).arrayBuffer();
+  const db = new Database(path.join(server.dataDir, "atelier.db"), { fileMustExist: true });
   try {
     db.pragma("busy_timeout = 5000");
     db.prepare("INSERT INTO users (id, email, name, password_hash, role) VALUES (?, ?, ?, ?, ?)").run(userId, email, role, await hashPassword(TEST_PASSWORD), role);
