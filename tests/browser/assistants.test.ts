@@ -76,6 +76,7 @@ describe("assistants in the browser", () => {
       await page.getByTestId("starter-input").first().fill("What is Atelier?");
       await page.getByTestId("add-starter").click();
       await page.getByTestId("starter-input").nth(1).fill("How do I train a model?");
+      await shot("assistant-new");
       await page.getByTestId("save-assistant").click();
       await page.waitForURL(/\/assistants\/[0-9a-f-]{36}$/, { timeout: 30_000 });
       const id = page.url().split("/").at(-1)!;

@@ -124,7 +124,7 @@ export function AssistantEditor({ assistantId }: { assistantId: string | null })
   return (
     <div className="flex h-full min-h-0 flex-col lg:flex-row">
       <div className="min-h-0 flex-1 overflow-y-auto">
-        <header className="sticky top-0 z-20 border-b border-zinc-200 bg-white/90 px-4 backdrop-blur sm:px-6 dark:border-zinc-800 dark:bg-zinc-950/90">
+        <header className="sticky top-0 z-20 border-b border-zinc-200 bg-white px-4 sm:px-6 dark:border-zinc-800 dark:bg-zinc-950">
           <div className="mx-auto flex max-w-3xl flex-wrap items-center gap-3 py-3">
             <Link href="/assistants" className="text-sm text-zinc-500 hover:text-zinc-900 dark:hover:text-zinc-100">
               Assistants
