@@ -19,7 +19,7 @@ function csrfHeaders(): Record<string, string> {
 }
 
 /** Procedures that stream for a long time; each gets its own request so aborting one really cancels it. */
-const LONG_STREAMS = new Set(["chat.send", "models.download"]);
+const LONG_STREAMS = new Set(["chat.send", "models.download", "assistants.tryIt"]);
 
 export function makeTRPCClient() {
   return createTRPCClient<AppRouter>({

@@ -30,6 +30,8 @@ export interface Assistant {
   greeting: string | null;
   starterQuestions: string[];
   color: string;
+  /** Emoji or short text shown in the avatar (the initial when null). */
+  avatar: string | null;
   modelId: string | null;
   modelLabel: string | null;
   createdAt: number;

@@ -6,9 +6,8 @@ import { conversations, messages, type MessageRow } from "../db/schema";
 import { env } from "../env";
 import { AppError } from "../errors";
 import { newId } from "../ids";
-import { EngineError } from "../llm/errors";
-import { generateChat, type Turn } from "../llm/generate";
-import { getModelRow, servingSpecFor } from "../models/registry";
+import { generateWithSettings, resolveModel } from "../assistants/generate";
+import type { Turn } from "../llm/generate";
 import { NEW_CHAT_TITLE, getAssistant, getConversation, listMessages, truncateFrom } from "./conversations";
 
 export const sendInput = z.discriminatedUnion("kind", [
@@ -105,11 +104,7 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
   let spec;
   let setupError: string | null = null;
   try {
-    if (!assistant.modelId) throw new EngineError("MODEL_NOT_FOUND", `${assistant.name} has no model selected.`);
-    const row = getModelRow(db, assistant.modelId);
-    modelLabel = row.name;
-    modelId = row.id;
-    spec = servingSpecFor(db, row);
+    ({ label: modelLabel, id: modelId, spec } = resolveModel(db, assistant.modelId, assistant.name));
   } catch (err) {
     setupError = (err as Error).message;
   }
@@ -141,7 +136,7 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
   const persist = (patch: Partial<MessageRow>) =>
     db.update(messages).set(patch).where(eq(messages.id, placeholder.id)).returning().get();
   try {
-    for await (const ev of generateChat({ spec, systemPrompt: assistant.systemPrompt, turns, sampling: { ...assistant.sampling, maxTokens: Math.min(assistant.sampling.maxTokens, env().ATELIER_MAX_TOKENS) }, signal, affinity: conversation.id })) {
+    for await (const ev of generateWithSettings({ spec, settings: assistant, turns, signal, affinity: conversation.id })) {
       if (ev.type === "text") {
         text += ev.text;
         yield { type: "token", text: ev.text };

@@ -5,6 +5,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signIn } from "./auth";
 import { ROOT, startServer, type RunningServer } from "./server";
+import { watchTextLengths } from "./watch";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOT = path.join(ROOT, "docs/screenshot.png");
@@ -41,21 +42,8 @@ async function onFailure(name: string, e: unknown): Promise<never> {
 }
 
 /** Records every distinct length of the streaming assistant message's text, from inside the page. */
-async function watchAssistantText(p: Page) {
-  await p.evaluate(() => {
-    const w = window as unknown as { __lengths: number[]; __observer?: MutationObserver };
-    w.__observer?.disconnect();
-    w.__lengths = [];
-    const record = () => {
-      const streaming = document.querySelector('[data-testid="message-assistant"][data-status="streaming"] [data-testid="message-content"]');
-      const len = streaming?.textContent?.length ?? 0;
-      if (len > 0 && w.__lengths[w.__lengths.length - 1] !== len) w.__lengths.push(len);
-    };
-    w.__observer = new MutationObserver(record);
-    w.__observer.observe(document.body, { subtree: true, childList: true, characterData: true });
-  });
-  return () => p.evaluate(() => (window as unknown as { __lengths: number[] }).__lengths.slice());
-}
+const watchAssistantText = (p: Page) =>
+  watchTextLengths(p, '[data-testid="message-assistant"][data-status="streaming"] [data-testid="message-content"]');
 
 let userMessagesSent = 0;
 

@@ -3,6 +3,8 @@ import { NewChat } from "./_components/new-chat";
 
 export const metadata: Metadata = { title: "New chat" };
 
-export default function NewChatPage() {
-  return <NewChat />;
+/** `/chat?assistant=<id>` starts with that assistant picked (the assistants page links here). */
+export default async function NewChatPage({ searchParams }: { searchParams: Promise<{ assistant?: string | string[] }> }) {
+  const { assistant } = await searchParams;
+  return <NewChat initialAssistantId={typeof assistant === "string" ? assistant : undefined} />;
 }

@@ -3,7 +3,7 @@
 import type { Assistant } from "@/app/_lib/types";
 
 interface Props {
-  assistants: Pick<Assistant, "id" | "name" | "modelLabel">[];
+  assistants: Pick<Assistant, "id" | "name" | "avatar" | "modelLabel">[];
   value: string | null;
   onChange: (id: string) => void;
 }
@@ -20,6 +20,7 @@ export function AssistantPicker({ assistants, value, onChange }: Props) {
       >
         {assistants.map((a) => (
           <option key={a.id} value={a.id}>
+            {a.avatar ? `${a.avatar} ` : ""}
             {a.name}
             {a.modelLabel ? ` — ${a.modelLabel}` : ""}
           </option>

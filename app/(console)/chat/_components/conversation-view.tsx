@@ -72,7 +72,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
         title={
           data ? (
             <>
-              <AssistantAvatar name={data.assistant.name} color={data.assistant.color} size="sm" />
+              <AssistantAvatar name={data.assistant.name} color={data.assistant.color} avatar={data.assistant.avatar} size="sm" />
               <span className="truncate" data-testid="conversation-title">
                 {data.conversation.title || "New chat"}
               </span>
@@ -95,6 +95,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
           waiting={chat.phase === "sending"}
           onRegenerate={(messageId) => void run({ kind: "regenerate", conversationId, messageId })}
           onEdit={(messageId, content) => void run({ kind: "edit", conversationId, messageId, content })}
+          greeting={data?.assistant.greeting}
           footer={chat.error ? <ErrorBanner message={chat.error} onDismiss={chat.dismissError} /> : undefined}
         />
       )}

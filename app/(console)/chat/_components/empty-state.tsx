@@ -2,7 +2,7 @@ import type { Assistant } from "@/app/_lib/types";
 import { AssistantAvatar } from "./assistant-avatar";
 
 interface Props {
-  assistant: Pick<Assistant, "name" | "color" | "greeting" | "starterQuestions" | "modelLabel">;
+  assistant: Pick<Assistant, "name" | "color" | "avatar" | "greeting" | "starterQuestions" | "modelLabel">;
   onStarter: (question: string) => void;
   disabled?: boolean;
 }
@@ -11,7 +11,7 @@ interface Props {
 export function EmptyState({ assistant, onStarter, disabled }: Props) {
   return (
     <div className="mx-auto flex max-w-2xl flex-col items-center px-4 py-10 text-center">
-      <AssistantAvatar name={assistant.name} color={assistant.color} size="lg" />
+      <AssistantAvatar name={assistant.name} color={assistant.color} avatar={assistant.avatar} size="lg" />
       <h1 className="mt-4 text-xl font-semibold tracking-tight">{assistant.name}</h1>
       {assistant.modelLabel && <p className="mt-1 font-mono text-xs text-zinc-500">{assistant.modelLabel}</p>}
       <p data-testid="assistant-greeting" className="mt-4 max-w-prose whitespace-pre-wrap text-[15px] leading-6 text-zinc-600 dark:text-zinc-400">

@@ -18,9 +18,11 @@ interface Props {
   onEdit: (messageId: string, content: string) => void;
   /** Rendered after the messages (inline errors). */
   footer?: ReactNode;
+  /** The assistant's greeting, shown as the conversation's first assistant bubble. */
+  greeting?: string | null;
 }
 
-export function MessageList({ messages, streamingId, busy, waiting, onRegenerate, onEdit, footer }: Props) {
+export function MessageList({ messages, streamingId, busy, waiting, onRegenerate, onEdit, footer, greeting }: Props) {
   const lastContentLength = messages[messages.length - 1]?.content.length ?? 0;
   const { ref, onScroll, atBottom, scrollToBottom } = useAutoScroll<HTMLDivElement>(
     `${messages.length}:${lastContentLength}:${footer ? 1 : 0}:${waiting ? 1 : 0}`,
@@ -37,6 +39,11 @@ export function MessageList({ messages, streamingId, busy, waiting, onRegenerate
           data-testid="message-list"
           className="mx-auto flex max-w-3xl flex-col gap-6 px-4 py-6"
         >
+          {greeting && (
+            <div data-testid="greeting-message" className="text-[15px] leading-7 whitespace-pre-wrap text-zinc-700 dark:text-zinc-300">
+              {greeting}
+            </div>
+          )}
           {messages.map((m) =>
             m.role === "user" ? (
               <UserMessage

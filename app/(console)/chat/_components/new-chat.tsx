@@ -13,12 +13,12 @@ import { EmptyState } from "./empty-state";
 import { ErrorBanner } from "./error-banner";
 
 /** /chat: pick an assistant, see its greeting; the first message creates the conversation. */
-export function NewChat() {
+export function NewChat({ initialAssistantId }: { initialAssistantId?: string }) {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
   const assistants = useQuery(trpc.assistants.list.queryOptions());
-  const [picked, setPicked] = useState<string | null>(null);
+  const [picked, setPicked] = useState<string | null>(initialAssistantId ?? null);
   const [draft, setDraft] = useState("");
   const [error, setError] = useState<string | null>(null);
   const create = useMutation(trpc.conversations.create.mutationOptions());
