@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { auditLog, sessions, users } from "@/server/auth/schema";
+import { assistants, conversations } from "@/server/db/schema";
 import { freshApp } from "../helpers/app";
 import { cookieHeader, cookieValue, http } from "./auth-http";
 
@@ -39,6 +40,9 @@ describe("first start", () => {
   });
 
   it("creates the admin, signs them in with the two cookies, then is gone", async () => {
+    // A conversation from before accounts existed becomes the first admin's.
+    const [assistant] = app.db.select().from(assistants).all();
+    const orphan = app.db.insert(conversations).values({ id: "pre-accounts", assistantId: assistant!.id, title: "old" }).returning().get();
     const res = await http("auth.setup", { input: { ...ADMIN, confirm: ADMIN.password } });
     expect(res.status).toBe(200);
     expect(res.json.result?.data).toMatchObject({ user: { email: "owner@example.test", name: "Owner", role: "admin" } });
@@ -49,6 +53,8 @@ describe("first start", () => {
     expect(me.json.result?.data).toMatchObject({ needsSetup: false, user: { email: "owner@example.test", role: "admin" } });
     const audit = app.db.select().from(auditLog).where(eq(auditLog.action, "user.create")).all();
     expect(audit).toHaveLength(1);
+    const admin = app.db.select().from(users).get()!;
+    expect(app.db.select().from(conversations).where(eq(conversations.id, orphan.id)).get()?.userId).toBe(admin.id);
 
     const again = await http("auth.setup", { input: { ...ADMIN, email: "second@example.test", confirm: ADMIN.password } });
     expect(again.status).toBe(409);
