@@ -1,4 +1,5 @@
-import { createTRPCClient, httpBatchStreamLink, splitLink } from "@trpc/client";
+import { createTRPCClient, httpBatchStreamLink, httpLink, splitLink, type TRPCLink } from "@trpc/client";
+import { observable } from "@trpc/server/observable";
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import type { AppRouter } from "@/server/api/root";
@@ -21,13 +22,38 @@ function csrfHeaders(): Record<string, string> {
 /** Procedures that stream for a long time; each gets its own request so aborting one really cancels it. */
 const LONG_STREAMS = new Set(["chat.send", "models.download", "assistants.tryIt"]);
 
+/**
+ * A console call refused as UNAUTHORIZED means the session ended (expired, signed out elsewhere,
+ * disabled): go to the sign-in screen. auth.* calls report their own errors (wrong password).
+ */
+const redirectWhenSignedOut: TRPCLink<AppRouter> = () => ({ op, next }) =>
+  observable((observer) =>
+    next(op).subscribe({
+      next: (v) => observer.next(v),
+      complete: () => observer.complete(),
+      error: (err) => {
+        if (err.data?.code === "UNAUTHORIZED" && !op.path.startsWith("auth.") && typeof window !== "undefined") {
+          window.location.assign("/login?expired=1");
+        }
+        observer.error(err);
+      },
+    }),
+  );
+
 export function makeTRPCClient() {
   return createTRPCClient<AppRouter>({
     links: [
+      redirectWhenSignedOut,
       splitLink({
-        condition: (op) => LONG_STREAMS.has(op.path),
-        true: httpBatchStreamLink({ url: URL, maxItems: 1, headers: csrfHeaders }),
-        false: httpBatchStreamLink({ url: URL, headers: csrfHeaders }),
+        // Sign-in, setup and sign-out set cookies; a streamed response sends its headers before the
+        // procedure runs, so these go as plain requests.
+        condition: (op) => op.path.startsWith("auth."),
+        true: httpLink({ url: URL, headers: csrfHeaders }),
+        false: splitLink({
+          condition: (op) => LONG_STREAMS.has(op.path),
+          true: httpBatchStreamLink({ url: URL, maxItems: 1, headers: csrfHeaders }),
+          false: httpBatchStreamLink({ url: URL, headers: csrfHeaders }),
+        }),
       }),
     ],
   });

@@ -1,9 +1,11 @@
 import "server-only";
 import { assistantsRouter } from "./routers/assistants";
+import { authRouter } from "./routers/auth";
 import { chatRouter } from "./routers/chat";
 import { conversationsRouter } from "./routers/conversations";
 import { modelsRouter } from "./routers/models";
 import { systemRouter } from "./routers/system";
+import { usersRouter } from "./routers/users";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
@@ -12,6 +14,8 @@ export const appRouter = createTRPCRouter({
   conversations: conversationsRouter,
   chat: chatRouter,
   models: modelsRouter,
+  auth: authRouter,
+  users: usersRouter,
 });
 
 export type AppRouter = typeof appRouter;

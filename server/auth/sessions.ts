@@ -3,6 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { and, eq, gt, lt } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
 import { env } from "../env";
+import { TRPCError } from "@trpc/server";
 import { sessions, users, type Role } from "./schema";
 
 export type SessionUser = { id: string; email: string; name: string; role: Role };
@@ -49,4 +50,13 @@ export function deleteSession(db: AtelierDb, tokenHash: string): void {
 
 export function deleteUserSessions(db: AtelierDb, userId: string): void {
   db.delete(sessions).where(eq(sessions.userId, userId)).run();
+}
+
+/**
+ * The session of a procedure that required a role. The access middleware already refused anonymous
+ * callers; this only narrows the type (and fails closed if that ever changes).
+ */
+export function signedIn(ctx: { session: Session | null }): Session {
+  if (!ctx.session) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in to continue." });
+  return ctx.session;
 }

@@ -1,5 +1,5 @@
 import "server-only";
-import { and, asc, desc, eq, gte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, isNull, or, sql } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
 import { assistants, conversations, messages, models, type AssistantRow, type ConversationRow, type MessageRow } from "../db/schema";
 import { notFound } from "../errors";
@@ -20,10 +20,25 @@ export function getAssistant(db: AtelierDb, id: string): AssistantRow {
   return row;
 }
 
-export function getConversation(db: AtelierDb, id: string): ConversationRow {
+/**
+ * With `ownerId`, only that console user's own conversation is found: anyone else's (other users',
+ * widget or API visitors') reads as missing, so ids reveal nothing.
+ */
+export function getConversation(db: AtelierDb, id: string, ownerId?: string): ConversationRow {
   const row = db.select().from(conversations).where(eq(conversations.id, id)).get();
-  if (!row) throw notFound("Conversation", id);
+  if (!row || (ownerId !== undefined && !ownedBy(row, ownerId))) throw notFound("Conversation", id);
   return row;
+}
+
+const ownedBy = (row: ConversationRow, userId: string) => row.channel === "console" && row.userId === userId;
+const ownerFilter = (userId: string) => and(eq(conversations.channel, "console"), eq(conversations.userId, userId));
+
+/** Console conversations from before accounts existed become the first admin's. */
+export function claimOrphanConversations(db: AtelierDb, userId: string): void {
+  db.update(conversations)
+    .set({ userId })
+    .where(and(eq(conversations.channel, "console"), isNull(conversations.userId)))
+    .run();
 }
 
 export function listMessages(db: AtelierDb, conversationId: string): MessageRow[] {
@@ -32,7 +47,8 @@ export function listMessages(db: AtelierDb, conversationId: string): MessageRow[
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-export function listConversations(db: AtelierDb, search?: string) {
+/** The owner's console conversations, newest first, optionally filtered by title or message text. */
+export function listConversations(db: AtelierDb, ownerId: string, search?: string) {
   const preview = sql<string | null>`(select substr(${messages.content}, 1, 140) from ${messages}
     where ${messages.conversationId} = ${conversations.id} order by ${messages.position} desc limit 1)`;
   const term = search?.trim();
@@ -55,28 +71,28 @@ export function listConversations(db: AtelierDb, search?: string) {
     })
     .from(conversations)
     .innerJoin(assistants, eq(assistants.id, conversations.assistantId))
-    .where(filter)
+    .where(and(ownerFilter(ownerId), filter))
     .orderBy(desc(conversations.updatedAt))
     .limit(500)
     .all();
 }
 
-export function createConversation(db: AtelierDb, input: { assistantId: string; title?: string }): ConversationRow {
+export function createConversation(db: AtelierDb, input: { assistantId: string; title?: string; userId?: string }): ConversationRow {
   getAssistant(db, input.assistantId);
   return db
     .insert(conversations)
-    .values({ id: newId(), assistantId: input.assistantId, title: input.title?.trim() || NEW_CHAT_TITLE })
+    .values({ id: newId(), assistantId: input.assistantId, title: input.title?.trim() || NEW_CHAT_TITLE, userId: input.userId ?? null })
     .returning()
     .get();
 }
 
-export function renameConversation(db: AtelierDb, id: string, title: string): ConversationRow {
-  getConversation(db, id);
+export function renameConversation(db: AtelierDb, id: string, title: string, ownerId: string): ConversationRow {
+  getConversation(db, id, ownerId);
   return db.update(conversations).set({ title: title.trim(), updatedAt: Date.now() }).where(eq(conversations.id, id)).returning().get();
 }
 
-export function deleteConversation(db: AtelierDb, id: string): void {
-  getConversation(db, id);
+export function deleteConversation(db: AtelierDb, id: string, ownerId: string): void {
+  getConversation(db, id, ownerId);
   db.delete(conversations).where(eq(conversations.id, id)).run();
 }
 

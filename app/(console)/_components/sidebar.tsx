@@ -7,6 +7,7 @@ import { useDebounced } from "@/app/_lib/use-debounced";
 import { BackendStatus } from "./backend-status";
 import { ConversationList } from "./conversation-list";
 import { NavLinks } from "./nav-links";
+import { UserMenu } from "./user-menu";
 
 export function Sidebar() {
   const [search, setSearch] = useState("");
@@ -50,8 +51,9 @@ export function Sidebar() {
 
       <ConversationList search={debounced} />
 
-      <div className="border-t border-zinc-200 p-3 dark:border-zinc-800">
+      <div className="space-y-3 border-t border-zinc-200 p-3 dark:border-zinc-800">
         <BackendStatus />
+        <UserMenu />
       </div>
     </div>
   );

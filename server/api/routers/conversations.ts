@@ -10,16 +10,18 @@ import {
   listMessages,
   renameConversation,
 } from "../../chat/conversations";
+import { signedIn } from "../../auth/sessions";
 import { createTRPCRouter, viewerProcedure } from "../trpc";
 
 const id = z.string().min(1).max(100);
 
+/** Console conversations are private to the user who started them (admins included). */
 export const conversationsRouter = createTRPCRouter({
   list: viewerProcedure
     .input(z.object({ search: z.string().max(200).optional() }).optional())
-    .query(({ ctx, input }) => listConversations(ctx.db, input?.search)),
+    .query(({ ctx, input }) => listConversations(ctx.db, signedIn(ctx).user.id, input?.search)),
   get: viewerProcedure.input(z.object({ id })).query(({ ctx, input }) => {
-    const conversation = getConversation(ctx.db, input.id);
+    const conversation = getConversation(ctx.db, input.id, signedIn(ctx).user.id);
     return {
       conversation,
       assistant: assistantView(ctx.db, getAssistant(ctx.db, conversation.assistantId)),
@@ -28,12 +30,12 @@ export const conversationsRouter = createTRPCRouter({
   }),
   create: viewerProcedure
     .input(z.object({ assistantId: id, title: z.string().max(200).optional() }))
-    .mutation(({ ctx, input }) => createConversation(ctx.db, input)),
+    .mutation(({ ctx, input }) => createConversation(ctx.db, { ...input, userId: signedIn(ctx).user.id })),
   rename: viewerProcedure
     .input(z.object({ id, title: z.string().trim().min(1, "The title is empty.").max(200) }))
-    .mutation(({ ctx, input }) => renameConversation(ctx.db, input.id, input.title)),
+    .mutation(({ ctx, input }) => renameConversation(ctx.db, input.id, input.title, signedIn(ctx).user.id)),
   delete: viewerProcedure.input(z.object({ id })).mutation(({ ctx, input }) => {
-    deleteConversation(ctx.db, input.id);
+    deleteConversation(ctx.db, input.id, signedIn(ctx).user.id);
     return { id: input.id };
   }),
 });

@@ -1,0 +1,17 @@
+import "server-only";
+import { cookies } from "next/headers";
+import { ready } from "../bootstrap";
+import { SESSION_COOKIE } from "./cookies";
+import { sessionFromToken, type Session } from "./sessions";
+import { userCount } from "./users";
+
+/**
+ * For server components (console layout, /login, /setup): the session behind the request's cookie,
+ * whether a cookie was sent at all (to tell "expired" from "never signed in"), and whether
+ * Atelier still needs its first admin.
+ */
+export async function currentSession(): Promise<{ session: Session | null; hadCookie: boolean; needsSetup: boolean }> {
+  const db = await ready();
+  const token = (await cookies()).get(SESSION_COOKIE)?.value;
+  return { session: sessionFromToken(db, token), hadCookie: !!token, needsSetup: userCount(db) === 0 };
+}
