@@ -2,7 +2,7 @@ import "server-only";
 import { and, asc, desc, eq, gte, isNull, or, sql } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
 import { assistants, conversations, messages, models, type AssistantRow, type ConversationRow, type MessageRow } from "../db/schema";
-import { notFound } from "../errors";
+import { AppError, notFound } from "../errors";
 import { newId } from "../ids";
 
 export const NEW_CHAT_TITLE = "New chat";
@@ -78,7 +78,8 @@ export function listConversations(db: AtelierDb, ownerId: string, search?: strin
 }
 
 export function createConversation(db: AtelierDb, input: { assistantId: string; title?: string; userId?: string }): ConversationRow {
-  getAssistant(db, input.assistantId);
+  const assistant = getAssistant(db, input.assistantId);
+  if (assistant.archivedAt) throw new AppError("CONFLICT", `Assistant "${assistant.name}" is archived; restore it to start new conversations.`);
   return db
     .insert(conversations)
     .values({ id: newId(), assistantId: input.assistantId, title: input.title?.trim() || NEW_CHAT_TITLE, userId: input.userId ?? null })

@@ -64,6 +64,7 @@ describe("assistants CRUD", () => {
     expect((await editor.assistants.list()).map((a) => a.id)).not.toContain(created.id);
     expect((await editor.assistants.list({ status: "archived" })).map((a) => a.id)).toEqual([created.id]);
     expect((await editor.conversations.get({ id: conversation.id })).assistant.id).toBe(created.id);
+    await rejects(editor.conversations.create({ assistantId: created.id }), "CONFLICT", /archived; restore it to start/);
     await rejects(editor.assistants.setDefault({ id: created.id }), "CONFLICT", /archived; restore it/);
     await editor.assistants.restore({ id: created.id });
     expect((await editor.assistants.list()).map((a) => a.id)).toContain(created.id);
