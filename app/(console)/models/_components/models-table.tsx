@@ -1,5 +1,6 @@
 "use client";
 
+import { useSession } from "@/app/_lib/session";
 import { useQuery } from "@tanstack/react-query";
 import { formatBytes, formatContext, formatParams } from "@/app/_lib/format";
 import { useTRPC, type RouterOutputs } from "@/app/_lib/trpc";
@@ -58,6 +59,7 @@ export function ModelsTable() {
 }
 
 function ModelRow({ model: m }: { model: Model }) {
+  const canRemove = useSession().can("admin");
   const cell = "px-3 py-2.5 whitespace-nowrap";
   return (
     <>
@@ -81,7 +83,7 @@ function ModelRow({ model: m }: { model: Model }) {
           <ModelStatus status={m.status} />
         </td>
         <td className="px-3 py-2 text-right">
-          <RemoveModelButton id={m.id} name={m.name} />
+          {canRemove && <RemoveModelButton id={m.id} name={m.name} />}
         </td>
       </tr>
       {m.status === "error" && m.error && (

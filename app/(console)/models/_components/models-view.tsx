@@ -1,10 +1,12 @@
 "use client";
 
+import { useSession } from "@/app/_lib/session";
 import { AddLocalForm } from "./add-local-form";
 import { DownloadForm } from "./download-form";
 import { ModelsTable } from "./models-table";
 
 export function ModelsView() {
+  const { can } = useSession();
   return (
     <div className="h-full overflow-y-auto">
       <div className="mx-auto max-w-6xl px-4 py-8 sm:px-6">
@@ -14,10 +16,14 @@ export function ModelsView() {
             GGUF models available to your assistants. Add a file from this machine or download one from Hugging Face.
           </p>
         </header>
-        <div className="mt-6 grid gap-4 lg:grid-cols-2">
-          <AddLocalForm />
-          <DownloadForm />
-        </div>
+        {can("admin") ? (
+          <div className="mt-6 grid gap-4 lg:grid-cols-2">
+            <AddLocalForm />
+            <DownloadForm />
+          </div>
+        ) : (
+          <p className="mt-6 text-sm text-zinc-500">Only admins can add or remove models.</p>
+        )}
         <ModelsTable />
       </div>
     </div>
