@@ -2,12 +2,13 @@ import "server-only";
 import { eq, max } from "drizzle-orm";
 import { z } from "zod";
 import type { AtelierDb } from "../db/client";
-import { conversations, messages, type MessageRow } from "../db/schema";
+import { conversations, messages, type MessageCitation, type MessageRow } from "../db/schema";
 import { env } from "../env";
 import { AppError } from "../errors";
 import { newId } from "../ids";
 import { EngineError } from "../llm/errors";
 import { generateChat, type Turn } from "../llm/generate";
+import { retrieveForAssistant, withKnowledge } from "../knowledge/retrieve";
 import { getModelRow, servingSpecFor } from "../models/registry";
 import { NEW_CHAT_TITLE, getAssistant, getConversation, listMessages, truncateFrom } from "./conversations";
 
@@ -21,6 +22,7 @@ export type SendInput = z.infer<typeof sendInput>;
 export type ChatEvent =
   | { type: "user"; message: MessageRow }
   | { type: "start"; message: MessageRow; model: { id: string; label: string } }
+  | { type: "citations"; citations: MessageCitation[] }
   | { type: "token"; text: string }
   | { type: "done"; message: MessageRow }
   | { type: "error"; message: MessageRow | null; error: string };
@@ -114,6 +116,8 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
     setupError = (err as Error).message;
   }
 
+  // Passages from the assistant's knowledge collections (none when it has no collections).
+  const knowledge = setupError ? null : await retrieveForAssistant(db, assistant.id, user.content);
   const placeholder = db
     .insert(messages)
     .values({
@@ -126,6 +130,7 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
       error: setupError,
       modelId,
       modelLabel,
+      citations: knowledge?.citations.length ? knowledge.citations : null,
     })
     .returning()
     .get();
@@ -134,6 +139,7 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
     return;
   }
   yield { type: "start", message: placeholder, model: { id: spec.id, label: modelLabel } };
+  if (knowledge?.citations.length) yield { type: "citations", citations: knowledge.citations };
 
   let text = "";
   let lastPersist = Date.now();
@@ -141,7 +147,7 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
   const persist = (patch: Partial<MessageRow>) =>
     db.update(messages).set(patch).where(eq(messages.id, placeholder.id)).returning().get();
   try {
-    for await (const ev of generateChat({ spec, systemPrompt: assistant.systemPrompt, turns, sampling: { ...assistant.sampling, maxTokens: Math.min(assistant.sampling.maxTokens, env().ATELIER_MAX_TOKENS) }, signal, affinity: conversation.id })) {
+    for await (const ev of generateChat({ spec, systemPrompt: knowledge ? withKnowledge(assistant.systemPrompt, knowledge) : assistant.systemPrompt, turns, sampling: { ...assistant.sampling, maxTokens: Math.min(assistant.sampling.maxTokens, env().ATELIER_MAX_TOKENS) }, signal, affinity: conversation.id })) {
       if (ev.type === "text") {
         text += ev.text;
         yield { type: "token", text: ev.text };
