@@ -28,6 +28,12 @@ export function CitedMarkdown({ text, citations, onOpen }: { text: string; citat
   );
 }
 
+/** The heading path below the document's title ("Tides" for "Harbour handbook > Tides"), if any. */
+export function sectionOf(c: Pick<Citation, "heading" | "documentTitle">): string | null {
+  const h = c.heading?.startsWith(`${c.documentTitle} > `) ? c.heading.slice(c.documentTitle.length + 3) : c.heading;
+  return h && h !== c.documentTitle ? h : null;
+}
+
 /** The passages an answer was given, under it: title (and section) plus the passage excerpt. */
 export function CitationList({ citations, onOpen }: { citations: Citation[]; onOpen: (c: Citation) => void }) {
   return (
@@ -46,7 +52,7 @@ export function CitationList({ citations, onOpen }: { citations: Citation[]; onO
             >
               <span className="font-medium text-zinc-800 dark:text-zinc-200">
                 [{c.n}] {c.documentTitle}
-                {c.heading && c.heading !== c.documentTitle ? <span className="font-normal text-zinc-500"> — {c.heading}</span> : null}
+                {sectionOf(c) && <span className="font-normal text-zinc-500"> — {sectionOf(c)}</span>}
               </span>
               <span className="mt-0.5 line-clamp-2 block text-zinc-500">{c.excerpt}</span>
             </button>

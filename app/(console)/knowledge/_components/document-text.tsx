@@ -36,7 +36,7 @@ export function DocumentText({ text, chunks, focusChunkId }: { text: string; chu
             ref={focused ? focusRef : undefined}
             data-testid={focused ? "focused-passage" : undefined}
             title={s.chunk ? `Chunk ${s.chunk.ordinal + 1}${s.chunk.heading ? ` · ${s.chunk.heading}` : ""}` : undefined}
-            className={focused ? "rounded bg-amber-100 ring-2 ring-amber-300 dark:bg-amber-900/40 dark:ring-amber-700" : undefined}
+            className={focused ? "box-decoration-clone rounded bg-amber-100 ring-2 ring-amber-300 dark:bg-amber-900/40 dark:ring-amber-700" : undefined}
           >
             {s.text}
           </span>
