@@ -164,3 +164,27 @@ describe("knowledge router: documents", () => {
     expect(await app.caller().knowledge.documents({ collectionId: col.id })).toHaveLength(1);
   });
 });
+
+describe("embedding model", () => {
+  it("a configured model that cannot load: indexing and search fall back to BM25 with a warning", async () => {
+    const { resetEnvForTests } = await import("@/server/env");
+    const before = process.env.ATELIER_EMBEDDING_MODEL;
+    process.env.ATELIER_EMBEDDING_MODEL = "/nonexistent/embedder.gguf";
+    resetEnvForTests();
+    try {
+      const col = await app.caller().knowledge.createCollection({ name: "No vectors" });
+      const events = await upload(col.id, "buoys.txt", "Cardinal buoys mark the safe side of a hazard.");
+      const done = events.at(-1);
+      if (done?.type !== "done") throw new Error("no done event");
+      expect(done.result.warnings.join(" ")).toMatch(/\/nonexistent\/embedder\.gguf \(ATELIER_EMBEDDING_MODEL\) does not exist.*BM25/);
+      expect(done.result.document.status).toBe("ready");
+      const found = await app.caller().knowledge.search({ query: "cardinal buoys", collectionIds: [col.id] });
+      expect(found.mode).toBe("bm25");
+      expect(found.hits[0]?.documentId).toBe(done.result.document.id);
+      await app.caller().knowledge.deleteCollection({ id: col.id });
+    } finally {
+      process.env.ATELIER_EMBEDDING_MODEL = before;
+      resetEnvForTests();
+    }
+  });
+});

@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { chatReducer, initialChatState } from "@/app/_lib/chat-state";
+import type { Message } from "@/app/_lib/types";
+import { sectionOf } from "@/app/(console)/chat/_components/citations";
 import { citationHref, linkCitationMarkers, markerNumber } from "@/app/(console)/chat/_components/citation-markers";
 import { segmentsOf } from "@/app/(console)/knowledge/_components/document-text";
 import { chunkFromHash } from "@/app/(console)/knowledge/_components/document-view";
@@ -50,5 +53,21 @@ describe("document reader", () => {
     ];
     expect([...steps].sort((a, b) => a - b)).toEqual(steps);
     expect(steps.at(-1)).toBe(1);
+  });
+});
+
+describe("citations in the chat state", () => {
+  it("attach to the streaming answer and survive its tokens", () => {
+    const citation = { n: 1, documentId: "d1", documentTitle: "Handbook", chunkId: 3, heading: "Handbook > Tides", excerpt: "The gate opens" };
+    const placeholder = { id: "a1", conversationId: "c1", role: "assistant", content: "", status: "streaming", error: null, modelId: null, modelLabel: null, promptTokens: null, completionTokens: null, ttftMs: null, durationMs: null, tokensPerSecond: null, createdAt: 1 } satisfies Message;
+    let s = chatReducer(initialChatState(), { type: "event", event: { type: "citations", citations: [citation] } });
+    expect(s).toEqual(initialChatState()); // nothing streaming yet: ignored
+    s = chatReducer(s, { type: "event", event: { type: "start", message: placeholder, model: { id: "m", label: "M" } } });
+    s = chatReducer(s, { type: "event", event: { type: "citations", citations: [citation] } });
+    s = chatReducer(s, { type: "event", event: { type: "token", text: "At 8 [1]" } });
+    expect(s.messages[0]).toMatchObject({ content: "At 8 [1]", citations: [citation] });
+    expect(sectionOf(citation)).toBe("Tides");
+    expect(sectionOf({ documentTitle: "Handbook", heading: "Handbook" })).toBeNull();
+    expect(sectionOf({ documentTitle: "Handbook", heading: null })).toBeNull();
   });
 });
