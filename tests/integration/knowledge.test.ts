@@ -1,5 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assistantCollections } from "@/server/db/schema";
 import { countVectors } from "@/server/knowledge/vectors";
 import { collect, freshApp } from "../helpers/app";
 import { lighthouseGuide } from "../knowledge/helpers";
@@ -65,8 +66,12 @@ describe("knowledge router: access", () => {
     expect((await editor.knowledge.updateCollection({ id: col.id, name: "Handbook 2" })).name).toBe("Handbook 2");
     await expectError(editor.knowledge.updateCollection({ id: col.id, name: "   " }), "BAD_REQUEST", /needs a name/);
     expect((await viewer.knowledge.collections()).map((c) => c.name)).toEqual(["Handbook 2"]);
+    // Deleting a collection unlinks it from the assistants that used it.
+    const [assistant] = await app.caller().assistants.list();
+    app.db.insert(assistantCollections).values({ assistantId: assistant!.id, collectionId: col.id }).run();
     await editor.knowledge.deleteCollection({ id: col.id });
     expect(await viewer.knowledge.collections()).toEqual([]);
+    expect(app.db.select().from(assistantCollections).all()).toEqual([]);
     await expectError(editor.knowledge.deleteCollection({ id: col.id }), "NOT_FOUND");
   });
 });
