@@ -128,6 +128,19 @@ describe("knowledge router: documents", () => {
     await app.caller().knowledge.deleteCollection({ id: col.id });
   });
 
+  it("indexing goes on in the background when the client stops listening", async () => {
+    const col = await app.caller().knowledge.createCollection({ name: "Background" });
+    const stream = await app.caller().knowledge.upload({ collectionId: col.id, fileName: "guide.md", data: b64(GUIDE), chunking: { targetTokens: 30 } });
+    const it = stream[Symbol.asyncIterator]();
+    expect((await it.next()).value).toMatchObject({ type: "progress", progress: { phase: "parsing" } });
+    await it.return?.(undefined); // the browser navigated away
+    await expect
+      .poll(async () => (await app.caller().knowledge.documents({ collectionId: col.id }))[0]?.status, { timeout: 30_000 })
+      .toBe("ready");
+    expect((await app.caller().knowledge.documents({ collectionId: col.id }))[0]!.chunkCount).toBeGreaterThan(1);
+    await app.caller().knowledge.deleteCollection({ id: col.id });
+  });
+
   it("reindexes a whole collection, reporting document steps", async () => {
     const col = await app.caller().knowledge.createCollection({ name: "Two" });
     await upload(col.id, "a.md", "# A\n\nThe anchor chain is checked every spring.");
