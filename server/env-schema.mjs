@@ -31,6 +31,10 @@ export const envSchema = z.object({
   /** Optional first admin, created at start when no user exists (otherwise the /setup screen asks). */
   ATELIER_ADMIN_EMAIL: z.string().email().optional(),
   ATELIER_ADMIN_PASSWORD: z.string().min(10).max(256).optional(),
+  /** Optional embedding GGUF (BGE, Nomic, E5...): enables vector search fused with BM25. BM25 alone without it. */
+  ATELIER_EMBEDDING_MODEL: z.string().min(1).optional(),
+  /** Largest file accepted into a knowledge collection, in MiB. */
+  ATELIER_KNOWLEDGE_MAX_FILE_MB: int(20, 1, 1024),
 });
 
 /** @param {Record<string, string | undefined>} source */
@@ -47,5 +51,6 @@ export function parseEnv(source = process.env) {
     ATELIER_DATA_DIR: dataDir,
     ATELIER_DB_PATH: path.resolve(/*turbopackIgnore: true*/ env.ATELIER_DB_PATH ?? path.join(dataDir, "atelier.db")),
     ATELIER_DEFAULT_MODEL: path.resolve(/*turbopackIgnore: true*/ env.ATELIER_DEFAULT_MODEL),
+    ATELIER_EMBEDDING_MODEL: env.ATELIER_EMBEDDING_MODEL && path.resolve(/*turbopackIgnore: true*/ env.ATELIER_EMBEDDING_MODEL),
   };
 }

@@ -68,6 +68,11 @@ function applyEvent(state: ChatState, event: ChatEvent): ChatState {
       const messages = [...state.messages.filter((m) => m.id !== placeholder.id), placeholder];
       return { ...state, messages, phase: "streaming", streamingId: placeholder.id };
     }
+    case "citations": {
+      const id = state.streamingId;
+      if (!id) return state;
+      return { ...state, messages: state.messages.map((m) => (m.id === id ? { ...m, citations: event.citations } : m)) };
+    }
     case "token": {
       if (!state.streamingId || event.text === "") return state;
       const id = state.streamingId;

@@ -20,7 +20,18 @@ export interface Message {
   ttftMs: number | null;
   durationMs: number | null;
   tokensPerSecond: number | null;
+  /** Knowledge passages the answer was given, numbered as the model cites them: [n]. */
+  citations?: Citation[] | null;
   createdAt: number;
+}
+
+export interface Citation {
+  n: number;
+  documentId: string;
+  documentTitle: string;
+  chunkId: number;
+  heading: string | null;
+  excerpt: string;
 }
 
 export interface Assistant {
@@ -41,6 +52,7 @@ export interface Assistant {
 export type ChatEvent =
   | { type: "user"; message: Message }
   | { type: "start"; message: Message; model: { id: string; label: string } }
+  | { type: "citations"; citations: Citation[] }
   | { type: "token"; text: string }
   | { type: "done"; message: Message }
   | { type: "error"; message: Message | null; error: string };

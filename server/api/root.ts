@@ -3,6 +3,7 @@ import { assistantsRouter } from "./routers/assistants";
 import { authRouter } from "./routers/auth";
 import { chatRouter } from "./routers/chat";
 import { conversationsRouter } from "./routers/conversations";
+import { knowledgeRouter } from "./routers/knowledge";
 import { modelsRouter } from "./routers/models";
 import { systemRouter } from "./routers/system";
 import { usersRouter } from "./routers/users";
@@ -16,6 +17,7 @@ export const appRouter = createTRPCRouter({
   models: modelsRouter,
   auth: authRouter,
   users: usersRouter,
+  knowledge: knowledgeRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -2,11 +2,12 @@ import "server-only";
 import { eq, max } from "drizzle-orm";
 import { z } from "zod";
 import type { AtelierDb } from "../db/client";
-import { conversations, messages, type MessageRow } from "../db/schema";
+import { conversations, messages, type MessageCitation, type MessageRow } from "../db/schema";
 import { env } from "../env";
 import { AppError } from "../errors";
 import { newId } from "../ids";
 import { generateWithSettings, resolveModel } from "../assistants/generate";
+import { retrieveForAssistant, withKnowledge } from "../knowledge/retrieve";
 import type { Turn } from "../llm/generate";
 import { NEW_CHAT_TITLE, getAssistant, getConversation, listMessages, truncateFrom } from "./conversations";
 
@@ -20,6 +21,7 @@ export type SendInput = z.infer<typeof sendInput>;
 export type ChatEvent =
   | { type: "user"; message: MessageRow }
   | { type: "start"; message: MessageRow; model: { id: string; label: string } }
+  | { type: "citations"; citations: MessageCitation[] }
   | { type: "token"; text: string }
   | { type: "done"; message: MessageRow }
   | { type: "error"; message: MessageRow | null; error: string };
@@ -109,6 +111,8 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
     setupError = (err as Error).message;
   }
 
+  // Passages from the assistant's knowledge collections (none when it has no collections).
+  const knowledge = setupError ? null : await retrieveForAssistant(db, assistant.id, user.content);
   const placeholder = db
     .insert(messages)
     .values({
@@ -121,6 +125,7 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
       error: setupError,
       modelId,
       modelLabel,
+      citations: knowledge?.citations.length ? knowledge.citations : null,
     })
     .returning()
     .get();
@@ -129,6 +134,7 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
     return;
   }
   yield { type: "start", message: placeholder, model: { id: spec.id, label: modelLabel } };
+  if (knowledge?.citations.length) yield { type: "citations", citations: knowledge.citations };
 
   let text = "";
   let lastPersist = Date.now();
@@ -136,7 +142,13 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
   const persist = (patch: Partial<MessageRow>) =>
     db.update(messages).set(patch).where(eq(messages.id, placeholder.id)).returning().get();
   try {
-    for await (const ev of generateWithSettings({ spec, settings: assistant, turns, signal, affinity: conversation.id })) {
+    for await (const ev of generateWithSettings({
+      spec,
+      settings: knowledge ? { ...assistant, systemPrompt: withKnowledge(assistant.systemPrompt, knowledge) } : assistant,
+      turns,
+      signal,
+      affinity: conversation.id,
+    })) {
       if (ev.type === "text") {
         text += ev.text;
         yield { type: "token", text: ev.text };

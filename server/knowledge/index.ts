@@ -210,7 +210,9 @@ async function embedChunks(
   }
   if (ensureVectorSpace(sqlite, embedder) === "fresh") {
     const others = sqlite.prepare("SELECT count(*) FROM knowledge_chunks").pluck().get() as number;
-    if (others > 0) warnings.push("The embedding model changed: run syncVectors() to embed the other documents again.");
+    if (others > 0) warnings.push(
+        "The embedding model changed: documents indexed before have no vectors until they are re-indexed (Re-index all, or syncVectors()); keyword search still finds them.",
+      );
   }
   const batch = Math.max(1, options.embedBatchSize ?? 16);
   const vectors: Float32Array[] = [];

@@ -39,3 +39,18 @@ export function ftsMatch(db: AtelierDb, term: string): number[] {
     .pluck()
     .all(`"${term}"`) as number[];
 }
+
+/** A Markdown guide with two sections of `lines` near-identical sentences each (many chunks, known words). */
+export function lighthouseGuide(lines: number): string {
+  return [
+    "# Lighthouse keeping",
+    "",
+    "## Lamps",
+    "",
+    ...Array.from({ length: lines }, (_, i) => `The lamp wick number ${i} is trimmed at dusk and the lens is polished with chamois cloth.`),
+    "",
+    "## Fog signals",
+    "",
+    ...Array.from({ length: lines }, (_, i) => `During fog the keeper sounds horn pattern ${i} every thirty seconds until visibility returns.`),
+  ].join("\n");
+}

@@ -16,19 +16,9 @@ import {
   type IndexProgress,
 } from "@/server/knowledge";
 import { countVectors, loadVectorExtension } from "@/server/knowledge/vectors";
-import { bytes, ftsMatch, ftsState, tempDb } from "./helpers";
+import { bytes, ftsMatch, ftsState, lighthouseGuide, tempDb } from "./helpers";
 
-const GUIDE = [
-  "# Lighthouse keeping",
-  "",
-  "## Lamps",
-  "",
-  ...Array.from({ length: 30 }, (_, i) => `The lamp wick number ${i} is trimmed at dusk and the lens is polished with chamois cloth.`),
-  "",
-  "## Fog signals",
-  "",
-  ...Array.from({ length: 30 }, (_, i) => `During fog the keeper sounds horn pattern ${i} every thirty seconds until visibility returns.`),
-].join("\n");
+const GUIDE = lighthouseGuide(30);
 
 let ctx: ReturnType<typeof tempDb>;
 beforeEach(() => {

@@ -1,8 +1,10 @@
 "use client";
 
+import { useState } from "react";
 import { Markdown } from "@/app/_components/markdown";
 import { RefreshIcon } from "@/app/_components/icons";
-import type { Message } from "@/app/_lib/types";
+import type { Citation, Message } from "@/app/_lib/types";
+import { CitationDrawer, CitationList, CitedMarkdown } from "./citations";
 import { MessageMeta } from "./message-meta";
 
 interface Props {
@@ -13,6 +15,8 @@ interface Props {
 
 export function AssistantMessage({ message, streaming, onRegenerate }: Props) {
   const empty = message.content.length === 0;
+  const citations = message.citations ?? [];
+  const [openCitation, setOpenCitation] = useState<Citation | null>(null);
   return (
     <article
       data-testid="message-assistant"
@@ -27,6 +31,8 @@ export function AssistantMessage({ message, streaming, onRegenerate }: Props) {
             <TypingDots />
           ) : empty ? (
             <p className="text-sm italic text-zinc-400">No text was generated.</p>
+          ) : citations.length > 0 ? (
+            <CitedMarkdown text={message.content} citations={citations} onOpen={setOpenCitation} />
           ) : (
             <Markdown text={message.content} />
           )}
@@ -37,6 +43,8 @@ export function AssistantMessage({ message, streaming, onRegenerate }: Props) {
           {message.error}
         </p>
       )}
+      {citations.length > 0 && <CitationList citations={citations} onOpen={setOpenCitation} />}
+      {openCitation && <CitationDrawer citation={openCitation} onClose={() => setOpenCitation(null)} />}
       <div className="mt-2 flex items-center gap-3">
         <MessageMeta message={message} streaming={streaming} />
         {onRegenerate && !streaming && (

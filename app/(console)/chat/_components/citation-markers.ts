@@ -1,0 +1,27 @@
+/** Where a cited passage opens: the document view, scrolled to the chunk. */
+export const citationHref = (c: { documentId: string; chunkId: number }) => `/knowledge/doc/${c.documentId}#chunk-${c.chunkId}`;
+
+export const MARKER_PREFIX = "#cite-";
+
+/**
+ * Turns the answer's [n] markers for known citations into Markdown links (#cite-n) that the
+ * message intercepts to open the passage. Code spans and fenced blocks are left alone, as are
+ * numbers with no citation, links ("[1](...)") and reference definitions ("[1]: ...").
+ */
+export function linkCitationMarkers(text: string, known: ReadonlySet<number>): string {
+  if (known.size === 0) return text;
+  // Split out code so markers inside it stay literal: ``` fences and `spans`.
+  return text
+    .split(/(```[\s\S]*?(?:```|$)|`[^`\n]*`)/g)
+    .map((part, i) =>
+      i % 2 === 1 ? part : part.replace(/\[(\d{1,3})\](?![(:])/g, (m, n: string) => (known.has(Number(n)) ? `[\\[${n}\\]](${MARKER_PREFIX}${n})` : m)),
+    )
+    .join("");
+}
+
+/** The citation number of a clicked marker link's href, or null. */
+export function markerNumber(href: string | null): number | null {
+  if (!href?.startsWith(MARKER_PREFIX)) return null;
+  const n = Number(href.slice(MARKER_PREFIX.length));
+  return Number.isInteger(n) ? n : null;
+}
