@@ -4,6 +4,9 @@ import { validateContent } from "../chat/send";
 import type { AtelierDb } from "../db/client";
 import { AppError } from "../errors";
 import type { GenerationStats } from "../llm/generate";
+import type { MessageCitation } from "../db/schema";
+import { knowledgeBudget, retrieveFromCollections, withKnowledge } from "../knowledge/retrieve";
+import { getModelRow } from "../models/registry";
 import { generateWithSettings, renderPrompt, resolveModel } from "./generate";
 import { assistantSettingsSchema } from "./settings";
 
@@ -14,6 +17,9 @@ export const draftSchema = assistantSettingsSchema.pick({
   historyWindow: true,
   sampling: true,
   modelId: true,
+}).extend({
+  /** Knowledge collections of the draft; retrieval runs as in chat when any are given. */
+  collectionIds: assistantSettingsSchema.shape.collectionIds.optional(),
 });
 
 export const MAX_TRY_MESSAGES = 100;
@@ -30,6 +36,7 @@ export type TryItInput = z.infer<typeof tryItInput>;
 
 export type TryItEvent =
   | { type: "start"; model: { id: string; label: string } }
+  | { type: "citations"; citations: MessageCitation[] }
   | { type: "token"; text: string }
   | { type: "done"; text: string; aborted: boolean; stats: GenerationStats };
 
@@ -50,7 +57,11 @@ export async function* tryIt(db: AtelierDb, input: TryItInput, signal?: AbortSig
   const turns = checkedTurns(input);
   const model = resolveModel(db, input.draft.modelId, "This draft");
   yield { type: "start", model: { id: model.id, label: model.label } };
-  for await (const ev of generateWithSettings({ spec: model.spec, settings: input.draft, turns, signal })) {
+  const question = turns.at(-1)!.content;
+  const knowledge = await retrieveFromCollections(db, input.draft.collectionIds ?? [], question, knowledgeBudget(getModelRow(db, model.id).contextLength));
+  if (knowledge.citations.length) yield { type: "citations", citations: knowledge.citations };
+  const settings = { ...input.draft, systemPrompt: withKnowledge(input.draft.systemPrompt, knowledge) };
+  for await (const ev of generateWithSettings({ spec: model.spec, settings, turns, signal })) {
     if (ev.type === "text") yield { type: "token", text: ev.text };
     else yield { type: "done", text: ev.text, aborted: ev.aborted, stats: ev.stats };
   }

@@ -57,12 +57,16 @@ function defaultBudget(db: AtelierDb, assistantId: string): number {
  * (default: knowledgeBudget of the assistant's model), numbered for [n] citations.
  */
 export async function retrieveForAssistant(db: AtelierDb, assistantId: string, query: string, budget?: number): Promise<Retrieval> {
+  return retrieveFromCollections(db, assistantCollectionIds(db, assistantId), query, budget ?? defaultBudget(db, assistantId));
+}
+
+/** As retrieveForAssistant, for an explicit set of collections (the unsaved draft of "Try it"). */
+export async function retrieveFromCollections(db: AtelierDb, collectionIds: string[], query: string, budget: number): Promise<Retrieval> {
   try {
-    const collectionIds = assistantCollectionIds(db, assistantId);
     if (collectionIds.length === 0 || query.trim() === "") return NOTHING;
     const { embedder } = await embedderOrWarning();
     const result = await search(db, query, { collectionIds, limit: CANDIDATES, embedder });
-    const built = buildContext(result.hits, budget ?? defaultBudget(db, assistantId));
+    const built = buildContext(result.hits, budget);
     return {
       contextText: built.text,
       citations: built.citations.map((c) => ({

@@ -109,4 +109,21 @@ describe("retrieval in chat", () => {
     if (redone?.type !== "done") throw new Error("no answer");
     expect(redone.message.citations?.[0]?.excerpt).toContain("diesel");
   });
+
+  it("Try it retrieves from the draft's collections, before they are saved", async () => {
+    const a = (await app.caller().assistants.get({ id: assistantId }));
+    const [col] = await app.caller().knowledge.collections();
+    const draft = { systemPrompt: a.systemPrompt, outOfScopeReply: a.outOfScopeReply, historyWindow: a.historyWindow, sampling: { ...a.sampling, maxTokens: 8 }, modelId: a.modelId };
+    const messages = [{ role: "user" as const, content: "Which fuel does the pontoon sell?" }];
+    const withSources = await collect(await app.caller().assistants.tryIt({ draft: { ...draft, collectionIds: [col!.id] }, messages }));
+    const cited = withSources.find((e) => e.type === "citations");
+    expect(cited?.type === "citations" && cited.citations[0]?.excerpt).toContain("diesel");
+    const without = await collect(await app.caller().assistants.tryIt({ draft: { ...draft, collectionIds: [] }, messages }));
+    expect(without.some((e) => e.type === "citations")).toBe(false);
+    const tokens = (evs: typeof without) => {
+      const done = evs.at(-1);
+      return done?.type === "done" ? done.stats.promptTokens : 0;
+    };
+    expect(tokens(withSources)).toBeGreaterThan(tokens(without) + 20);
+  });
 });

@@ -29,6 +29,16 @@ function Answer({ m }: { m: TryMessage }) {
       ) : m.status !== "error" ? (
         <p className="text-xs italic text-zinc-400">No text was generated.</p>
       ) : null}
+      {m.sources && m.sources.length > 0 && (
+        <ol data-testid="try-it-sources" className="mt-1 space-y-0.5 text-[11px] text-zinc-500">
+          {m.sources.map((s) => (
+            <li key={s.n}>
+              [{s.n}] {s.title}
+              {s.heading ? ` — ${s.heading}` : ""}
+            </li>
+          ))}
+        </ol>
+      )}
       {m.error && <p role="alert" className="mt-1 rounded-md bg-red-50 px-2 py-1 text-xs text-red-800 dark:bg-red-950/40 dark:text-red-300">{m.error}</p>}
       <p className="mt-1 text-[11px] text-zinc-400">
         {[m.modelLabel, m.status === "interrupted" ? "stopped" : null, m.stats ? formatStats({ tokensPerSecond: m.stats.tokensPerSecond, ttftMs: m.stats.ttftMs, completionTokens: m.stats.completionTokens }) : null, m.stats ? `${m.stats.promptTokens} prompt tokens` : null]

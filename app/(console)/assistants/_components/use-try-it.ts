@@ -15,6 +15,8 @@ export type TryMessage = {
   error?: string;
   modelLabel?: string;
   stats?: DoneEvent["stats"];
+  /** Titles of the knowledge passages given to the model, numbered as the model cites them. */
+  sources?: { n: number; title: string; heading: string | null }[];
 };
 
 let nextId = 0;
@@ -46,6 +48,7 @@ export function useTryIt() {
         for await (const ev of stream) {
           if (ev.type === "start") patch(answer.id, { modelLabel: ev.model.label });
           else if (ev.type === "token") patch(answer.id, (m) => ({ content: m.content + ev.text }));
+          else if (ev.type === "citations") patch(answer.id, { sources: ev.citations.map((c) => ({ n: c.n, title: c.documentTitle, heading: c.heading })) });
           else patch(answer.id, { content: ev.text, status: ev.aborted ? "interrupted" : "complete", stats: ev.stats });
         }
         patch(answer.id, (m) => (m.status === "streaming" ? { status: controller.signal.aborted ? "interrupted" : "complete" } : {}));

@@ -59,7 +59,7 @@ export function changedFields(saved: Settings, draft: Settings): Partial<Setting
 
 export function forTryIt(draft: Settings): TryItDraft {
   const s = normalize(draft);
-  return { systemPrompt: s.systemPrompt, outOfScopeReply: s.outOfScopeReply, historyWindow: s.historyWindow, sampling: s.sampling, modelId: s.modelId };
+  return { systemPrompt: s.systemPrompt, outOfScopeReply: s.outOfScopeReply, historyWindow: s.historyWindow, sampling: s.sampling, modelId: s.modelId, collectionIds: s.collectionIds };
 }
 
 export function normalized(draft: Settings): Settings {
