@@ -31,6 +31,10 @@ export const envSchema = z.object({
   /** Optional first admin, created at start when no user exists (otherwise the /setup screen asks). */
   ATELIER_ADMIN_EMAIL: z.string().email().optional(),
   ATELIER_ADMIN_PASSWORD: z.string().min(10).max(256).optional(),
+  /** Longest message a widget visitor or API client may send (characters). */
+  ATELIER_WIDGET_MAX_MESSAGE_CHARS: int(2000, 1, 1_000_000),
+  /** Most messages one OpenAI-compatible request may carry (its history). */
+  ATELIER_API_MAX_MESSAGES: int(100, 1, 10_000),
 });
 
 /** @param {Record<string, string | undefined>} source */

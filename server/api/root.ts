@@ -2,6 +2,7 @@ import "server-only";
 import { assistantsRouter } from "./routers/assistants";
 import { chatRouter } from "./routers/chat";
 import { conversationsRouter } from "./routers/conversations";
+import { deployRouter } from "./routers/deploy";
 import { modelsRouter } from "./routers/models";
 import { systemRouter } from "./routers/system";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
@@ -12,6 +13,7 @@ export const appRouter = createTRPCRouter({
   conversations: conversationsRouter,
   chat: chatRouter,
   models: modelsRouter,
+  deploy: deployRouter,
 });
 
 export type AppRouter = typeof appRouter;
