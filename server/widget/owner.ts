@@ -8,8 +8,8 @@ const PUBLIC_CHANNELS = ["widget", "api"] as const;
 
 /** Widget and API conversations of one assistant, newest first, with what the owner needs to triage them. */
 export function listPublicConversations(db: AtelierDb, assistantId: string, limit = 200) {
-  const count = (where: ReturnType<typeof sql>) =>
-    sql<number>`(select count(*) from ${messages} where ${messages.conversationId} = ${conversations.id} and ${where})`;
+  // Raw names: in a single-table select drizzle leaves columns unqualified, which the subquery would misread.
+  const count = (where: string) => sql<number>`(select count(*) from messages m where m.conversation_id = conversations.id and ${sql.raw(where)})`;
   return db
     .select({
       id: conversations.id,
@@ -20,9 +20,9 @@ export function listPublicConversations(db: AtelierDb, assistantId: string, limi
       visitorVerified: conversations.visitorVerified,
       createdAt: conversations.createdAt,
       updatedAt: conversations.updatedAt,
-      messageCount: count(sql`1`),
-      thumbsUp: count(sql`${messages.feedback} = 1`),
-      thumbsDown: count(sql`${messages.feedback} = -1`),
+      messageCount: count("1"),
+      thumbsUp: count("m.feedback = 1"),
+      thumbsDown: count("m.feedback = -1"),
     })
     .from(conversations)
     .where(and(eq(conversations.assistantId, assistantId), inArray(conversations.channel, [...PUBLIC_CHANNELS])))
