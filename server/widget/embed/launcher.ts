@@ -1,4 +1,4 @@
-// public/widget.js: the snippet a site pastes. A launcher button in a closed shadow root (host CSS
+// public/widget.js: the snippet a site pastes. A launcher button in a shadow root (host CSS
 // cannot reach it, its CSS cannot leak out) that opens the chat in an iframe served by Atelier.
 // No dependencies; keep it small (a test holds it to 8 KB gzipped).
 import { SIZES, type EmbedConfig, type ToFrame, type ToLauncher } from "./protocol";
@@ -117,7 +117,7 @@ type Api = { open(): void; close(): void; send(text: string): void; identify(tok
   function mount(cfg: EmbedConfig) {
     const host = document.createElement("div");
     host.setAttribute("data-atelier-widget", publicId!);
-    const root = host.attachShadow({ mode: "closed" });
+    const root = host.attachShadow({ mode: "open" });
     const [width, height] = SIZES[cfg.size] ?? SIZES.medium;
     const side = cfg.position === "left" ? "left" : "right";
     const style = document.createElement("style");
