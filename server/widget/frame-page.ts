@@ -33,7 +33,7 @@ button:focus-visible,textarea:focus-visible{outline:2px solid #111;outline-offse
 .fb{display:flex;gap:4px;margin-top:4px}.fb button{border:1px solid #e4e4e7;background:#fff;border-radius:6px;cursor:pointer;padding:1px 6px}
 .fb button[aria-pressed=true]{border-color:var(--c);background:#eef}
 .notice{align-self:stretch;padding:8px 11px;border-radius:10px;background:#fef3c7;color:#78350f}
-#starters{display:flex;flex-wrap:wrap;gap:6px;padding:0 12px 8px}
+#starters{display:flex;flex-wrap:wrap;gap:6px;padding:0 12px 8px}#starters[hidden]{display:none}
 .starter{border:1px solid var(--c);color:#18181b;background:#fff;border-radius:999px;padding:4px 10px;cursor:pointer;font:inherit}
 form{display:flex;gap:8px;padding:10px 12px;border-top:1px solid #e4e4e7}
 textarea{flex:1;resize:none;height:40px;max-height:120px;padding:9px 10px;border:1px solid #d4d4d8;border-radius:10px;font:inherit}
@@ -46,7 +46,7 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, "\\u003c");
 
 function page(title: string, bodyHtml: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="referrer" content="no-referrer"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${bodyHtml}</body></html>`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${bodyHtml}</body></html>`;
 }
 
 const HTML_HEADERS = { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" };

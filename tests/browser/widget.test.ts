@@ -155,10 +155,12 @@ describe("the embeddable widget on a third-party site", () => {
       const lengths = await frame.evaluate(() => (window as unknown as { __lengths: number[] }).__lengths);
       expect(new Set(lengths).size).toBeGreaterThan(1);
       expect(await chat().locator('[data-role="user"]').textContent()).toBe("Tell me everything about Atelier, in detail.");
+      fs.mkdirSync(FAILURE_SHOTS, { recursive: true });
+      await page.screenshot({ path: path.join(FAILURE_SHOTS, "widget-open.png") });
 
       // Thumbs up from the visitor lands on the message.
-      await chat().getByRole("button", { name: "Helpful" }).click();
-      await expect.poll(() => chat().getByRole("button", { name: "Helpful" }).getAttribute("aria-pressed")).toBe("true");
+      await chat().getByRole("button", { name: "Helpful", exact: true }).click();
+      await expect.poll(() => chat().getByRole("button", { name: "Helpful", exact: true }).getAttribute("aria-pressed")).toBe("true");
       expect(query<{ feedback: number }>("SELECT feedback FROM messages WHERE role = 'assistant' AND feedback IS NOT NULL")).toEqual([{ feedback: 1 }]);
 
       // Escape closes and gives focus back to the launcher.

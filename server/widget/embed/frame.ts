@@ -29,7 +29,6 @@ let visitorId = "";
 let conversationId: string | null = null;
 let identity: string | null = null;
 let busy = false;
-let controller: AbortController | null = null;
 
 document.documentElement.style.setProperty("--c", cfg.color);
 const log = document.getElementById("log")!;
@@ -141,11 +140,10 @@ async function send(text: string) {
   if (busy || !visitorId || !text.trim()) return;
   starters.hidden = true;
   setBusy(true);
-  controller = new AbortController();
   const user = bubble({ role: "user", content: text });
   let answer: { el: HTMLElement; text: HTMLElement } | null = null;
   try {
-    const res = await fetch(api("chat"), { method: "POST", headers: headers(), body: body({ content: text }), signal: controller.signal });
+    const res = await fetch(api("chat"), { method: "POST", headers: headers(), body: body({ content: text }) });
     if (!res.ok || !res.body) {
       user.el.remove();
       input.value = text;
@@ -183,7 +181,6 @@ async function send(text: string) {
     notice("The connection was lost. Please try again.");
   } finally {
     setBusy(false);
-    controller = null;
     scroll();
   }
 }
@@ -202,10 +199,8 @@ input.addEventListener("keydown", (e) => {
   }
 });
 document.addEventListener("keydown", (e) => {
-  if (e.key === "Escape") {
-    controller?.abort();
-    tell({ type: "close" });
-  }
+  // Closing only hides the panel; an answer being written keeps streaming in.
+  if (e.key === "Escape") tell({ type: "close" });
 });
 document.getElementById("close")!.addEventListener("click", () => tell({ type: "close" }));
 for (const q of cfg.starterQuestions) {
