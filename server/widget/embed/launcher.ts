@@ -46,6 +46,14 @@ type Api = { open(): void; close(): void; send(text: string): void; identify(tok
   let configured = false;
   let pendingOpen = false;
 
+  let title = "";
+  let glyph = "";
+  const setButton = (open: boolean) => {
+    button.setAttribute("aria-expanded", String(open));
+    button.setAttribute("aria-label", `${open ? "Close" : "Open"} chat: ${title}`);
+    button.textContent = open ? "×" : glyph;
+  };
+
   const post = (msg: ToFrame) => {
     if (ready && frame?.contentWindow) frame.contentWindow.postMessage(msg, base);
     else queue.push(msg);
@@ -67,7 +75,8 @@ type Api = { open(): void; close(): void; send(text: string): void; identify(tok
       isOpen = saved.open = true;
       save();
       panel.hidden = false;
-      button.setAttribute("aria-expanded", "true");
+      setButton(true);
+      frame.contentWindow?.focus();
       post({ type: "focus" });
     },
     close() {
@@ -75,7 +84,7 @@ type Api = { open(): void; close(): void; send(text: string): void; identify(tok
       isOpen = saved.open = false;
       save();
       panel.hidden = true;
-      button.setAttribute("aria-expanded", "false");
+      setButton(false);
       button.focus();
     },
     send(text) {
@@ -132,10 +141,10 @@ iframe{border:0;width:100%;height:100%;display:block}
     button.className = "b";
     button.type = "button";
     button.title = cfg.title;
-    button.setAttribute("aria-label", `Open chat: ${cfg.title}`);
-    button.setAttribute("aria-expanded", "false");
     button.setAttribute("aria-haspopup", "dialog");
-    button.textContent = cfg.avatar || "💬";
+    title = cfg.title;
+    glyph = cfg.avatar || "💬";
+    setButton(false);
     button.style.setProperty("--c", cfg.color);
     button.onclick = () => (isOpen ? api.close() : api.open());
     panel = document.createElement("div");
