@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import Database from "better-sqlite3";
+import OpenAI from "openai";
 import { chromium, type Browser, type BrowserContext, type FrameLocator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signIn } from "./auth";
@@ -125,6 +127,25 @@ describe("the embeddable widget on a third-party site", () => {
       sql("UPDATE assistants SET sampling = json_set(sampling, '$.maxTokens', 120, '$.temperature', 2, '$.topP', 1, '$.topK', 0)");
     } catch (e) {
       await onFailure("deploy", e);
+    }
+  });
+
+  it("an API key created on the deploy page works with the openai client against next start", async () => {
+    try {
+      await page.getByLabel("Key name").fill("browser test");
+      await page.getByRole("button", { name: "Create key" }).click();
+      const key = ((await page.getByTestId("new-api-key").textContent({ timeout: 30_000 })) ?? "").trim();
+      expect(key).toMatch(/^atl_/);
+      const client = new OpenAI({ apiKey: key, baseURL: `${server.url}/v1`, maxRetries: 0 });
+      expect((await client.models.list()).data.map((m) => m.id)).toEqual([publicId]);
+      const res = await client.chat.completions.create({ model: publicId, messages: [{ role: "user", content: "Hi" }], max_tokens: 8 });
+      expect(res.usage!.total_tokens).toBe(res.usage!.prompt_tokens + res.usage!.completion_tokens);
+      // Stored as its SHA-256 only.
+      const sha = createHash("sha256").update(key).digest("hex");
+      expect(query<{ n: number }>("SELECT count(*) AS n FROM api_keys WHERE key_hash = ?", sha)).toEqual([{ n: 1 }]);
+      expect(query<{ n: number }>("SELECT count(*) AS n FROM api_keys WHERE instr(key_hash || prefix || name, ?) > 0", key)).toEqual([{ n: 0 }]);
+    } catch (e) {
+      await onFailure("api-key", e);
     }
   });
 
