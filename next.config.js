@@ -13,6 +13,21 @@ const nextConfig = {
   outputFileTracingRoot: import.meta.dirname,
   // The app build checks app/ and server/ only; `npm test` type-checks everything (tests, bench).
   typescript: { tsconfigPath: "tsconfig.build.json" },
+  // Only the widget's chat page (/w/…) may be framed, by its owner's allowlist (its own CSP);
+  // every console page refuses framing (clickjacking).
+  async headers() {
+    return [
+      {
+        source: "/((?!w/).*)",
+        headers: [
+          { key: "X-Frame-Options", value: "DENY" },
+          { key: "Content-Security-Policy", value: "frame-ancestors 'none'" },
+          { key: "X-Content-Type-Options", value: "nosniff" },
+          { key: "Referrer-Policy", value: "same-origin" },
+        ],
+      },
+    ];
+  },
 };
 
 export default nextConfig;

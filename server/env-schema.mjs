@@ -35,6 +35,10 @@ export const envSchema = z.object({
   ATELIER_EMBEDDING_MODEL: z.string().min(1).optional(),
   /** Largest file accepted into a knowledge collection, in MiB. */
   ATELIER_KNOWLEDGE_MAX_FILE_MB: int(20, 1, 1024),
+  /** Longest message a widget visitor or API client may send (characters). */
+  ATELIER_WIDGET_MAX_MESSAGE_CHARS: int(2000, 1, 1_000_000),
+  /** Most messages one OpenAI-compatible request may carry (its history). */
+  ATELIER_API_MAX_MESSAGES: int(100, 1, 10_000),
 });
 
 /** @param {Record<string, string | undefined>} source */

@@ -4,6 +4,7 @@ import { authRouter } from "./routers/auth";
 import { chatRouter } from "./routers/chat";
 import { conversationsRouter } from "./routers/conversations";
 import { knowledgeRouter } from "./routers/knowledge";
+import { deployRouter } from "./routers/deploy";
 import { modelsRouter } from "./routers/models";
 import { systemRouter } from "./routers/system";
 import { usersRouter } from "./routers/users";
@@ -18,6 +19,7 @@ export const appRouter = createTRPCRouter({
   auth: authRouter,
   users: usersRouter,
   knowledge: knowledgeRouter,
+  deploy: deployRouter,
 });
 
 export type AppRouter = typeof appRouter;
