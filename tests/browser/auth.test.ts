@@ -93,8 +93,9 @@ describe("first start and sign-in in the browser", () => {
       } finally {
         db.close();
       }
-      // The page already open notices on its next API call (a search) and goes to /login itself.
-      await page.getByTestId("search-conversations").fill("anything");
+      // The page already open notices on its next API call (a search, or the status pill's poll,
+      // whichever comes first) and goes to /login itself.
+      await page.getByTestId("search-conversations").fill("anything", { timeout: 5_000 }).catch(() => {});
       await page.waitForURL(/\/login\?expired=1$/, { timeout: 30_000 });
       await expect.poll(() => page.getByTestId("session-expired").textContent()).toMatch(/session expired/);
       // And the server gate says the same on a full load.
