@@ -1,13 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signIn } from "./auth";
-import { ROOT, startServer, type RunningServer } from "./server";
+import { ROOT, startServer, type RunningServer, launchChromium } from "./server";
 import { watchTextLengths } from "./watch";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const FAILURE_SHOTS = path.join(ROOT, "test-results");
 /** Set to a folder to keep screenshots of the pages (for reviewing the design). */
 const SHOTS = process.env.ATELIER_SHOTS;
@@ -43,10 +42,7 @@ describe("assistants in the browser", () => {
     server = await startServer();
     // The first API request bootstraps the database (migrations, default assistant) that signIn writes to.
     await (await fetch(`${server.url}/api/trpc/system.status`)).arrayBuffer();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     await signIn(context, server, "editor");
     page = await context.newPage();

@@ -1,11 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, startServer, type RunningServer } from "./server";
+import { ROOT, startServer, type RunningServer, launchChromium } from "./server";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const FAILURE_SHOTS = path.join(ROOT, "test-results");
 const ADMIN = { email: "owner@example.test", name: "Olive Owner", password: "a long enough secret" };
 
@@ -29,7 +28,7 @@ async function signInWith(password: string) {
 describe("first start and sign-in in the browser", () => {
   beforeAll(async () => {
     server = await startServer();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
     page = await context.newPage();
     page.on("pageerror", (e) => console.error("[page error]", e.message));

@@ -1,13 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signIn } from "./auth";
-import { ROOT, startServer, type RunningServer } from "./server";
+import { ROOT, startServer, type RunningServer, launchChromium } from "./server";
 import { watchTextLengths } from "./watch";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOT = path.join(ROOT, "docs/screenshot.png");
 
 let server: RunningServer;
@@ -59,18 +58,7 @@ describe("chat in the browser", () => {
   beforeAll(async () => {
     // Long answers so there is something to stop.
     server = await startServer();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
     await signIn(context, server);
     page = await context.newPage();

@@ -1,10 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signIn } from "./auth";
-import { ROOT, startServer, type RunningServer } from "./server";
+import { ROOT, startServer, type RunningServer, launchChromium } from "./server";
 
 /*
  * The knowledge console end to end: create a collection, preview and index a document, refuse a
@@ -12,7 +12,6 @@ import { ROOT, startServer, type RunningServer } from "./server";
  * citations under the answer, open one and land on the passage.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const FAILURE_SHOTS = path.join(ROOT, "test-results");
 
 const HANDBOOK = `# Harbour handbook
@@ -53,7 +52,7 @@ describe("knowledge in the browser", () => {
     server = await startServer();
     // Any API request bootstraps the database (migrations, default assistant) before signIn writes to it.
     await (await fetch(`${server.url}/api/trpc/system.status`)).arrayBuffer();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
     await signIn(context, server, "editor");
     page = await context.newPage();

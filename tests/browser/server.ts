@@ -1,3 +1,4 @@
+import { chromium, type Browser } from "playwright-core";
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -88,4 +89,14 @@ export async function startServer(extraEnv: Record<string, string> = {}, timeout
     await new Promise((r) => setTimeout(r, 300));
   }
   return { url, dataDir, log, stop };
+}
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** Debian's Chromium, headless, with nothing that reaches the network on its own. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
 }

@@ -5,12 +5,11 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import Database from "better-sqlite3";
 import OpenAI from "openai";
-import { chromium, type Browser, type BrowserContext, type FrameLocator, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, type FrameLocator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signIn } from "./auth";
-import { ROOT, startServer, type RunningServer } from "./server";
+import { ROOT, startServer, type RunningServer, launchChromium } from "./server";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const FAILURE_SHOTS = path.join(ROOT, "test-results");
 
 let server: RunningServer;
@@ -87,10 +86,7 @@ const XSS = [
 describe("the embeddable widget on a third-party site", () => {
   beforeAll(async () => {
     server = await startServer();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
     // Any server-side request opens (and migrates) the database before signIn writes to it.
     await (await fetch(`${server.url}/w/not-deployed`)).text();
