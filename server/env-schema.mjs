@@ -31,6 +31,10 @@ export const envSchema = z.object({
   /** Optional first admin, created at start when no user exists (otherwise the /setup screen asks). */
   ATELIER_ADMIN_EMAIL: z.string().email().optional(),
   ATELIER_ADMIN_PASSWORD: z.string().min(10).max(256).optional(),
+  /** Training studio: the most one dataset upload may weigh (all files together), in MB. */
+  ATELIER_MAX_UPLOAD_MB: int(50, 1, 100_000),
+  /** CPU threads for the trainer; 0 = all cores but one. */
+  ATELIER_TRAIN_THREADS: int(0, 0, 256),
 });
 
 /** @param {Record<string, string | undefined>} source */

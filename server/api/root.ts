@@ -3,6 +3,7 @@ import { assistantsRouter } from "./routers/assistants";
 import { chatRouter } from "./routers/chat";
 import { conversationsRouter } from "./routers/conversations";
 import { modelsRouter } from "./routers/models";
+import { studioRouter } from "./routers/studio";
 import { systemRouter } from "./routers/system";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
@@ -12,6 +13,7 @@ export const appRouter = createTRPCRouter({
   conversations: conversationsRouter,
   chat: chatRouter,
   models: modelsRouter,
+  studio: studioRouter,
 });
 
 export type AppRouter = typeof appRouter;
