@@ -1,3 +1,4 @@
+import { mergePoints } from "./studio-live";
 import type { LossPoint } from "./studio-types";
 
 export interface ChartBox {
@@ -39,13 +40,11 @@ function trimNumber(v: number, step: number): string {
  * the x axis spans to `totalSteps` so the line visibly grows toward the end.
  */
 export function lossChart(points: readonly LossPoint[], totalSteps: number, box: ChartBox): ChartGeometry {
-  const byStep = new Map<number, LossPoint>();
-  for (const p of points) if (finite(p.step)) byStep.set(p.step, { ...byStep.get(p.step), ...p });
-  const sorted = [...byStep.values()].sort((a, b) => a.step - b.step);
+  const sorted = mergePoints([], points.filter((p) => finite(p.step)));
   const train = sorted.filter((p) => finite(p.loss));
   const evals = sorted.filter((p) => finite(p.evalLoss));
 
-  const values = [...train.map((p) => p.loss), ...evals.map((p) => p.evalLoss as number)];
+  const values = [...train.map((p) => p.loss as number), ...evals.map((p) => p.evalLoss as number)];
   let lo = values.length ? Math.min(...values) : 0;
   let hi = values.length ? Math.max(...values) : 1;
   if (hi - lo < 1e-6) {
@@ -66,7 +65,7 @@ export function lossChart(points: readonly LossPoint[], totalSteps: number, box:
   const r = (n: number) => Math.round(n * 10) / 10;
   const path = (pts: { x: number; y: number }[]) => pts.map((p, i) => `${i ? "L" : "M"}${r(p.x)} ${r(p.y)}`).join(" ");
 
-  const trainXY = train.map((p) => ({ x: sx(p.step), y: sy(p.loss), step: p.step, value: p.loss }));
+  const trainXY = train.map((p) => ({ x: sx(p.step), y: sy(p.loss as number), step: p.step, value: p.loss as number }));
   const evalXY = evals.map((p) => ({ x: sx(p.step), y: sy(p.evalLoss as number), step: p.step, value: p.evalLoss as number }));
 
   const yTicks: ChartGeometry["yTicks"] = [];

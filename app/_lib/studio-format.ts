@@ -127,3 +127,22 @@ export function formatUploadProblem(p: UploadProblem): string {
   const where = [p.file, isNum(p.line) ? `line ${p.line}` : null].filter(Boolean).join(", ");
   return where ? `${where}: ${p.message}` : p.message;
 }
+
+/** A version's training settings in one line: "LoRA rank 8 · 2 epochs · lr 0.0002 · 120 steps". */
+export function describeSettings(settings: Record<string, unknown> | null | undefined): string {
+  if (!settings) return "—";
+  const num = (k: string) => (typeof settings[k] === "number" && Number.isFinite(settings[k]) ? (settings[k] as number) : null);
+  const parts: string[] = [];
+  const method = settings.method;
+  const rank = num("loraRank");
+  if (method === "lora") parts.push(rank ? `LoRA rank ${rank}` : "LoRA");
+  else if (method === "full") parts.push("full fine-tune");
+  else if (method === "scratch") parts.push("from scratch");
+  const epochs = num("epochs");
+  if (epochs !== null) parts.push(`${nf1.format(epochs)} ${epochs === 1 ? "epoch" : "epochs"}`);
+  const lr = num("learningRate");
+  if (lr !== null) parts.push(`lr ${lr}`);
+  const steps = num("maxSteps") ?? num("totalSteps");
+  if (steps !== null) parts.push(`${nf0.format(steps)} steps`);
+  return parts.length ? parts.join(" · ") : "—";
+}

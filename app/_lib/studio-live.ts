@@ -46,11 +46,12 @@ export function mergeSnapshot(live: LiveRun | null, run: RunSnapshot): LiveRun {
 
 const isRunning = (s: RunStatus) => s === "running" || s === "queued";
 
-function mergePoints(a: LossPoint[], b: LossPoint[]): LossPoint[] {
+/** Union by step, sorted; a later point fills in what an earlier one at the same step lacked. */
+export function mergePoints(a: readonly LossPoint[], b: readonly LossPoint[]): LossPoint[] {
   const byStep = new Map<number, LossPoint>();
   for (const p of [...a, ...b]) {
     const prev = byStep.get(p.step);
-    byStep.set(p.step, prev ? { ...prev, ...p, evalLoss: p.evalLoss ?? prev.evalLoss ?? null } : p);
+    byStep.set(p.step, prev ? { step: p.step, loss: p.loss ?? prev.loss, evalLoss: p.evalLoss ?? prev.evalLoss ?? null } : p);
   }
   return [...byStep.values()].sort((x, y) => x.step - y.step);
 }

@@ -28,12 +28,13 @@ export interface RunProgress {
 /** One point of the loss chart. */
 export interface LossPoint {
   step: number;
-  loss: number;
+  /** null on steps that only carry an eval measurement */
+  loss: number | null;
   evalLoss?: number | null;
 }
 
 export type WatchEvent =
-  | { type: "progress"; step: number; totalSteps: number; loss: number; evalLoss?: number | null; lr: number; tokensPerSecond: number; etaSeconds: number | null }
+  | { type: "progress"; step: number; totalSteps: number; loss: number | null; evalLoss?: number | null; lr: number; tokensPerSecond: number; etaSeconds: number | null }
   | { type: "status"; status: RunStatus; error?: string | null }
   | { type: "done"; modelId: string | null; pplBefore: number | null; pplAfter: number | null };
 

@@ -27,6 +27,8 @@ export interface WizardState {
   epochs: number;
   loraRank: number;
   scratchSize: ScratchSize;
+  /** Optional cap on optimizer steps (an expert knob; null = as many as the epochs need). */
+  maxSteps: number | null;
   name: string;
   assistantId: string | null;
 }
@@ -54,6 +56,7 @@ export function initialWizard(): WizardState {
     epochs: DEFAULT_EPOCHS.domain,
     loraRank: 8,
     scratchSize: "tiny",
+    maxSteps: null,
     name: "",
     assistantId: null,
   };
@@ -88,6 +91,7 @@ export interface PlanInput {
   loraRank?: number;
   scratchSize?: ScratchSize;
   cleaning: Cleaning;
+  advanced?: { maxSteps?: number };
 }
 
 /** The plan/start input, or null while a decision it needs is still open. */
@@ -105,6 +109,7 @@ export function planInput(s: WizardState, override?: Partial<Pick<WizardState, "
     ...(method === "lora" && !scratch ? { loraRank: s.loraRank } : {}),
     ...(scratch ? { scratchSize: s.scratchSize } : {}),
     cleaning: s.cleaning,
+    ...(s.maxSteps ? { advanced: { maxSteps: s.maxSteps } } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { lossChart } from "@/app/_lib/studio-chart";
 import {
+  describeSettings,
   estimateVsActual,
   formatCount,
   formatEta,
@@ -170,6 +171,8 @@ describe("training wizard", () => {
     s = chooseGoal(s, "domain");
     expect(planInput(s)).toMatchObject({ datasetId: "d1", baseModelId: "base1", goal: "domain", method: "lora", loraRank: 8 });
     expect(planInput(s, { method: "full" })).not.toHaveProperty("loraRank");
+    expect(planInput(s)).not.toHaveProperty("advanced");
+    expect(planInput({ ...s, maxSteps: 6 })?.advanced).toEqual({ maxSteps: 6 });
   });
   it("crafting from scratch drops the base model and uses the scratch method", () => {
     const s = chooseGoal({ ...selectDataset(initialWizard(), text), baseModelId: "base1" }, "scratch");
@@ -179,5 +182,14 @@ describe("training wizard", () => {
   });
   it("clamps cleaning numbers", () => {
     expect(clampCleaning({ ...defaultCleaning("text"), minChars: -3, heldOutFraction: 0.9 })).toMatchObject({ minChars: 0, heldOutFraction: 0.5 });
+  });
+});
+
+describe("version lineage", () => {
+  it("summarises training settings in one line", () => {
+    expect(describeSettings({ method: "lora", loraRank: 8, epochs: 2, learningRate: 0.0002 })).toBe("LoRA rank 8 · 2 epochs · lr 0.0002");
+    expect(describeSettings({ method: "scratch", epochs: 1, maxSteps: 40 })).toBe("from scratch · 1 epoch · 40 steps");
+    expect(describeSettings(null)).toBe("—");
+    expect(describeSettings({})).toBe("—");
   });
 });
