@@ -93,7 +93,7 @@ export function EvaluatePanel({ candidateModelId, defaultAssistantId }: { candid
 
       {assistantId && (
         <>
-          <PromptsEditor prompts={prompts} onChange={setPrompts} />
+          <PromptsEditor prompts={prompts} onChange={setPrompts} loaded={saved.isSuccess} />
           <div className="flex flex-wrap items-center gap-2">
             {compare.phase === "running" ? (
               <button type="button" className={secondaryButtonClass} onClick={() => abortRef.current?.abort()}>
@@ -167,13 +167,13 @@ function Pending({ running }: { running: boolean }) {
   return <span className="text-zinc-400">{running ? "…" : "—"}</span>;
 }
 
-function PromptsEditor({ prompts, onChange }: { prompts: string[]; onChange: (p: string[]) => void }) {
+function PromptsEditor({ prompts, onChange, loaded }: { prompts: string[]; onChange: (p: string[]) => void; loaded: boolean }) {
   const id = useId();
   return (
     <fieldset>
       <legend className="text-sm font-semibold">Eval prompts</legend>
       <p className="text-xs text-zinc-500">Questions your users really ask. Both versions answer each one.</p>
-      <ol className="mt-2 space-y-2" data-testid="eval-prompts">
+      <ol className="mt-2 space-y-2" data-testid="eval-prompts" data-loaded={loaded || undefined}>
         {prompts.map((p, i) => (
           <li key={i} className="flex items-center gap-2">
             <label htmlFor={`${id}-${i}`} className="w-6 shrink-0 text-right text-xs tabular-nums text-zinc-500">
