@@ -1,6 +1,6 @@
 "use client";
 
-import { useQuery } from "@tanstack/react-query";
+import { skipToken, useQuery } from "@tanstack/react-query";
 import { useId, type ReactNode } from "react";
 import { BookIcon, ChatIcon, SparklesIcon } from "@/app/_components/icons";
 import { formatBytes } from "@/app/_lib/format";
@@ -36,8 +36,9 @@ export function StepGoal({ state, onChange }: { state: WizardState; onChange: (n
   const trpc = useTRPC();
   const id = useId();
   const suggested = state.dataset ? suggestedGoal(state.dataset.kind) : null;
-  const fullInput = state.goal && state.goal !== "scratch" ? planInput(state, { method: "full" }) : null;
-  const fullPlan = useQuery(trpc.studio.plan.queryOptions(fullInput!, { enabled: !!fullInput }));
+  // Checking whether a full fine-tune fits costs a short measurement run, so only once it's chosen.
+  const fullInput = state.goal && state.goal !== "scratch" && state.method === "full" ? planInput(state) : null;
+  const fullPlan = useQuery(trpc.studio.plan.queryOptions(fullInput ?? skipToken));
   const fullFits = fullPlan.data?.fits;
 
   const setMethod = (method: Method) => onChange({ ...state, method });
@@ -88,12 +89,15 @@ export function StepGoal({ state, onChange }: { state: WizardState; onChange: (n
               name={`${id}-method`}
               checked={state.method === "full"}
               onSelect={() => setMethod("full")}
-              disabled={fullFits === false}
               title="Full fine-tune"
               body={
-                fullFits === false && fullPlan.data
-                  ? `Needs about ${formatBytes(fullPlan.data.peakMemoryBytes)} of memory; this machine has ${formatBytes(fullPlan.data.availableMemoryBytes)} free.`
-                  : "Updates every weight. Can learn more, needs much more memory and time, and makes a full copy of the model."
+                fullPlan.data
+                  ? fullFits
+                    ? `Fits: needs about ${formatBytes(fullPlan.data.peakMemoryBytes)} of the ${formatBytes(fullPlan.data.availableMemoryBytes)} free on this machine.`
+                    : `Won’t fit: needs about ${formatBytes(fullPlan.data.peakMemoryBytes)} of memory; this machine has ${formatBytes(fullPlan.data.availableMemoryBytes)} free. Use LoRA.`
+                  : fullPlan.isFetching
+                    ? "Checking whether it fits in this machine’s memory…"
+                    : "Updates every weight. Can learn more, needs much more memory and time, and makes a full copy of the model."
               }
               testId="method-full"
             />

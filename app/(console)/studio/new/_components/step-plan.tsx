@@ -1,6 +1,6 @@
 "use client";
 
-import { useQuery } from "@tanstack/react-query";
+import { skipToken, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { formatBytes } from "@/app/_lib/format";
 import { formatCount, formatFlops, formatSeconds } from "@/app/_lib/studio-format";
@@ -22,7 +22,7 @@ const RECOMMENDATION: Record<Plan["recommendation"], string> = {
 export function usePlan(state: WizardState) {
   const trpc = useTRPC();
   const input = planInput(state);
-  return useQuery(trpc.studio.plan.queryOptions(input!, { enabled: !!input, staleTime: 30_000 }));
+  return useQuery(trpc.studio.plan.queryOptions(input ?? skipToken, { staleTime: 30_000 }));
 }
 
 /** Step 4: what this training will cost on this machine, whether it fits, and what we'd recommend. */

@@ -1,6 +1,6 @@
 "use client";
 
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, skipToken, useQuery } from "@tanstack/react-query";
 import { useEffect, useId } from "react";
 import { formatCount } from "@/app/_lib/studio-format";
 import type { Cleaning } from "@/app/_lib/studio-types";
@@ -23,8 +23,8 @@ export function StepPreview({ state, onChange }: { state: WizardState; onChange:
   const cleaning = useDebounced(state.cleaning, 350);
   const preview = useQuery(
     trpc.studio.datasets.preview.queryOptions(
-      { id: state.dataset?.id ?? "", baseModelId: state.baseModelId, cleaning },
-      { enabled: !!state.dataset && !!state.baseModelId && cleaning.minChars <= cleaning.maxChars, placeholderData: keepPreviousData },
+      state.dataset && state.baseModelId && cleaning.minChars <= cleaning.maxChars ? { id: state.dataset.id, baseModelId: state.baseModelId, cleaning } : skipToken,
+      { placeholderData: keepPreviousData },
     ),
   );
   const setCleaning = (patch: Partial<Cleaning>) => onChange({ cleaning: clampCleaning({ ...state.cleaning, ...patch }) });
