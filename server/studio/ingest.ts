@@ -11,13 +11,14 @@ import type { StudioRecord } from "./types";
  *  - .jsonl / .json: chat records — OpenAI {"messages":[{role,content}]}, Alpaca
  *    {"instruction","input"?,"output"}, {"question"|"prompt","answer"|"response"} — or {"text"} passages;
  *  - .csv/.tsv: question,answer (also prompt,response / instruction,input,output) or a text column;
- *  - text, Markdown, HTML: passages of whole paragraphs (≤ PASSAGE_CHARS), so duplicate removal,
+ *  - text, Markdown, HTML: passages of about a paragraph (see passagesOf), so duplicate removal,
  *    length filters and the held-out split work on units smaller than a file.
  * Every problem is a KnowledgeParseError naming the file and, where there is one, the line.
  */
 
-/** Raw text is cut into passages of whole paragraphs up to this size. */
+/** Raw text passages: whole paragraphs, shorter ones joined up to MIN_PASSAGE_CHARS, never past PASSAGE_CHARS. */
 export const PASSAGE_CHARS = 1500;
+export const MIN_PASSAGE_CHARS = 80;
 
 export type ParsedUpload = { format: string; records: StudioRecord[]; warnings: string[] };
 
@@ -142,7 +143,11 @@ function csvRecords(file: string, source: string, delimiter?: string): StudioRec
   });
 }
 
-/** Whole paragraphs grouped into passages of at most PASSAGE_CHARS (a longer paragraph stands alone). */
+/**
+ * Raw text → passages: one paragraph each, so duplicate removal and the held-out split see
+ * paragraphs; a short paragraph (a heading, a one-liner) joins the next one, and a passage never
+ * grows past PASSAGE_CHARS by joining.
+ */
 export function passagesOf(text: string): string[] {
   const paras = text.split(/\n{2,}/).map((p) => p.trim()).filter(Boolean);
   const out: string[] = [];
@@ -153,6 +158,10 @@ export function passagesOf(text: string): string[] {
       cur = "";
     }
     cur = cur ? `${cur}\n\n${p}` : p;
+    if (cur.length >= MIN_PASSAGE_CHARS) {
+      out.push(cur);
+      cur = "";
+    }
   }
   if (cur) out.push(cur);
   return out;

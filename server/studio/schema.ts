@@ -109,10 +109,12 @@ export const studioRuns = sqliteTable(
     log: text("log", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
     createdBy: text("created_by"),
     createdAt: integer("created_at").notNull().default(now),
+    /** Queue order (a resumed run goes to the back). */
+    queuedAt: integer("queued_at").notNull().default(now),
     startedAt: integer("started_at"),
     finishedAt: integer("finished_at"),
   },
-  (t) => [index("studio_runs_status_idx").on(t.status, t.createdAt)],
+  (t) => [index("studio_runs_status_idx").on(t.status, t.queuedAt)],
 );
 export type StudioRunRow = typeof studioRuns.$inferSelect;
 
@@ -139,6 +141,9 @@ export const studioCalibrations = sqliteTable("studio_calibrations", {
   key: text("key").primaryKey(),
   tokensPerSecond: real("tokens_per_second").notNull(),
   memEstimateBytes: integer("mem_estimate_bytes").notNull(),
+  params: integer("params").notNull(),
+  trainable: integer("trainable").notNull(),
+  backend: text("backend").notNull(),
   createdAt: integer("created_at").notNull().default(now),
 });
 
