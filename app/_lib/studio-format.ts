@@ -124,6 +124,8 @@ export const isResumableStatus = (s: RunStatus) => s === "cancelled" || s === "i
 
 /** "qa.jsonl, line 3: invalid JSON" — where the problem is first, then what it is. */
 export function formatUploadProblem(p: UploadProblem): string {
+  // The server's messages usually name the file and line already ("a.jsonl" line 3: …).
+  if (p.file && p.message.includes(p.file)) return p.message;
   const where = [p.file, isNum(p.line) ? `line ${p.line}` : null].filter(Boolean).join(", ");
   return where ? `${where}: ${p.message}` : p.message;
 }

@@ -20,8 +20,8 @@ function toProblem(v: unknown): UploadProblem | null {
 }
 
 /**
- * Reads the upload route's answer. The contract gives one `{ error }`; an `errors` list (several files
- * or lines at once) is read too if the server sends it, so every problem is shown with its file and line.
+ * Reads the upload route's answer: the dataset, or `{ error }` whose `problems` list (one per failing
+ * file, each with its file and line) is shown in full rather than only the first.
  */
 export function parseUploadResponse(status: number, bodyText: string): UploadOutcome {
   let body: unknown = null;
@@ -34,13 +34,15 @@ export function parseUploadResponse(status: number, bodyText: string): UploadOut
     return { ok: true, result: body as unknown as UploadResult };
   }
   const problems: UploadProblem[] = [];
-  if (isObj(body)) {
-    if (Array.isArray(body.errors)) for (const e of body.errors) {
-      const p = toProblem(e);
+  if (isObj(body) && isObj(body.error)) {
+    const single = toProblem(body.error);
+    // One problem per failing file (the server parses all of them before refusing the upload).
+    const list = Array.isArray(body.error.problems) ? body.error.problems : [];
+    for (const e of list) {
+      const p = toProblem({ code: single?.code, ...(isObj(e) ? e : {}) });
       if (p) problems.push(p);
     }
-    const single = toProblem(body.error);
-    if (single && !problems.some((p) => p.message === single.message && p.file === single.file && p.line === single.line)) problems.unshift(single);
+    if (problems.length === 0 && single) problems.push(single);
   }
   if (problems.length === 0) {
     const message =

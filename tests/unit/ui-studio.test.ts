@@ -58,6 +58,7 @@ describe("studio formatting", () => {
     expect(formatUploadProblem({ code: "BAD_REQUEST", message: "invalid JSON", file: "qa.jsonl", line: 3 })).toBe("qa.jsonl, line 3: invalid JSON");
     expect(formatUploadProblem({ code: "X", message: "empty", file: "a.txt" })).toBe("a.txt: empty");
     expect(formatUploadProblem({ code: "X", message: "no files" })).toBe("no files");
+    expect(formatUploadProblem({ code: "X", message: '"qa.jsonl" line 3: invalid JSON', file: "qa.jsonl", line: 3 })).toBe('"qa.jsonl" line 3: invalid JSON');
   });
 });
 
@@ -72,9 +73,12 @@ describe("upload response", () => {
     expect(one).toEqual({ ok: false, problems: [{ code: "BAD_REQUEST", message: "invalid JSON", file: "qa.jsonl", line: 7 }] });
     const many = parseUploadResponse(
       400,
-      JSON.stringify({ error: { code: "B", message: "m1", file: "a", line: 1 }, errors: [{ code: "B", message: "m1", file: "a", line: 1 }, { code: "B", message: "m2", file: "b", line: 4 }] }),
+      JSON.stringify({ error: { code: "BAD_REQUEST", message: "m1 (1 more file failed too)", file: "a", line: 1, problems: [{ file: "a", line: 1, message: "m1" }, { file: "b", message: "m2" }] } }),
     );
-    expect(!many.ok && many.problems.map((p) => p.message)).toEqual(["m1", "m2"]);
+    expect(!many.ok && many.problems).toEqual([
+      { code: "BAD_REQUEST", message: "m1", file: "a", line: 1 },
+      { code: "BAD_REQUEST", message: "m2", file: "b" },
+    ]);
   });
   it("explains failures without a JSON body", () => {
     const out = parseUploadResponse(403, "<html>");
