@@ -12,7 +12,7 @@ import type { CleaningEffect, CleaningOptions, StudioRecord } from "./types";
  * the same side, whatever else is in the dataset).
  */
 
-export const NEAR_DUP_JACCARD = 0.8;
+export const NEAR_DUP_JACCARD = 0.75;
 export const SPLIT_SEED = "atelier-studio";
 
 // ---------------------------------------------------------------------------------------------
@@ -75,8 +75,8 @@ function scrubRecord(r: StudioRecord, counts: PiiCounts): StudioRecord {
 
 export const normalise = (s: string) => s.toLowerCase().replace(/\s+/g, " ").trim();
 
-const NUM_HASHES = 64;
-const BANDS = 16;
+const NUM_HASHES = 128;
+const BANDS = 32;
 const ROWS = NUM_HASHES / BANDS;
 const SEEDS = Array.from({ length: NUM_HASHES }, (_, i) => mix32(0x9e3779b9 ^ Math.imul(i + 1, 0x85ebca6b)));
 

@@ -32,9 +32,9 @@ export const NOTES_MD = [
   "Contact the Quillfeather support desk at help@quillfeather.example or call +1 415 555 0134 for a replacement fuser.",
   "The test card 4111 1111 1111 1111 was used for the warranty order; the print server answers on 192.168.10.42 and fe80::1ff:fe23:4567:890a.",
   "Order number 1234 5678 9012 3456 is not a card number: it fails the Luhn check, so it stays as written.",
-  "Quillfeather printers warm the fuser to 190 degrees before the first page; a cold fuser smears the toner on thick paper and the sheet curls.",
-  "Quillfeather printers warm the fuser to 190 degrees before the first page; a cold fuser smears the toner on thick paper and the sheet curls.",
-  "Quillfeather printers warm the fuser to 190 degrees before the first page; a cold fuser smears the toner on heavy paper and the sheet curls.",
+  "Quillfeather printers warm the fuser to 190 degrees before the first page; a cold fuser smears the toner on thick paper and the sheet curls. Let the printer warm up for two minutes after a long pause, and keep the paper tray away from the window in winter.",
+  "Quillfeather printers warm the fuser to 190 degrees before the first page; a cold fuser smears the toner on thick paper and the sheet curls. Let the printer warm up for two minutes after a long pause, and keep the paper tray away from the window in winter.",
+  "Quillfeather printers warm the fuser to 190 degrees before the first page; a cold fuser smears the toner on heavy paper and the sheet curls. Let the printer warm up for two minutes after a long pause, and keep the paper tray away from the window in winter.",
 ].join("\n\n");
 
 export const ALPACA_JSON = JSON.stringify([
