@@ -55,16 +55,29 @@ async function watchChartPoints(p: Page) {
   return () => p.evaluate(() => (window as unknown as { __points: number[] }).__points.slice());
 }
 
-const next = (p: Page) => p.getByTestId("wizard-next").click();
+/** Set STUDIO_SHOTS=1 to keep full-page screenshots of each screen in test-results/ (for reviewing the UI). */
+async function shot(name: string) {
+  if (!process.env.STUDIO_SHOTS) return;
+  fs.mkdirSync(FAILURE_SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(FAILURE_SHOTS, `studio-shot-${name}.png`), fullPage: true });
+}
+
+const next = async (p: Page) => {
+  await shot(`step-${(await p.locator('[data-testid^="step-"]').getAttribute("data-testid"))?.slice(5)}`);
+  await p.getByTestId("wizard-next").click();
+};
 
 describe("training studio in the browser", () => {
   beforeAll(async () => {
     server = await startServer();
+    // The database is migrated on the first API request; signIn writes to it directly.
+    await fetch(`${server.url}/api/trpc/system.status`).then((r) => r.arrayBuffer());
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
     });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    // The console scrolls inside its main pane, so review screenshots need a tall window.
+    const context = await browser.newContext({ viewport: { width: 1280, height: process.env.STUDIO_SHOTS ? 2200 : 900 } });
     await signIn(context, server);
     page = await context.newPage();
     page.on("pageerror", (e) => console.error("[page error]", e.message));
@@ -121,6 +134,7 @@ describe("training studio in the browser", () => {
       await next(page);
 
       await page.getByTestId("run-name").fill("Lumen tiny run");
+      await shot("step-start");
       await page.getByTestId("start-training").click();
       await page.waitForURL(/\/studio\/runs\/[^/]+$/, { timeout: 30_000 });
     } catch (e) {
@@ -139,6 +153,7 @@ describe("training studio in the browser", () => {
       expect(seen.length, `points seen: ${seen.join(",")}`).toBeGreaterThanOrEqual(2);
       expect(seen.every((n, i) => i === 0 || n > (seen[i - 1] ?? 0))).toBe(true);
       await page.getByTestId("run-results").waitFor({ timeout: 30_000 });
+      await shot("run");
       expect(await page.getByTestId("run-results").textContent()).toMatch(/Took/);
       await expect.poll(() => page.getByTestId("run-progress").first().textContent()).toMatch(/100%/);
     } catch (e) {
@@ -170,6 +185,7 @@ describe("training studio in the browser", () => {
       expect(candidate).not.toBe(previous);
       expect(await page.locator(`[data-testid="version-row"][data-model-id="${candidate}"] [data-testid="version-lineage"]`).textContent()).toMatch(/Lumen handbook/);
 
+      await shot("evaluate");
       // One click back to the earlier version.
       await page.locator(`[data-testid="version-row"][data-model-id="${previous}"] [data-testid="rollback-button"]`).click();
       await expect.poll(() => page.locator('[data-testid="version-row"][data-active]').first().getAttribute("data-model-id"), { timeout: 30_000 }).toBe(previous);
@@ -179,6 +195,7 @@ describe("training studio in the browser", () => {
       await page.goto(`${server.url}/studio`);
       await expect.poll(() => page.getByTestId("run-card").first().textContent(), { timeout: 30_000 }).toMatch(/Lumen tiny run/);
       expect(await page.getByTestId("run-card").first().getByTestId("run-status").getAttribute("data-status")).toBe("succeeded");
+      await shot("overview");
     } catch (e) {
       await onFailure("activate", e);
     }

@@ -99,6 +99,9 @@ export function StepPlan({ state, onMethod }: { state: WizardState; onMethod: (m
             </Link>
           )}
         </div>
+        {p.fits && p.recommendation !== chosen && (
+          <p className="mt-2 text-xs text-zinc-500">This is advice: you can still start the training as planned.</p>
+        )}
         {!p.fits && <p className="mt-2 text-sm text-red-700 dark:text-red-400">Choose a smaller method or base model to go on.</p>}
       </div>
     </div>
