@@ -62,6 +62,13 @@ export function formatRelativeChange(before: number, after: number): string {
   return `${pct < 0 ? "−" : "+"}${text}%`;
 }
 
+/** Three significant figures or so: 40,701 / 45.2 / 3.47 — more digits than that are noise. */
+function formatPerplexity(v: number): string {
+  if (v >= 100) return nf0.format(v);
+  if (v >= 10) return nf1.format(v);
+  return nf2.format(v);
+}
+
 export interface PerplexityVerdict {
   before: string;
   after: string;
@@ -86,7 +93,7 @@ export function perplexityVerdict(before: number | null | undefined, after: numb
       : direction === "worse"
         ? `The model got ${change.replace("+", "")} more surprised by your held-out text than before — training did not help on this measure.`
         : "Practically no change on your held-out text.";
-  return { before: nf2.format(before), after: nf2.format(after), change, direction, sentence };
+  return { before: formatPerplexity(before), after: formatPerplexity(after), change, direction, sentence };
 }
 
 /** "Took 2 min 40 s — 23% longer than the 2 min 10 s estimate." */
@@ -119,8 +126,6 @@ export const RUN_STATUS_TONE: Record<RunStatus, string> = {
 };
 
 export const isActiveStatus = (s: RunStatus) => s === "queued" || s === "running";
-/** Runs that stopped part-way and can pick up from their last checkpoint. */
-export const isResumableStatus = (s: RunStatus) => s === "cancelled" || s === "interrupted" || s === "failed";
 
 /** "qa.jsonl, line 3: invalid JSON" — where the problem is first, then what it is. */
 export function formatUploadProblem(p: UploadProblem): string {

@@ -14,21 +14,40 @@ let server: RunningServer;
 let browser: Browser;
 let page: Page;
 
-/** A small domain corpus: plain text, with a stray e-mail address for the PII scrubber to find. */
+/**
+ * A small domain corpus: one plain-text passage per product (distinct enough that near-dedupe keeps
+ * them, so some are held out and perplexity is measured), with a stray e-mail for the PII scrubber.
+ */
 function corpus(): Buffer {
-  const facts = [
-    "The Lumen bakery opens at six in the morning and bakes sourdough loaves in a stone oven.",
-    "Every sourdough loaf rests for eighteen hours before baking, which gives the crust its deep colour.",
-    "The rye starter at Lumen is called Bertha and is fed twice a day with whole rye flour and water.",
-    "Croissants are laminated with cultured butter in three double folds and proofed at twenty-six degrees.",
-    "Orders for celebration cakes must reach the bakery at least three days ahead.",
-    "Questions about allergens go to the head baker, reachable at baker@lumen.example.",
-    "The bakery closes on Mondays so the team can clean the oven and mill fresh flour.",
-    "Day-old bread is sold at half price after four in the afternoon or given to the food bank.",
+  const items: [string, string, string, string][] = [
+    ["sourdough loaf", "rests for eighteen hours", "a stone oven at 250 degrees", "the crust turns deep brown"],
+    ["rye bread", "is fed from the starter called Bertha", "a tin lined with oat bran", "it keeps for a week"],
+    ["butter croissant", "is laminated in three double folds", "trays of twelve at 190 degrees", "the layers shatter when cut"],
+    ["almond tart", "uses frangipane made the evening before", "the lower deck of the oven", "it is glazed with apricot jam"],
+    ["cinnamon bun", "is rolled with brown sugar and cardamom", "a ring mould brushed with butter", "children queue for it on Saturdays"],
+    ["baguette", "is shaped by hand with a light touch", "steam for the first ten minutes", "it must be eaten the same day"],
+    ["focaccia", "is dimpled with olive oil and rosemary", "a deep rectangular pan", "the bottom fries to a golden crunch"],
+    ["spelt roll", "contains toasted sunflower seeds", "a convection setting for even colour", "it is popular with cyclists"],
+    ["lemon cake", "gets a syrup of lemon juice and sugar", "a loaf tin at 170 degrees", "it stays moist for three days"],
+    ["pretzel", "is dipped in a lye bath before baking", "coarse salt on a perforated sheet", "it pairs with the house mustard"],
+    ["brioche", "is enriched with eggs and cold butter", "a fluted mould for the festive version", "it makes the best French toast"],
+    ["olive ciabatta", "is folded four times during bulk fermentation", "a floured couche overnight", "its holes are large and glossy"],
+    ["carrot muffin", "is sweetened with dates instead of sugar", "paper cases in a muffin tray", "the café serves it warm"],
+    ["chocolate babka", "is twisted into a braid after filling", "a long pan with a sugar wash", "slices show a marbled swirl"],
+    ["oat cookie", "is mixed with raisins soaked in tea", "a cool oven so the edges stay soft", "it is sold by the bag of six"],
+    ["wholemeal sandwich loaf", "is milled from local wheat every Monday", "a lidded Pullman tin", "its square slices suit packed lunches"],
+    ["plum crumble", "uses plums from the orchard next door", "an enamel dish at 180 degrees", "it is served with vanilla custard"],
+    ["cheese scone", "contains mature cheddar and chives", "a hot tray so it rises tall", "it is best split and buttered"],
+    ["apple turnover", "is folded around spiced apple compote", "an egg wash for a shiny top", "it is the bakery's oldest recipe"],
+    ["seeded rye crispbread", "is rolled thinner than a coin", "a low oven to dry it out slowly", "it keeps for a month in a tin"],
   ];
-  const paragraphs: string[] = [];
-  for (let i = 0; i < 6; i++) paragraphs.push(facts.map((f, j) => facts[(i + j) % facts.length] ?? f).join(" "));
-  return Buffer.from(paragraphs.join("\n\n") + "\n", "utf8");
+  const passages = items.map(
+    ([name, prep, bake, note], i) =>
+      `The ${name} at the Lumen bakery ${prep}. The bakers bake it in ${bake}, and ${note}. ` +
+      `${i % 5 === 0 ? "Questions about allergens go to the head baker at baker@lumen.example. " : ""}` +
+      `Batch ${i + 1} of the ${name} is ready at ${6 + (i % 4)} o'clock.`,
+  );
+  return Buffer.from(passages.join("\n\n") + "\n", "utf8");
 }
 
 async function onFailure(name: string, e: unknown): Promise<never> {
@@ -155,6 +174,8 @@ describe("training studio in the browser", () => {
       await page.getByTestId("run-results").waitFor({ timeout: 30_000 });
       await shot("run");
       expect(await page.getByTestId("run-results").textContent()).toMatch(/Took/);
+      // Some passages were held out, so perplexity is measured before and after, with its change.
+      expect(await page.getByTestId("run-results").getByTestId("perplexity").textContent()).toMatch(/[\d,.]+ → [\d,.]+ \((−|\+|±)[\d.]+%\)/);
       await expect.poll(() => page.getByTestId("run-progress").first().textContent()).toMatch(/100%/);
     } catch (e) {
       await onFailure("run", e);

@@ -39,7 +39,9 @@ describe("studio formatting", () => {
     expect(formatRelativeChange(40, 30)).toBe("−25%");
     expect(formatRelativeChange(40, 41)).toBe("+2.5%");
     const better = perplexityVerdict(45.2, 31);
-    expect(better).toMatchObject({ before: "45.20", after: "31.00", change: "−31%", direction: "better" });
+    expect(better).toMatchObject({ before: "45.2", after: "31", change: "−31%", direction: "better" });
+    expect(perplexityVerdict(40700.75, 2356.31)).toMatchObject({ before: "40,701", after: "2,356", change: "−94%" });
+    expect(perplexityVerdict(3.4712, 2.9)).toMatchObject({ before: "3.47", after: "2.90" });
     const worse = perplexityVerdict(20, 24);
     expect(worse?.direction).toBe("worse");
     expect(worse?.sentence).toMatch(/did not help/);
