@@ -96,7 +96,7 @@ describe("training studio in the browser", () => {
       args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
     });
     // The console scrolls inside its main pane, so review screenshots need a tall window.
-    const context = await browser.newContext({ viewport: { width: 1280, height: process.env.STUDIO_SHOTS ? 2200 : 900 } });
+    const context = await browser.newContext({ viewport: { width: Number(process.env.STUDIO_SHOTS_WIDTH ?? 1280), height: process.env.STUDIO_SHOTS ? 2200 : 900 } });
     await signIn(context, server);
     page = await context.newPage();
     page.on("pageerror", (e) => console.error("[page error]", e.message));

@@ -67,10 +67,10 @@ export function RunProgressBar({ status, progress, label }: { status: RunStatus;
 /** Label + value pairs, e.g. the plan's numbers or a version's lineage. */
 export function Facts({ items, testId }: { items: [string, ReactNode][]; testId?: string }) {
   return (
-    <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm" data-testid={testId}>
+    <dl className="grid gap-x-4 gap-y-1 text-sm sm:grid-cols-[max-content_1fr]" data-testid={testId}>
       {items.map(([k, v]) => (
         <div key={k} className="contents">
-          <dt className="text-zinc-500">{k}</dt>
+          <dt className="mt-1 text-zinc-500 first:mt-0 sm:mt-0">{k}</dt>
           <dd className="min-w-0 break-words tabular-nums">{v}</dd>
         </div>
       ))}
