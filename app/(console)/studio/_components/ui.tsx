@@ -70,7 +70,7 @@ export function Facts({ items, testId }: { items: [string, ReactNode][]; testId?
     <dl className="grid gap-x-4 gap-y-1 text-sm sm:grid-cols-[max-content_1fr]" data-testid={testId}>
       {items.map(([k, v]) => (
         <div key={k} className="contents">
-          <dt className="mt-1 text-zinc-500 first:mt-0 sm:mt-0">{k}</dt>
+          <dt className="text-zinc-500">{k}</dt>
           <dd className="min-w-0 break-words tabular-nums">{v}</dd>
         </div>
       ))}
