@@ -10,6 +10,7 @@ import { inspectGguf } from "./llm/inspect";
 import { ensureEnvAdmin } from "./auth/users";
 import { recoverInterruptedIndexing } from "./knowledge";
 import { factsToColumns } from "./models/registry";
+import { recoverStudioRuns } from "./studio/runner";
 
 export const DEFAULT_SAMPLING: SamplingSettings = { temperature: 0.3, topP: 0.9, topK: 40, repeatPenalty: 1.1, maxTokens: 512 };
 
@@ -27,6 +28,7 @@ export async function bootstrap(db: AtelierDb): Promise<void> {
     .where(eq(messages.status, "streaming"))
     .run();
   recoverInterruptedIndexing(db);
+  await recoverStudioRuns(db);
   await ensureEnvAdmin(db);
 
   const starterPath = env().ATELIER_DEFAULT_MODEL;

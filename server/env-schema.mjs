@@ -39,6 +39,10 @@ export const envSchema = z.object({
   ATELIER_WIDGET_MAX_MESSAGE_CHARS: int(2000, 1, 1_000_000),
   /** Most messages one OpenAI-compatible request may carry (its history). */
   ATELIER_API_MAX_MESSAGES: int(100, 1, 10_000),
+  /** Training studio: the most one dataset upload may weigh (all files together), in MB. */
+  ATELIER_MAX_UPLOAD_MB: int(50, 1, 100_000),
+  /** CPU threads for the trainer; 0 = all cores but one. */
+  ATELIER_TRAIN_THREADS: int(0, 0, 256),
 });
 
 /** @param {Record<string, string | undefined>} source */

@@ -13,14 +13,14 @@ export type TRPCClient = ReturnType<typeof makeTRPCClient>;
 const URL = "/api/trpc";
 
 /** Echo the session's CSRF cookie in a header on every request (double-submit; see server/auth/cookies.ts). */
-function csrfHeaders(): Record<string, string> {
+export function csrfHeaders(): Record<string, string> {
   if (typeof document === "undefined") return {};
   const match = document.cookie.match(/(?:^|;\s*)atelier_csrf=([^;]+)/);
   return match?.[1] ? { "x-atelier-csrf": decodeURIComponent(match[1]) } : {};
 }
 
 /** Procedures that stream for a long time; each gets its own request so aborting one really cancels it. */
-const LONG_STREAMS = new Set(["chat.send", "models.download", "assistants.tryIt"]);
+const LONG_STREAMS = new Set(["chat.send", "models.download", "assistants.tryIt", "studio.runs.watch", "studio.compare"]);
 
 /**
  * A console call refused as UNAUTHORIZED means the session ended (expired, signed out elsewhere,

@@ -6,6 +6,7 @@ import { conversationsRouter } from "./routers/conversations";
 import { knowledgeRouter } from "./routers/knowledge";
 import { deployRouter } from "./routers/deploy";
 import { modelsRouter } from "./routers/models";
+import { studioRouter } from "./routers/studio";
 import { systemRouter } from "./routers/system";
 import { usersRouter } from "./routers/users";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
@@ -20,6 +21,7 @@ export const appRouter = createTRPCRouter({
   users: usersRouter,
   knowledge: knowledgeRouter,
   deploy: deployRouter,
+  studio: studioRouter,
 });
 
 export type AppRouter = typeof appRouter;

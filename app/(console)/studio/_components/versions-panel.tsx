@@ -1,0 +1,147 @@
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useId, useMemo, useState } from "react";
+import { errorMessage, formatRelativeTime } from "@/app/_lib/format";
+import { describeSettings } from "@/app/_lib/studio-format";
+import { useTRPC, type RouterOutputs } from "@/app/_lib/trpc";
+import { Perplexity } from "./perplexity";
+import { FormError, FormSuccess, inputClass, labelClass } from "./ui";
+
+type Version = RouterOutputs["studio"]["versions"]["list"][number];
+
+/** Picks an assistant; remembers nothing beyond the page, defaults to `initial` or the first one. */
+export function AssistantSelect({ value, onChange, label = "Assistant" }: { value: string | null; onChange: (id: string) => void; label?: string }) {
+  const trpc = useTRPC();
+  const id = useId();
+  const assistants = useQuery(trpc.assistants.list.queryOptions());
+  useEffect(() => {
+    const first = assistants.data?.[0];
+    if (!value && first) onChange(first.id);
+  }, [assistants.data, value, onChange]);
+  return (
+    <div>
+      <label htmlFor={id} className={labelClass}>
+        {label}
+      </label>
+      <select id={id} value={value ?? ""} onChange={(e) => onChange(e.target.value)} className={`${inputClass} max-w-xs`} data-testid="assistant-select">
+        {assistants.data?.map((a) => (
+          <option key={a.id} value={a.id}>
+            {a.name}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+/**
+ * Every model version an assistant can run on, newest first, each with where it came from
+ * (base, dataset, settings, metrics). One click activates; activating an older one is the rollback.
+ */
+export function VersionsList({ assistantId, highlightModelId }: { assistantId: string; highlightModelId?: string | null }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const versions = useQuery(trpc.studio.versions.list.queryOptions({ assistantId }));
+  const models = useQuery(trpc.models.list.queryOptions());
+  const datasets = useQuery(trpc.studio.datasets.list.queryOptions());
+  const [notice, setNotice] = useState<string | null>(null);
+  const activate = useMutation(
+    trpc.studio.versions.activate.mutationOptions({
+      onSuccess: () => {
+        void queryClient.invalidateQueries(trpc.studio.versions.list.queryFilter());
+        void queryClient.invalidateQueries(trpc.assistants.list.queryFilter());
+      },
+    }),
+  );
+
+  const modelName = useMemo(() => new Map(models.data?.map((m) => [m.id, m.name])), [models.data]);
+  const datasetName = useMemo(() => new Map(datasets.data?.map((d) => [d.id, d.name])), [datasets.data]);
+  const sorted = useMemo(() => [...(versions.data ?? [])].sort((a, b) => b.createdAt - a.createdAt), [versions.data]);
+  const active = sorted.find((v) => v.activeFor.includes(assistantId));
+
+  if (versions.isError) return <FormError message={`Couldn’t load versions: ${versions.error.message}`} />;
+  if (versions.isPending) return <p className="text-sm text-zinc-400">Loading…</p>;
+
+  const onActivate = (v: Version, rollback: boolean) => {
+    setNotice(null);
+    activate.mutate(
+      { assistantId, modelId: v.id },
+      { onSuccess: () => setNotice(rollback ? `Rolled back to ${v.name}.` : `${v.name} is now active.`) },
+    );
+  };
+
+  return (
+    <div>
+      <ol className="divide-y divide-zinc-200 rounded-xl border border-zinc-200 dark:divide-zinc-800 dark:border-zinc-800" data-testid="versions-list">
+        {sorted.length === 0 && <li className="px-4 py-6 text-center text-sm text-zinc-500">No versions yet.</li>}
+        {sorted.map((v) => {
+          const isActive = v.activeFor.includes(assistantId);
+          const rollback = !!active && v.createdAt < active.createdAt;
+          return (
+            <li
+              key={v.id}
+              data-testid="version-row"
+              data-model-id={v.id}
+              data-active={isActive || undefined}
+              className={`flex flex-col gap-3 px-4 py-3 sm:flex-row sm:items-start sm:justify-between ${v.id === highlightModelId ? "bg-accent-50/50 dark:bg-accent-950/20" : ""}`}
+            >
+              <div className="min-w-0 flex-1">
+                <div className="flex flex-wrap items-center gap-2">
+                  <span className="font-medium">{v.name}</span>
+                  <span className="text-xs text-zinc-500">{v.kind === "base" ? "base model" : v.kind === "lora" ? "LoRA adapter" : "fine-tuned"}</span>
+                  {isActive && (
+                    <span data-testid="version-active" className="rounded-full bg-emerald-50 px-2 py-0.5 text-xs font-medium text-emerald-700 dark:bg-emerald-950/50 dark:text-emerald-400">
+                      Active
+                    </span>
+                  )}
+                </div>
+                <dl className="mt-1 grid gap-x-4 gap-y-0.5 text-xs text-zinc-500 sm:grid-cols-2" data-testid="version-lineage">
+                  <Lineage label="Base">{v.baseModelId ? (modelName.get(v.baseModelId) ?? "removed model") : v.kind === "base" ? "—" : "trained from scratch"}</Lineage>
+                  <Lineage label="Dataset">{v.datasetId ? (datasetName.get(v.datasetId) ?? "removed dataset") : "—"}</Lineage>
+                  <Lineage label="Settings">{describeSettings(v.meta.settings)}</Lineage>
+                  <Lineage label="Perplexity">
+                    <Perplexity before={v.meta.pplBefore} after={v.meta.pplAfter} />
+                  </Lineage>
+                  <Lineage label="Created">{formatRelativeTime(v.createdAt)}</Lineage>
+                </dl>
+              </div>
+              {!isActive && (
+                <button
+                  type="button"
+                  data-testid={rollback ? "rollback-button" : "activate-button"}
+                  disabled={activate.isPending || v.status !== "ready"}
+                  onClick={() => onActivate(v, rollback)}
+                  className="shrink-0 self-start rounded-lg border border-zinc-200 px-3 py-1.5 text-sm font-medium text-zinc-700 hover:bg-zinc-100 disabled:cursor-not-allowed disabled:opacity-50 dark:border-zinc-700 dark:text-zinc-300 dark:hover:bg-zinc-800"
+                >
+                  {rollback ? "Roll back to this" : "Activate"}
+                </button>
+              )}
+            </li>
+          );
+        })}
+      </ol>
+      {activate.isError && <FormError message={errorMessage(activate.error)} />}
+      {notice && <FormSuccess message={notice} />}
+    </div>
+  );
+}
+
+function Lineage({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div className="flex min-w-0 gap-1.5">
+      <dt className="shrink-0">{label}:</dt>
+      <dd className="min-w-0 truncate text-zinc-700 dark:text-zinc-300">{children}</dd>
+    </div>
+  );
+}
+
+export function VersionsPanel() {
+  const [assistantId, setAssistantId] = useState<string | null>(null);
+  return (
+    <div className="space-y-3">
+      <AssistantSelect value={assistantId} onChange={setAssistantId} />
+      {assistantId && <VersionsList assistantId={assistantId} />}
+    </div>
+  );
+}

@@ -1,0 +1,326 @@
+import "server-only";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import path from "node:path";
+import { and, asc, eq, inArray } from "drizzle-orm";
+import type { AtelierDb } from "../db/client";
+import { models } from "../db/schema";
+import { newId } from "../ids";
+import { evaluate, readCheckpointInfo, resumeTraining, startTraining, type ProgressEvent, type TrainingRun } from "../forge/trainer";
+import { inspectGguf } from "../llm/inspect";
+import { factsToColumns } from "../models/registry";
+import { trainerConfig } from "./planner";
+import { packPrepared, prepareData } from "./prepare";
+import { studioRunPoints, studioRuns, type StudioRunRow } from "./schema";
+import type { RunEvent, StartInput, TrainSettings } from "./types";
+
+/*
+ * The training queue's worker, living in the server process. One run at a time per device: the
+ * oldest "queued" run is prepared (cleaning, tokenizing, packing into ATDS files in its work
+ * dir), its held-out perplexity measured on the base, and the forge trainer spawned. Progress
+ * lines go to SQLite (run row + loss points, throttled to about one write a second) and to
+ * watchers. A run's output goes to its own work dir, never over the model it started from; the
+ * output is registered as a model only when the trainer reports success.
+ */
+
+export const TERMINAL = ["succeeded", "failed", "cancelled", "interrupted"] as const;
+const PERSIST_EVERY_MS = 1000;
+export const LOG_LINES = 200;
+
+export type RunSettings = { input: StartInput; train: TrainSettings };
+
+export const checkpointDirOf = (row: Pick<StudioRunRow, "workDir">) => path.join(row.workDir, "ckpt");
+export const outputPathOf = (row: Pick<StudioRunRow, "workDir" | "method">) => path.join(row.workDir, row.method === "lora" ? "adapter.gguf" : "model.gguf");
+export const hasCheckpoint = (row: Pick<StudioRunRow, "workDir">) =>
+  readCheckpointInfo(checkpointDirOf(row)) !== null && existsSync(path.join(checkpointDirOf(row), "run.json"));
+
+type Listener = (ev: RunEvent) => void;
+
+export class StudioRunner {
+  private active: { id: string; run: TrainingRun | null; cancel: boolean } | null = null;
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(private readonly db: AtelierDb) {}
+
+  get activeRunId(): string | null {
+    return this.active?.id ?? null;
+  }
+
+  /** Resolves when the worker has nothing left to do (tests). */
+  async drained(): Promise<void> {
+    for (;;) {
+      const p = this.idle;
+      await p;
+      if (p === this.idle && !this.active) return;
+    }
+  }
+
+  subscribe(id: string, fn: Listener): () => void {
+    const set = this.listeners.get(id) ?? new Set();
+    set.add(fn);
+    this.listeners.set(id, set);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0) this.listeners.delete(id);
+    };
+  }
+
+  private emit(id: string, ev: RunEvent) {
+    for (const fn of this.listeners.get(id) ?? []) fn(ev);
+  }
+
+  /** Starts the oldest queued run if the device is free. */
+  kick(): void {
+    if (this.active) return;
+    const next = this.db.select().from(studioRuns).where(eq(studioRuns.status, "queued")).orderBy(asc(studioRuns.queuedAt)).limit(1).get();
+    if (!next) return;
+    this.active = { id: next.id, run: null, cancel: false };
+    this.idle = this.execute(next).finally(() => {
+      this.active = null;
+      this.kick();
+    });
+  }
+
+  /** Cancels the running run (SIGTERM: the trainer saves a checkpoint and exits). */
+  cancelActive(id: string): boolean {
+    if (this.active?.id !== id) return false;
+    this.active.cancel = true;
+    this.active.run?.stop();
+    return true;
+  }
+
+  private update(id: string, set: Partial<StudioRunRow>) {
+    this.db.update(studioRuns).set(set).where(eq(studioRuns.id, id)).run();
+  }
+
+  private setStatus(id: string, status: StudioRunRow["status"], set: Partial<StudioRunRow> = {}, log?: string[]) {
+    const terminal = (TERMINAL as readonly string[]).includes(status);
+    this.update(id, { status, ...(terminal ? { finishedAt: Date.now(), pid: null } : {}), ...(log ? { log: log.slice(-LOG_LINES) } : {}), ...set });
+    this.emit(id, { type: "status", status, ...(set.error ? { error: set.error } : {}) });
+  }
+
+  private async execute(row: StudioRunRow): Promise<void> {
+    const id = row.id;
+    const log = [...row.log];
+    const note = (line: string) => {
+      log.push(line);
+      if (log.length > LOG_LINES * 2) log.splice(0, log.length - LOG_LINES);
+    };
+    const settings = row.settings as unknown as RunSettings;
+    const segmentStart = Date.now();
+    this.setStatus(id, "running", { startedAt: row.startedAt ?? segmentStart, error: null, finishedAt: null }, log);
+    const ckptDir = checkpointDirOf(row);
+    const out = outputPathOf(row);
+    const trainPath = path.join(row.workDir, "train.atds");
+    const evalPath = path.join(row.workDir, "eval.atds");
+    let pplBefore = row.pplBefore;
+    try {
+      let run: TrainingRun;
+      const opts = { onLog: (line: string) => note(line) };
+      if (row.resume && hasCheckpoint(row)) {
+        note(`resuming from the checkpoint at step ${readCheckpointInfo(ckptDir)?.step ?? "?"}`);
+        run = resumeTraining(ckptDir, opts);
+      } else {
+        note("preparing the data (cleaning, tokenizing, packing)");
+        rmSync(ckptDir, { recursive: true, force: true });
+        const prepared = await prepareData(this.db, settings.input);
+        const packed = packPrepared(prepared, settings.train, { train: trainPath, eval: evalPath });
+        const train = { ...settings.train, batch: packed.batch };
+        const hasEval = packed.built.eval !== null && existsSync(evalPath);
+        note(`${packed.built.train.nRows} training rows, ${packed.built.eval?.nRows ?? 0} held-out rows of ${train.seqLen + 1} tokens`);
+        if (hasEval && prepared.base) {
+          pplBefore = (await evaluate({ model: prepared.base.filePath, data: evalPath, threads: train.threads })).ppl;
+        } else if (hasEval && prepared.bpe) {
+          // an untrained model predicts uniformly: its perplexity is the vocabulary size
+          pplBefore = prepared.bpe.vocabSize;
+        }
+        this.update(id, { pplBefore });
+        if (this.active?.cancel) throw new CancelledBeforeStart();
+        run = startTraining(trainerConfig(prepared, train, { out, checkpointDir: ckptDir, train: trainPath, ...(hasEval ? { eval: evalPath } : {}) }), opts);
+      }
+      this.active!.run = run;
+      if (this.active!.cancel) run.stop();
+      this.update(id, { pid: run.pid ?? null, resume: false });
+
+      let lastWrite = 0;
+      let totalSteps = row.totalSteps;
+      for await (const ev of run.progress) this.onEvent(id, ev, log, () => {
+        const now = Date.now();
+        if (now - lastWrite < PERSIST_EVERY_MS) return false;
+        lastWrite = now;
+        return true;
+      }, (n) => (totalSteps = n));
+      const result = await run.done;
+      const seconds = (row.actualSeconds ?? 0) + (Date.now() - segmentStart) / 1000;
+      if (result.status === "stopped") {
+        const cancelled = this.active?.cancel ?? false;
+        note(`stopped at step ${result.steps} of ${totalSteps}; checkpoint saved, resume continues from there`);
+        this.setStatus(id, cancelled ? "cancelled" : "interrupted", { step: result.steps, actualSeconds: seconds, ...(cancelled ? {} : { error: "The trainer was stopped from outside Atelier." }) }, log);
+        return;
+      }
+      let pplAfter = result.evalPpl;
+      const hasEval = existsSync(evalPath);
+      if (pplAfter === null && hasEval) {
+        const base = settings.train.method === "scratch" ? out : this.baseFilePath(row);
+        pplAfter = (await evaluate({ model: base, data: evalPath, ...(settings.train.method === "lora" ? { lora: out } : {}), threads: settings.train.threads })).ppl;
+      }
+      const modelId = await this.register(row, settings, { pplBefore, pplAfter, trainLoss: result.trainLoss, evalLoss: result.evalLoss, steps: result.steps, seconds });
+      note(`done: held-out perplexity ${fmt(pplBefore)} → ${fmt(pplAfter)}; registered as model ${modelId}`);
+      this.emit(id, { type: "done", modelId, pplBefore, pplAfter });
+      this.setStatus(id, "succeeded", { step: result.steps, actualSeconds: seconds, pplAfter, pplBefore, modelId }, log);
+    } catch (err) {
+      const seconds = (row.actualSeconds ?? 0) + (Date.now() - segmentStart) / 1000;
+      if (err instanceof CancelledBeforeStart) {
+        note("cancelled before training started");
+        this.setStatus(id, "cancelled", { actualSeconds: seconds }, log);
+        return;
+      }
+      const message = (err as Error).message ?? String(err);
+      note(`failed: ${message}`);
+      this.setStatus(id, "failed", { error: message, actualSeconds: seconds }, log);
+    } finally {
+      this.listeners.delete(id);
+    }
+  }
+
+  private baseFilePath(row: StudioRunRow): string {
+    const base = this.db.select({ filePath: models.filePath }).from(models).where(eq(models.id, row.baseModelId ?? "")).get();
+    return base?.filePath ?? "";
+  }
+
+  private onEvent(id: string, ev: ProgressEvent, log: string[], due: () => boolean, setTotal: (n: number) => void) {
+    if (ev.type === "start") {
+      setTotal(ev.steps);
+      log.push(`trainer started: ${ev.steps} steps, ${ev.params ?? "?"} parameters (${ev.trainable ?? "?"} trainable), ~${Math.round(ev.mem_estimate_bytes / 1024 / 1024)} MB, backend ${ev.backend ?? "?"}`);
+      this.update(id, { totalSteps: ev.steps, step: ev.start_step ?? 0, actualPeakBytes: ev.mem_estimate_bytes });
+      return;
+    }
+    if (ev.type === "checkpoint") {
+      log.push(`checkpoint at step ${ev.step}`);
+      return;
+    }
+    if (ev.type !== "step") return;
+    this.emit(id, {
+      type: "progress",
+      step: ev.step,
+      totalSteps: ev.steps,
+      loss: ev.loss,
+      ...(ev.eval_loss != null ? { evalLoss: ev.eval_loss } : {}),
+      lr: ev.lr,
+      tokensPerSecond: ev.tok_s,
+      etaSeconds: ev.eta_s,
+    });
+    const important = ev.eval_loss != null || ev.step === ev.steps || ev.step === 1;
+    if (!important && !due()) return;
+    this.db.insert(studioRunPoints).values({ runId: id, step: ev.step, loss: ev.loss, evalLoss: ev.eval_loss ?? null, lr: ev.lr, tokensPerSecond: ev.tok_s }).run();
+    this.update(id, { step: ev.step, totalSteps: ev.steps, etaSeconds: ev.eta_s, log: log.slice(-LOG_LINES) });
+  }
+
+  private async register(
+    row: StudioRunRow,
+    settings: RunSettings,
+    metrics: { pplBefore: number | null; pplAfter: number | null; trainLoss: number | null; evalLoss: number | null; steps: number; seconds: number },
+  ): Promise<string> {
+    const out = outputPathOf(row);
+    const facts = await inspectGguf(out);
+    const id = newId();
+    const kind = row.method === "lora" ? "lora" : row.method === "full" ? "finetuned" : "base";
+    this.db
+      .insert(models)
+      .values({
+        id,
+        name: row.name,
+        kind,
+        source: `forge:${row.id}`,
+        filePath: out,
+        status: "ready",
+        ...factsToColumns(facts),
+        baseModelId: row.method === "scratch" ? null : row.baseModelId,
+        datasetId: row.datasetId,
+        runId: row.id,
+        meta: {
+          fitsInMemory: facts.fitsInMemory,
+          settings: { ...settings.train, goal: row.goal, cleaning: settings.input.cleaning, epochs: settings.input.epochs },
+          pplBefore: metrics.pplBefore,
+          pplAfter: metrics.pplAfter,
+          metrics,
+          estimate: { seconds: row.estimateSeconds, peakMemoryBytes: row.estimatePeakBytes },
+          actual: { seconds: metrics.seconds },
+        },
+      })
+      .run();
+    return id;
+  }
+}
+
+class CancelledBeforeStart extends Error {}
+
+const fmt = (x: number | null) => (x === null ? "n/a" : x.toFixed(2));
+
+const globalForRunner = globalThis as unknown as { atelierStudioRunners?: WeakMap<AtelierDb, StudioRunner> };
+
+/** The worker of this database (one per process in production; tests open several databases). */
+export function runnerFor(db: AtelierDb): StudioRunner {
+  const map = (globalForRunner.atelierStudioRunners ??= new WeakMap());
+  let r = map.get(db);
+  if (!r) {
+    r = new StudioRunner(db);
+    map.set(db, r);
+  }
+  return r;
+}
+
+/** Is `pid` a forge trainer still running (an orphan of a server that died)? */
+function isForgeProcess(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("atelier-forge");
+  } catch {
+    return true; // no /proc (macOS): trust the recorded pid
+  }
+}
+
+/**
+ * Server start: a run that was "running" when the previous process died is never silently lost.
+ * An orphaned trainer is asked to stop (it saves a checkpoint); then the run is queued to resume
+ * from its last checkpoint, or marked failed with the reason when there is none.
+ */
+export async function recoverStudioRuns(db: AtelierDb, opts: { kick?: boolean; waitMs?: number } = {}): Promise<{ resumed: string[]; failed: string[] }> {
+  const rows = db.select().from(studioRuns).where(and(eq(studioRuns.status, "running"))).all();
+  const runner = runnerFor(db);
+  const resumed: string[] = [];
+  const failed: string[] = [];
+  for (const row of rows) {
+    if (runner.activeRunId === row.id) continue;
+    if (row.pid && isForgeProcess(row.pid)) {
+      try {
+        process.kill(row.pid, "SIGTERM");
+      } catch {
+        /* already gone */
+      }
+      const until = Date.now() + (opts.waitMs ?? 15_000);
+      while (Date.now() < until && isForgeProcess(row.pid)) await new Promise((r) => setTimeout(r, 200));
+    }
+    const ckpt = readCheckpointInfo(checkpointDirOf(row));
+    const log = [...row.log];
+    if (ckpt && hasCheckpoint(row)) {
+      log.push(`the server stopped during this run; resuming from the checkpoint at step ${ckpt.step}`);
+      db.update(studioRuns).set({ status: "queued", resume: true, pid: null, queuedAt: Date.now(), log: log.slice(-LOG_LINES) }).where(eq(studioRuns.id, row.id)).run();
+      resumed.push(row.id);
+    } else {
+      const error = `The server stopped while this run was ${row.step > 0 ? `training (step ${row.step})` : "preparing"} and no checkpoint had been saved yet; start it again.`;
+      log.push(error);
+      db.update(studioRuns).set({ status: "failed", error, pid: null, finishedAt: Date.now(), log: log.slice(-LOG_LINES) }).where(eq(studioRuns.id, row.id)).run();
+      failed.push(row.id);
+    }
+  }
+  if (opts.kick ?? true) runner.kick();
+  return { resumed, failed };
+}
+
+export const isActiveStatus = (s: string) => s === "queued" || s === "running";
+export const activeRuns = (db: AtelierDb) => db.select().from(studioRuns).where(inArray(studioRuns.status, ["queued", "running"])).all();
