@@ -40,8 +40,6 @@ function countRows(table: string): number {
 describe("assistants in the browser", () => {
   beforeAll(async () => {
     server = await startServer();
-    // The first API request bootstraps the database (migrations, default assistant) that signIn writes to.
-    await (await fetch(`${server.url}/api/trpc/system.status`)).arrayBuffer();
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     await signIn(context, server, "editor");

@@ -50,8 +50,6 @@ async function onFailure(name: string, e: unknown): Promise<never> {
 describe("knowledge in the browser", () => {
   beforeAll(async () => {
     server = await startServer();
-    // Any API request bootstraps the database (migrations, default assistant) before signIn writes to it.
-    await (await fetch(`${server.url}/api/trpc/system.status`)).arrayBuffer();
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
     await signIn(context, server, "editor");

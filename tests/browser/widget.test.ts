@@ -88,8 +88,6 @@ describe("the embeddable widget on a third-party site", () => {
     server = await startServer();
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
-    // Any server-side request opens (and migrates) the database before signIn writes to it.
-    await (await fetch(`${server.url}/w/not-deployed`)).text();
     await signIn(context, server, "editor");
     page = await context.newPage();
     page.on("pageerror", (e) => console.error("[page error]", e.message));
