@@ -44,6 +44,8 @@ export class ServingContext {
     readonly chatWrapper: ChatWrapper,
     readonly threads: number,
     private readonly onIdleRetired: () => Promise<void>,
+    /** Native ids of the sequences producing tokens right now; decode batches wait for them (batching.ts). */
+    private readonly generating: Set<number> = new Set(),
   ) {
     while (context.sequencesLeft > 0) {
       const sequence = context.getSequence();
@@ -54,6 +56,14 @@ export class ServingContext {
 
   get activeSequences(): number {
     return this.busy.size;
+  }
+
+  /** Marks a leased sequence as producing tokens (or done), for the batch strategy. */
+  setGenerating(sequence: LlamaContextSequence, on: boolean): void {
+    const id = nativeSequenceId(sequence) ?? this.idOf.get(sequence);
+    if (id === undefined) return;
+    if (on) this.generating.add(id);
+    else this.generating.delete(id);
   }
 
   /** The id of a sequence of this context (for diagnostics and tests). */
@@ -104,6 +114,7 @@ export class ServingContext {
   }
 
   release(sequence: LlamaContextSequence, affinity: string | null = null): void {
+    this.setGenerating(sequence, false);
     const id = this.idOf.get(sequence)!;
     this.busy.delete(id);
     this.affinityOf.set(id, affinity);
@@ -118,6 +129,12 @@ export class ServingContext {
     for (const w of this.waiters.splice(0)) w.reject(new EngineError("ENGINE_BUSY", `${this.spec.label} was unloaded.`));
     if (this.busy.size === 0) return this.onIdleRetired();
   }
+}
+
+/** node-llama-cpp 3.21.1 keeps the native id private; the batch queue is keyed by it. */
+function nativeSequenceId(sequence: LlamaContextSequence): number | undefined {
+  const id = (sequence as unknown as { _sequenceId?: unknown })._sequenceId;
+  return typeof id === "number" ? id : undefined;
 }
 
 const globalForPool = globalThis as unknown as { atelierPool?: ModelPool };
@@ -155,9 +172,10 @@ export class ModelPool {
       const llama = await llamaInstance();
       const threads = inferenceThreads(llama.cpuMathCores);
       let created: LlamaContext | undefined;
+      const generating = new Set<number>();
       const context = await loaded.model.createContext({
         sequences: env().ATELIER_SEQUENCES,
-        batching: { itemPrioritizationStrategy: sequenceOrderStrategy(() => created) },
+        batching: { itemPrioritizationStrategy: sequenceOrderStrategy(() => created, generating) },
         contextSize: sequenceContextSize(loaded.trainContext),
         batchSize: env().ATELIER_BATCH_SIZE,
         threads,
@@ -168,7 +186,7 @@ export class ModelPool {
         if (this.contexts.get(key) === entryOf()) this.contexts.delete(key);
         await context.dispose();
         await this.releaseModel(spec.modelPath);
-      });
+      }, generating);
     } catch (err) {
       await this.releaseModel(spec.modelPath);
       throw new EngineError("MODEL_LOAD_FAILED", `Could not start ${spec.label}: ${(err as Error).message}`, { cause: err });

@@ -23,3 +23,28 @@ describe("sequenceOrderStrategy", () => {
     expect(out.map((o) => o.item)).toEqual([a, b]);
   });
 });
+
+describe("sequenceOrderStrategy with generating sequences", () => {
+  it("holds the batch until every generating sequence has queued its token, then decodes them together", () => {
+    const gen0 = item([5]);
+    const gen1 = item([6]);
+    const queued = [{ tokens: gen0.tokens, sequenceId: 0 }];
+    const fakeContext = { _queuedDecodes: queued };
+    const strategy = sequenceOrderStrategy(() => fakeContext as unknown as LlamaContext, new Set([0, 1]));
+    expect(strategy({ items: [gen0], size: 8 })).toEqual([]);
+    queued.push({ tokens: gen1.tokens, sequenceId: 1 });
+    expect(strategy({ items: [gen1, gen0], size: 8 }).map((o) => o.item)).toEqual([gen0, gen1]);
+  });
+
+  it("stops holding after a bounded number of rounds for a sequence that does not come", () => {
+    const gen0 = item([5]);
+    const fakeContext = { _queuedDecodes: [{ tokens: gen0.tokens, sequenceId: 0 }] };
+    const strategy = sequenceOrderStrategy(() => fakeContext as unknown as LlamaContext, new Set([0, 3]));
+    let rounds = 0;
+    while (strategy({ items: [gen0], size: 8 }).length === 0) rounds++;
+    expect(rounds).toBeGreaterThan(0);
+    expect(rounds).toBeLessThanOrEqual(64);
+    // the next step holds again (the counter restarts after a batch goes out)
+    expect(strategy({ items: [gen0], size: 8 })).toEqual([]);
+  });
+});
