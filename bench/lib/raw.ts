@@ -1,6 +1,6 @@
 // Raw node-llama-cpp driver: N concurrent generations of a fixed token count on one or more contexts.
 import { getLlama, LlamaChat, LlamaChatSession, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
-import { sequenceOrderStrategy } from "../../server/llm/batching.js";
+import { generatingDispatchSchedule, sequenceOrderStrategy } from "../../server/llm/batching.js";
 import { plainTemplate, sequenceRun } from "../../server/llm/sequence-run.js";
 import { SAMPLING, SYSTEM_PROMPT, chatmlPrompt, userPrompt, now, cpuMsOf, type GenRecord, type RunResult } from "./common.js";
 
@@ -10,7 +10,7 @@ export type RawConfig = {
   seqPerContext: number; // createContext({sequences})
   contextsPerRun?: "auto" | number; // default: ceil(concurrency / seqPerContext)
   flashAttention?: boolean | "auto";
-  dispatch?: "nextCycle" | "all-active"; // "all-active": custom dispatchSchedule that waits until every active sequence queued
+  dispatch?: "nextCycle" | "all-active" | "atelier"; // "all-active": custom dispatchSchedule that waits until every active sequence queued
   /** "seqOrder": custom strategy that emits the batch in ascending sequence-id order (see seqOrderStrategy). */
   strategy?: "maximumParallelism" | "firstInFirstOut" | "seqOrder" | "atelier";
   /** evaluate: low-level sequence.evaluate loop; chat: LlamaChatSession.prompt; engine: LlamaChat.generateResponse
@@ -76,6 +76,17 @@ export function seqOrderStrategy(ref: { ctx?: LlamaContext }) {
   };
 }
 
+/** Holds (empty batches: a generating sequence had not queued yet) per decode, for the study's diagnostics. */
+export const holdStats = { holds: 0, batches: 0 };
+function countHolds<T extends (a: { items: readonly any[]; size: number }) => unknown[]>(strategy: T): T {
+  return ((a: { items: readonly any[]; size: number }) => {
+    const out = strategy(a);
+    if (out.length === 0) holdStats.holds++;
+    else holdStats.batches++;
+    return out;
+  }) as T;
+}
+
 export async function makeContexts(model: LlamaModel, cfg: RawConfig, concurrency: number) {
   const llama = model.llama;
   llama.maxThreads = Math.max(cfg.threads, 1);
@@ -92,10 +103,12 @@ export async function makeContexts(model: LlamaModel, cfg: RawConfig, concurrenc
       batchSize: cfg.batchSize ?? 512,
       flashAttention: cfg.flashAttention ?? false,
       batching: {
-        dispatchSchedule: cfg.dispatch === "all-active" ? allActiveSchedule(ref) : "nextCycle",
+        dispatchSchedule: cfg.dispatch === "all-active" ? allActiveSchedule(ref)
+          : cfg.dispatch === "atelier" ? generatingDispatchSchedule(() => ref.ctx, ref.generating) // at once when every generating sequence queued
+          : "nextCycle",
         itemPrioritizationStrategy:
           cfg.strategy === "seqOrder" ? seqOrderStrategy(ref)
-          : cfg.strategy === "atelier" ? sequenceOrderStrategy(() => ref.ctx, ref.generating) // Atelier's: id order + wait for generating sequences
+          : cfg.strategy === "atelier" ? countHolds(sequenceOrderStrategy(() => ref.ctx, ref.generating)) // Atelier's: id order + wait for generating sequences
           : cfg.strategy ?? "maximumParallelism",
       },
     });

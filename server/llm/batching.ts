@@ -60,3 +60,19 @@ export function sequenceOrderStrategy(context: () => LlamaContext | undefined, g
     return out;
   };
 }
+
+/**
+ * Dispatches a decode at once when every generating sequence has queued its token, else on the
+ * next event-loop turn (node-llama-cpp's "nextCycle").
+ *
+ * With "nextCycle" each step waited for a setImmediate after the last token was queued, behind
+ * the HTTP work of the token just streamed (tRPC chunk, socket write). Dispatching right away
+ * starts the native decode first; that JS work then runs on the other core while ggml computes.
+ */
+export function generatingDispatchSchedule(context: () => LlamaContext | undefined, generating: ReadonlySet<number>) {
+  return (dispatch: () => void): void => {
+    const queued = (context() as unknown as { _queuedDecodeSequenceIds?: ReadonlySet<number> } | undefined)?._queuedDecodeSequenceIds;
+    if (queued && generating.size > 0 && [...generating].every((id) => queued.has(id))) dispatch();
+    else setImmediate(dispatch);
+  };
+}

@@ -1,7 +1,7 @@
 import "server-only";
 import { resolveChatWrapper, type ChatWrapper, type LlamaContext, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
 import { env } from "../env";
-import { sequenceOrderStrategy } from "./batching";
+import { generatingDispatchSchedule, sequenceOrderStrategy } from "./batching";
 import { EngineError } from "./errors";
 import { inspectGguf } from "./inspect";
 import { llamaInstance } from "./llama";
@@ -175,7 +175,10 @@ export class ModelPool {
       const generating = new Set<number>();
       const context = await loaded.model.createContext({
         sequences: env().ATELIER_SEQUENCES,
-        batching: { itemPrioritizationStrategy: sequenceOrderStrategy(() => created, generating) },
+        batching: {
+          itemPrioritizationStrategy: sequenceOrderStrategy(() => created, generating),
+          dispatchSchedule: generatingDispatchSchedule(() => created, generating),
+        },
         contextSize: sequenceContextSize(loaded.trainContext),
         batchSize: env().ATELIER_BATCH_SIZE,
         threads,

@@ -1,6 +1,6 @@
 import type { BatchItem, LlamaContext, Token } from "node-llama-cpp";
 import { describe, expect, it } from "vitest";
-import { sequenceOrderStrategy } from "@/server/llm/batching";
+import { generatingDispatchSchedule, sequenceOrderStrategy } from "@/server/llm/batching";
 
 const item = (ids: number[]): BatchItem => ({ tokens: ids as Token[], logits: ids.map(() => undefined), evaluationPriority: 5 });
 
@@ -46,5 +46,21 @@ describe("sequenceOrderStrategy with generating sequences", () => {
     expect(rounds).toBeLessThanOrEqual(64);
     // the next step holds again (the counter restarts after a batch goes out)
     expect(strategy({ items: [gen0], size: 8 })).toEqual([]);
+  });
+});
+
+describe("generatingDispatchSchedule", () => {
+  it("dispatches at once when every generating sequence has queued, else on the next event-loop turn", async () => {
+    const queuedIds = new Set([0]);
+    const generating = new Set([0, 1]);
+    const schedule = generatingDispatchSchedule(() => ({ _queuedDecodeSequenceIds: queuedIds }) as unknown as LlamaContext, generating);
+    let calls = 0;
+    schedule(() => calls++);
+    expect(calls).toBe(0);
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toBe(1);
+    queuedIds.add(1);
+    schedule(() => calls++);
+    expect(calls).toBe(2);
   });
 });
