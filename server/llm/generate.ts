@@ -49,6 +49,18 @@ export async function* generateChat(opts: {
   let firstTokenAt: number | null = null;
   let completionTokens = 0;
   let text = "";
+  // Text reaches the consumer (tRPC, the HTTP write) on the next event-loop turn, not in the
+  // microtasks that follow a sampled token: there it delayed every sequence's next decode (and
+  // made the batch strategy hold for it); now the decode starts first and the HTTP work runs
+  // while ggml computes. Text from one turn goes out as one chunk.
+  let pendingText = "";
+  let flushScheduled = false;
+  const flushText = () => {
+    flushScheduled = false;
+    if (!pendingText) return;
+    queue.push(pendingText);
+    pendingText = "";
+  };
 
   let done: Promise<RunResult>;
   try {
@@ -66,16 +78,22 @@ export async function* generateChat(opts: {
       },
       onText: (chunk: string) => {
         text += chunk;
-        queue.push(chunk);
+        pendingText += chunk;
+        if (!flushScheduled) {
+          flushScheduled = true;
+          setImmediate(flushText);
+        }
       },
       onGenerating: (on: boolean) => serving.setGenerating(sequence, on),
     };
     done = (plainTemplate(serving.chatWrapper, state) ? sequenceRun(args, state) : llamaChatRun(args)).then(
       (r) => {
+        flushText();
         queue.close();
         return r;
       },
       (err: unknown) => {
+        flushText();
         queue.fail(err);
         throw err;
       },
