@@ -1,6 +1,6 @@
 // Raw node-llama-cpp driver: N concurrent generations of a fixed token count on one or more contexts.
 import { getLlama, LlamaChat, LlamaChatSession, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
-import { generatingDispatchSchedule, sequenceOrderStrategy } from "../../server/llm/batching.js";
+import { lockstepDispatchSchedule, sequenceOrderStrategy, StepBarrier } from "../../server/llm/batching.js";
 import { plainTemplate, sequenceRun } from "../../server/llm/sequence-run.js";
 import { SAMPLING, SYSTEM_PROMPT, chatmlPrompt, userPrompt, now, cpuMsOf, type GenRecord, type RunResult } from "./common.js";
 
@@ -76,26 +76,15 @@ export function seqOrderStrategy(ref: { ctx?: LlamaContext }) {
   };
 }
 
-/** Holds (empty batches: a generating sequence had not queued yet) per decode, for the study's diagnostics. */
-export const holdStats = { holds: 0, batches: 0 };
-function countHolds<T extends (a: { items: readonly any[]; size: number }) => unknown[]>(strategy: T): T {
-  return ((a: { items: readonly any[]; size: number }) => {
-    const out = strategy(a);
-    if (out.length === 0) holdStats.holds++;
-    else holdStats.batches++;
-    return out;
-  }) as T;
-}
-
 export async function makeContexts(model: LlamaModel, cfg: RawConfig, concurrency: number) {
   const llama = model.llama;
   llama.maxThreads = Math.max(cfg.threads, 1);
   const n = cfg.contextsPerRun === "auto" || cfg.contextsPerRun == null ? Math.ceil(concurrency / cfg.seqPerContext) : cfg.contextsPerRun;
   const ctxPerSeq = cfg.ctxPerSeq ?? 512;
-  const refs: { ctx?: LlamaContext; active: number; generating: Set<number> }[] = [];
+  const refs: { ctx?: LlamaContext; active: number; barrier: StepBarrier }[] = [];
   const contexts: LlamaContext[] = [];
   for (let i = 0; i < n; i++) {
-    const ref: { ctx?: LlamaContext; active: number; generating: Set<number> } = { active: 0, generating: new Set() };
+    const ref: { ctx?: LlamaContext; active: number; barrier: StepBarrier } = { active: 0, barrier: new StepBarrier() };
     const ctx = await model.createContext({
       contextSize: ctxPerSeq,
       sequences: cfg.seqPerContext,
@@ -104,11 +93,11 @@ export async function makeContexts(model: LlamaModel, cfg: RawConfig, concurrenc
       flashAttention: cfg.flashAttention ?? false,
       batching: {
         dispatchSchedule: cfg.dispatch === "all-active" ? allActiveSchedule(ref)
-          : cfg.dispatch === "atelier" ? generatingDispatchSchedule(() => ref.ctx, ref.generating) // at once when every generating sequence queued
+          : cfg.dispatch === "atelier" ? lockstepDispatchSchedule(() => ref.ctx, ref.barrier) // at once when every lockstep sequence queued
           : "nextCycle",
         itemPrioritizationStrategy:
           cfg.strategy === "seqOrder" ? seqOrderStrategy(ref)
-          : cfg.strategy === "atelier" ? countHolds(sequenceOrderStrategy(() => ref.ctx, ref.generating)) // Atelier's: id order + wait for generating sequences
+          : cfg.strategy === "atelier" ? sequenceOrderStrategy(() => ref.ctx) // Atelier's: id order; with method "atelier" the sequences also run in lockstep
           : cfg.strategy ?? "maximumParallelism",
       },
     });
@@ -145,7 +134,7 @@ export async function makeContexts(model: LlamaModel, cfg: RawConfig, concurrenc
 /** A leased sequence: contexts and sequences persist across runs (like the engine's serving context), so the KV
  *  cache is warm and LlamaChat reuses the common prefix (system prompt) exactly as Atelier does. The lowest free
  *  sequence id is leased first, keeping active ids consecutive (one ubatch per decode, see seqOrderStrategy). */
-type Lease = { ctx: LlamaContext; ref: { active: number; generating: Set<number> }; seq: LlamaContextSequence; release: () => void };
+type Lease = { ctx: LlamaContext; ref: { active: number; barrier: StepBarrier }; seq: LlamaContextSequence; release: () => void };
 type Engine = Awaited<ReturnType<typeof makeContexts>> & { free: LlamaContextSequence[][]; key: string };
 let engine: Engine | undefined;
 
@@ -232,7 +221,7 @@ async function genEngine(l: Lease, i: number, nTokens: number, sampling: EngineS
   return { startMs, firstMs, endMs: now(), tokens };
 }
 
-async function genAtelier(l: Lease, i: number, nTokens: number, sampling: EngineSampling, system: string, startMs: number): Promise<GenRecord> {
+async function genAtelier(l: Lease, i: number, nTokens: number, sampling: EngineSampling, system: string, startMs: number, lockstep: boolean): Promise<GenRecord> {
   const chatWrapper = cachedChatWrapper(l.ctx.model);
   const history = [...(system.trim() ? [{ type: "system" as const, text: system }] : []), { type: "user" as const, text: userPrompt(i) }, { type: "model" as const, response: [] }];
   let firstMs = 0, tokens = 0;
@@ -244,7 +233,7 @@ async function genAtelier(l: Lease, i: number, nTokens: number, sampling: Engine
       sampling: { ...sampling, maxTokens: nTokens },
       onToken: (n) => { if (n === 1) firstMs = now(); tokens = n; },
       onText: () => {},
-      onGenerating: (on) => { const id = (l.seq as any)._sequenceId as number; if (on) l.ref.generating.add(id); else l.ref.generating.delete(id); },
+      lockstep: lockstep ? { arrive: () => l.ref.barrier.arrive((l.seq as any)._sequenceId), leave: () => l.ref.barrier.leave((l.seq as any)._sequenceId) } : undefined,
     }, state);
   } finally {
     l.release();
@@ -262,7 +251,7 @@ export async function rawRun(modelPath: string, cfg: RawConfig, concurrency: num
   const gens = await Promise.all(Array.from({ length: concurrency }, (_, i) => {
     const startMs = now();
     const l = lease(e, i % e.contexts.length);
-    if (cfg.method === "atelier") return genAtelier(l, i, nTokens, cfg.sampling ?? DEFAULT_ENGINE_SAMPLING, cfg.systemPrompt ?? SYSTEM_PROMPT, startMs);
+    if (cfg.method === "atelier") return genAtelier(l, i, nTokens, cfg.sampling ?? DEFAULT_ENGINE_SAMPLING, cfg.systemPrompt ?? SYSTEM_PROMPT, startMs, cfg.strategy === "atelier");
     if (cfg.method === "engine") return genEngine(l, i, nTokens, cfg.sampling ?? DEFAULT_ENGINE_SAMPLING, cfg.systemPrompt ?? SYSTEM_PROMPT, cfg.cacheChatWrapper ?? true, startMs);
     return cfg.method === "chat" ? genChat(l, i, nTokens) : genEvaluate(model, l, i, nTokens);
   }));

@@ -84,7 +84,7 @@ export async function* generateChat(opts: {
           setImmediate(flushText);
         }
       },
-      onGenerating: (on: boolean) => serving.setGenerating(sequence, on),
+      lockstep: serving.lockstep(sequence),
     };
     done = (plainTemplate(serving.chatWrapper, state) ? sequenceRun(args, state) : llamaChatRun(args)).then(
       (r) => {

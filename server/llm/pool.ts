@@ -1,7 +1,7 @@
 import "server-only";
 import { resolveChatWrapper, type ChatWrapper, type LlamaContext, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
 import { env } from "../env";
-import { generatingDispatchSchedule, sequenceOrderStrategy } from "./batching";
+import { lockstepDispatchSchedule, sequenceOrderStrategy, StepBarrier } from "./batching";
 import { EngineError } from "./errors";
 import { inspectGguf } from "./inspect";
 import { llamaInstance } from "./llama";
@@ -44,8 +44,8 @@ export class ServingContext {
     readonly chatWrapper: ChatWrapper,
     readonly threads: number,
     private readonly onIdleRetired: () => Promise<void>,
-    /** Native ids of the sequences producing tokens right now; decode batches wait for them (batching.ts). */
-    private readonly generating: Set<number> = new Set(),
+    /** Keeps generating sequences in step so each step is one decode (batching.ts). */
+    private readonly barrier: StepBarrier = new StepBarrier(),
   ) {
     while (context.sequencesLeft > 0) {
       const sequence = context.getSequence();
@@ -58,12 +58,10 @@ export class ServingContext {
     return this.busy.size;
   }
 
-  /** Marks a leased sequence as producing tokens (or done), for the batch strategy. */
-  setGenerating(sequence: LlamaContextSequence, on: boolean): void {
-    const id = nativeSequenceId(sequence) ?? this.idOf.get(sequence);
-    if (id === undefined) return;
-    if (on) this.generating.add(id);
-    else this.generating.delete(id);
+  /** The lockstep handle for a leased sequence (see StepBarrier). */
+  lockstep(sequence: LlamaContextSequence): { arrive: () => Promise<void>; leave: () => void } {
+    const id = nativeSequenceId(sequence) ?? this.idOf.get(sequence) ?? -1;
+    return { arrive: () => this.barrier.arrive(id), leave: () => this.barrier.leave(id) };
   }
 
   /** The id of a sequence of this context (for diagnostics and tests). */
@@ -114,7 +112,7 @@ export class ServingContext {
   }
 
   release(sequence: LlamaContextSequence, affinity: string | null = null): void {
-    this.setGenerating(sequence, false);
+    this.barrier.leave(nativeSequenceId(sequence) ?? this.idOf.get(sequence) ?? -1);
     const id = this.idOf.get(sequence)!;
     this.busy.delete(id);
     this.affinityOf.set(id, affinity);
@@ -172,12 +170,12 @@ export class ModelPool {
       const llama = await llamaInstance();
       const threads = inferenceThreads(llama.cpuMathCores);
       let created: LlamaContext | undefined;
-      const generating = new Set<number>();
+      const barrier = new StepBarrier();
       const context = await loaded.model.createContext({
         sequences: env().ATELIER_SEQUENCES,
         batching: {
-          itemPrioritizationStrategy: sequenceOrderStrategy(() => created, generating),
-          dispatchSchedule: generatingDispatchSchedule(() => created, generating),
+          itemPrioritizationStrategy: sequenceOrderStrategy(() => created),
+          dispatchSchedule: lockstepDispatchSchedule(() => created, barrier),
         },
         contextSize: sequenceContextSize(loaded.trainContext),
         batchSize: env().ATELIER_BATCH_SIZE,
@@ -189,7 +187,7 @@ export class ModelPool {
         if (this.contexts.get(key) === entryOf()) this.contexts.delete(key);
         await context.dispose();
         await this.releaseModel(spec.modelPath);
-      }, generating);
+      }, barrier);
     } catch (err) {
       await this.releaseModel(spec.modelPath);
       throw new EngineError("MODEL_LOAD_FAILED", `Could not start ${spec.label}: ${(err as Error).message}`, { cause: err });

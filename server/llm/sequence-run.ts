@@ -21,8 +21,8 @@ export type RunArgs = {
   signal: AbortSignal;
   onToken: (count: number) => void;
   onText: (text: string) => void;
-  /** Told when this sequence starts and stops producing tokens, so decode batches can wait for it (batching.ts). */
-  onGenerating?: (generating: boolean) => void;
+  /** Keeps this sequence in step with the context's other generating sequences (batching.ts StepBarrier). */
+  lockstep?: { arrive: () => Promise<void>; leave: () => void };
 };
 
 /** stopReason uses LlamaChat's names: eogToken, stopGenerationTrigger, maxTokens, abort. */
@@ -122,7 +122,6 @@ export async function sequenceRun(args: RunArgs, initial: ChatWrapperGeneratedCo
       repeatPenalty:
         sampling.repeatPenalty === 1 ? undefined : { penalty: sampling.repeatPenalty, punishTokens, maxPunishTokens: REPEAT_PENALTY_LAST_TOKENS },
     });
-    args.onGenerating?.(true);
     try {
       for await (const token of evaluation) {
         generated.push(token);
@@ -136,14 +135,12 @@ export async function sequenceRun(args: RunArgs, initial: ChatWrapperGeneratedCo
           else if (generated.length >= maxTokens) stopReason = "maxTokens";
           else if (signal.aborted) stopReason = "abort";
         }
-        if (stopReason) {
-          // Before the iterator's cleanup: the next decode batch must not wait for this sequence.
-          args.onGenerating?.(false);
-          break;
-        }
+        if (stopReason) break;
+        await args.lockstep?.arrive();
       }
     } finally {
-      args.onGenerating?.(false);
+      // Before the iterator's cleanup: the others must not wait for this sequence.
+      args.lockstep?.leave();
     }
   }
   stopReason ??= "eogToken";

@@ -148,6 +148,34 @@ describe("generation on sequence.evaluate", () => {
     expect(serving.activeSequences).toBe(0);
   });
 
+  it("a conversation starting while others generate is served alongside them (first token before they end, when they run to maxTokens)", async () => {
+    // Every sequence has served earlier tests, so the newcomer must erase stale KV cells under the
+    // context lock that the running generations' decode loop keeps taking.
+    const { generateChat } = await import("@/server/llm/generate");
+    const sampling = { ...greedy(220), temperature: 1, repeatPenalty: 1, seed: 7 };
+    let firstOfLate = Infinity;
+    const endedAt: number[] = [];
+    const run = async (content: string, onFirst?: () => void) => {
+      for await (const ev of generateChat({ spec, systemPrompt: "", turns: [{ role: "user", content }], sampling })) {
+        if (ev.type === "text") onFirst?.();
+        if (ev.type === "end") {
+          endedAt.push(performance.now());
+          return ev;
+        }
+      }
+    };
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const early = [run("Tell me a long story.", () => started()), run("Tell me another long story.")];
+    await running;
+    const late = run("Hi", () => (firstOfLate = Math.min(firstOfLate, performance.now())));
+    const ends = await Promise.all([...early, late]);
+    const earlyFull = ends.slice(0, 2).every((e) => e?.stats.stopReason === "maxTokens");
+    if (earlyFull) expect(firstOfLate).toBeLessThan(Math.min(...endedAt.slice(0, 2)));
+    expect(ends[2]?.stats.completionTokens).toBeGreaterThan(0);
+    expect(serving.activeSequences).toBe(0);
+  });
+
   it("drops the oldest turns when the history outgrows the context, and rejects a message that cannot fit", async () => {
     const long = "Atelier crafts a domain assistant around your own model. ".repeat(4);
     const turns = Array.from({ length: 12 }, (_, i) => ({ role: i % 2 ? ("assistant" as const) : ("user" as const), content: `${i}: ${long}` }));

@@ -1,6 +1,6 @@
 import type { BatchItem, LlamaContext, Token } from "node-llama-cpp";
 import { describe, expect, it } from "vitest";
-import { generatingDispatchSchedule, sequenceOrderStrategy } from "@/server/llm/batching";
+import { lockstepDispatchSchedule, sequenceOrderStrategy, StepBarrier } from "@/server/llm/batching";
 
 const item = (ids: number[]): BatchItem => ({ tokens: ids as Token[], logits: ids.map(() => undefined), evaluationPriority: 5 });
 
@@ -24,40 +24,53 @@ describe("sequenceOrderStrategy", () => {
   });
 });
 
-describe("sequenceOrderStrategy with generating sequences", () => {
-  it("holds the batch until every generating sequence has queued its token, then decodes them together", () => {
-    const gen0 = item([5]);
-    const gen1 = item([6]);
-    const queued = [{ tokens: gen0.tokens, sequenceId: 0 }];
-    const fakeContext = { _queuedDecodes: queued };
-    const strategy = sequenceOrderStrategy(() => fakeContext as unknown as LlamaContext, new Set([0, 1]));
-    expect(strategy({ items: [gen0], size: 8 })).toEqual([]);
-    queued.push({ tokens: gen1.tokens, sequenceId: 1 });
-    expect(strategy({ items: [gen1, gen0], size: 8 }).map((o) => o.item)).toEqual([gen0, gen1]);
+/** Makes `ids` lockstep members, each having taken one step. */
+async function members(barrier: StepBarrier, ids: number[]) {
+  await barrier.arrive(ids[0]!); // alone: released at once
+  const rest = ids.slice(1).map((id) => barrier.arrive(id)); // new members wait for the others' next tokens
+  await Promise.all([...rest, barrier.arrive(ids[0]!)]);
+}
+const turn = () => new Promise((r) => setImmediate(r));
+
+describe("StepBarrier", () => {
+  it("releases a step only when every member has its token; a stopped member is not waited for", async () => {
+    const barrier = new StepBarrier();
+    await members(barrier, [0, 1]);
+    const released: string[] = [];
+    const a = barrier.arrive(0).then(() => released.push("0"));
+    await turn();
+    expect(released).toEqual([]); // waits for 1
+    const b = barrier.arrive(1).then(() => released.push("1"));
+    await Promise.all([a, b]);
+    expect(released.sort()).toEqual(["0", "1"]);
+    const c = barrier.arrive(0).then(() => released.push("0 again"));
+    await turn();
+    expect(released).toHaveLength(2);
+    barrier.leave(1); // 1 stopped
+    await c;
+    expect([...barrier.ids]).toEqual([0]);
   });
 
-  it("stops holding after a bounded number of rounds for a sequence that does not come", () => {
-    const gen0 = item([5]);
-    const fakeContext = { _queuedDecodes: [{ tokens: gen0.tokens, sequenceId: 0 }] };
-    const strategy = sequenceOrderStrategy(() => fakeContext as unknown as LlamaContext, new Set([0, 3]));
-    let rounds = 0;
-    while (strategy({ items: [gen0], size: 8 }).length === 0) rounds++;
-    expect(rounds).toBeGreaterThan(0);
-    expect(rounds).toBeLessThanOrEqual(64);
-    // the next step holds again (the counter restarts after a batch goes out)
-    expect(strategy({ items: [gen0], size: 8 })).toEqual([]);
+  it("lets a waiting member go when it leaves", async () => {
+    const barrier = new StepBarrier();
+    await members(barrier, [0, 1]);
+    const waiting = barrier.arrive(0);
+    barrier.leave(0);
+    await waiting;
+    expect([...barrier.ids]).toEqual([1]);
   });
 });
 
-describe("generatingDispatchSchedule", () => {
-  it("dispatches at once when every generating sequence has queued, else on the next event-loop turn", async () => {
+describe("lockstepDispatchSchedule", () => {
+  it("dispatches at once when every lockstep sequence has queued, else on the next event-loop turn", async () => {
+    const barrier = new StepBarrier();
+    await members(barrier, [0, 1]);
     const queuedIds = new Set([0]);
-    const generating = new Set([0, 1]);
-    const schedule = generatingDispatchSchedule(() => ({ _queuedDecodeSequenceIds: queuedIds }) as unknown as LlamaContext, generating);
+    const schedule = lockstepDispatchSchedule(() => ({ _queuedDecodeSequenceIds: queuedIds }) as unknown as LlamaContext, barrier);
     let calls = 0;
     schedule(() => calls++);
     expect(calls).toBe(0);
-    await new Promise((r) => setImmediate(r));
+    await turn();
     expect(calls).toBe(1);
     queuedIds.add(1);
     schedule(() => calls++);
