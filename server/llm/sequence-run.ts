@@ -80,9 +80,9 @@ function fitPrompt(args: RunArgs, state: ChatWrapperGeneratedContextState) {
  * Generation on `LlamaContextSequence.evaluate()`: the model's chat template renders the prompt,
  * tokens already in the sequence's KV cache are kept (a follow-up turn only evaluates the new
  * tokens), and stop triggers, detokenization and the repeat-penalty window are handled here.
- * LlamaChat.generateResponse does the same with ~0.5-1 ms of JS per token (segment, function-call
- * and stop detectors re-run on every token); this loop does one detokenize and two matcher
- * checks per token (bench/ENGINE-TUNING.md).
+ * LlamaChat.generateResponse does the same (plus segment and function-call detectors on every
+ * token), but its loop cannot wait for the other sequences of a step, and that lockstep
+ * (`args.lockstep`, batching.ts) is what keeps each step one decode (bench/ENGINE-TUNING.md).
  */
 export async function sequenceRun(args: RunArgs, initial: ChatWrapperGeneratedContextState): Promise<RunResult> {
   const { sequence, sampling, signal } = args;

@@ -72,6 +72,30 @@ describe("generation on sequence.evaluate", () => {
     expect(plainTemplate(qwen, qwen.generateContextState({ chatHistory: question }))).toBe(false);
   });
 
+  it("the LlamaChat path (templates with segments) streams, counts and stops at maxTokens", async () => {
+    const { llamaChatRun } = await import("@/server/llm/llamachat-run");
+    const sequence = await serving.acquire();
+    const chunks: string[] = [];
+    let tokens = 0;
+    try {
+      const result = await llamaChatRun({
+        sequence,
+        chatWrapper: serving.chatWrapper,
+        history: question,
+        sampling: { ...greedy(6), temperature: 0.8 },
+        signal: new AbortController().signal,
+        onToken: (n) => (tokens = n),
+        onText: (t) => chunks.push(t),
+      });
+      expect(result.stopReason).toBe("maxTokens");
+      expect(tokens).toBe(6);
+      expect(result.promptTokens).toBeGreaterThan(10);
+      expect(chunks.join("").length).toBeGreaterThan(0);
+    } finally {
+      serving.release(sequence);
+    }
+  });
+
   it("stops after maxTokens and reports the stats", async () => {
     const events = await generate([{ role: "user", content: "What is Atelier?" }], { ...greedy(5), temperature: 0.8 });
     const end = endOf(events);
