@@ -200,6 +200,26 @@ describe("generation on sequence.evaluate", () => {
     expect(serving.activeSequences).toBe(0);
   });
 
+  it("aborting one of several lockstep generations lets the others run on", async () => {
+    const { generateChat } = await import("@/server/llm/generate");
+    const sampling = { ...greedy(60), temperature: 1, repeatPenalty: 1, seed: 3 };
+    const controller = new AbortController();
+    const run = async (content: string, signal?: AbortSignal) => {
+      for await (const ev of generateChat({ spec, systemPrompt: "", turns: [{ role: "user", content }], sampling, signal })) {
+        if (ev.type === "text" && signal) controller.abort();
+        if (ev.type === "end") return ev;
+      }
+    };
+    const [a, b, c] = await Promise.all([run("Tell me a story.", controller.signal), run("Tell me another story."), run("And one more.")]);
+    expect(a?.aborted).toBe(true);
+    for (const other of [b, c]) {
+      expect(other?.aborted).toBe(false);
+      expect(["maxTokens", "eogToken", "stopGenerationTrigger"]).toContain(other?.stats.stopReason);
+      expect(other?.stats.completionTokens).toBeGreaterThan(0);
+    }
+    expect(serving.activeSequences).toBe(0);
+  });
+
   it("drops the oldest turns when the history outgrows the context, and rejects a message that cannot fit", async () => {
     const long = "Atelier crafts a domain assistant around your own model. ".repeat(4);
     const turns = Array.from({ length: 12 }, (_, i) => ({ role: i % 2 ? ("assistant" as const) : ("user" as const), content: `${i}: ${long}` }));
