@@ -53,14 +53,14 @@ if (only.has("method"))
     await raw("method", "LlamaChat.generateResponse (engine, no repeatPenalty)", { ...base, method: "engine", sampling: { temperature: 0.3, topP: 0.9, topK: 40, repeatPenalty: 1 } }, c);
   }
 if (only.has("atelier")) {
-  // LlamaChat.generateResponse vs Atelier's token loop (server/llm/sequence-run.ts), tuned engine settings, interleaved
+  // LlamaChat.generateResponse vs Atelier's token loop (server/llm/sequence-run.ts) without / with lockstep, interleaved
   const tuned: RawConfig = { ...base, flashAttention: "auto", strategy: "seqOrder", sampling: { temperature: 0.3, topP: 0.9, topK: 40, repeatPenalty: 1.1 } };
   for (let r = 0; r < REPS; r++)
     for (const c of [1, 4, 8])
       for (const [label, cfg] of [
         ["LlamaChat.generateResponse, seqOrder", { ...tuned, method: "engine" }],
         ["sequence-run, seqOrder", { ...tuned, method: "atelier" }],
-        ["sequence-run, seqOrder + wait for generating (Atelier)", { ...tuned, method: "atelier", strategy: "atelier" }],
+        ["sequence-run in lockstep + lockstep dispatch (Atelier)", { ...tuned, method: "atelier", strategy: "atelier", dispatch: "atelier" }],
       ] as [string, RawConfig][]) {
         await rawRun(model, cfg, Math.min(c, 2), 8);
         emit("atelier", label, c, await bestOf(1, () => rawRun(model, cfg, c, N)));
