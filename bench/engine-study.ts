@@ -1,5 +1,5 @@
 // Engine tuning study: raw node-llama-cpp settings vs llama-server, aggregate tok/s at 1/4/8 concurrent generations.
-// Usage: npx tsx bench/engine-study.ts --model <gguf> [--tokens 128] [--reps 2] [--only threads,layout,dispatch,method,batch,fa,server]
+// Usage: npx tsx --conditions=react-server bench/engine-study.ts --model <gguf> [--tokens 128] [--reps 2] [--only threads,layout,dispatch,method,batch,fa,server]
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -10,7 +10,7 @@ const f2 = (x?: number) => (x == null ? "-" : x.toFixed(2));
 
 const { values } = parseArgs({ options: {
   model: { type: "string" }, tokens: { type: "string", default: "128" }, reps: { type: "string", default: "2" },
-  only: { type: "string", default: "threads,layout,dispatch,method,batch,fa,server" },
+  only: { type: "string", default: "threads,layout,dispatch,method,atelier,batch,fa,server" },
   threads: { type: "string", default: "1,2" },
 } });
 const model = values.model ?? "bench/.cache/models/bench-124m-q8_0.gguf";
@@ -52,6 +52,20 @@ if (only.has("method"))
     await raw("method", "LlamaChat.generateResponse (engine, repeatPenalty 1.1)", { ...base, method: "engine" }, c);
     await raw("method", "LlamaChat.generateResponse (engine, no repeatPenalty)", { ...base, method: "engine", sampling: { temperature: 0.3, topP: 0.9, topK: 40, repeatPenalty: 1 } }, c);
   }
+if (only.has("atelier")) {
+  // LlamaChat.generateResponse vs Atelier's token loop (server/llm/sequence-run.ts) without / with lockstep, interleaved
+  const tuned: RawConfig = { ...base, flashAttention: "auto", strategy: "seqOrder", sampling: { temperature: 0.3, topP: 0.9, topK: 40, repeatPenalty: 1.1 } };
+  for (let r = 0; r < REPS; r++)
+    for (const c of [1, 4, 8])
+      for (const [label, cfg] of [
+        ["LlamaChat.generateResponse, seqOrder", { ...tuned, method: "engine" }],
+        ["sequence-run, seqOrder", { ...tuned, method: "atelier" }],
+        ["sequence-run in lockstep + lockstep dispatch (Atelier)", { ...tuned, method: "atelier", strategy: "atelier", dispatch: "atelier" }],
+      ] as [string, RawConfig][]) {
+        await rawRun(model, cfg, Math.min(c, 2), 8);
+        emit("atelier", label, c, await bestOf(1, () => rawRun(model, cfg, c, N)));
+      }
+}
 if (only.has("batch"))
   for (const b of [64, 2048]) await raw("batch", `batchSize=${b}`, { ...base, batchSize: b }, 8);
 if (only.has("fa"))

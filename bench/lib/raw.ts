@@ -1,5 +1,7 @@
 // Raw node-llama-cpp driver: N concurrent generations of a fixed token count on one or more contexts.
 import { getLlama, LlamaChat, LlamaChatSession, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
+import { lockstepDispatchSchedule, sequenceOrderStrategy, StepBarrier } from "../../server/llm/batching.js";
+import { plainTemplate, sequenceRun } from "../../server/llm/sequence-run.js";
 import { SAMPLING, SYSTEM_PROMPT, chatmlPrompt, userPrompt, now, cpuMsOf, type GenRecord, type RunResult } from "./common.js";
 
 export type RawConfig = {
@@ -8,12 +10,13 @@ export type RawConfig = {
   seqPerContext: number; // createContext({sequences})
   contextsPerRun?: "auto" | number; // default: ceil(concurrency / seqPerContext)
   flashAttention?: boolean | "auto";
-  dispatch?: "nextCycle" | "all-active"; // "all-active": custom dispatchSchedule that waits until every active sequence queued
+  dispatch?: "nextCycle" | "all-active" | "atelier"; // "all-active": custom dispatchSchedule that waits until every active sequence queued
   /** "seqOrder": custom strategy that emits the batch in ascending sequence-id order (see seqOrderStrategy). */
-  strategy?: "maximumParallelism" | "firstInFirstOut" | "seqOrder";
+  strategy?: "maximumParallelism" | "firstInFirstOut" | "seqOrder" | "atelier";
   /** evaluate: low-level sequence.evaluate loop; chat: LlamaChatSession.prompt; engine: LlamaChat.generateResponse
-   *  exactly like server/llm/generate.ts (with `sampling`, incl. repeat penalty). */
-  method: "evaluate" | "chat" | "engine";
+   *  like Atelier's LlamaChat fallback (server/llm/llamachat-run.ts); atelier: Atelier's own token loop on
+   *  sequence.evaluate (server/llm/sequence-run.ts), same sampling. Both with `sampling`, incl. repeat penalty. */
+  method: "evaluate" | "chat" | "engine" | "atelier";
   sampling?: EngineSampling;
   systemPrompt?: string;
   /** engine method: resolve the chat wrapper once per model and pass it to every LlamaChat (default true).
@@ -78,10 +81,10 @@ export async function makeContexts(model: LlamaModel, cfg: RawConfig, concurrenc
   llama.maxThreads = Math.max(cfg.threads, 1);
   const n = cfg.contextsPerRun === "auto" || cfg.contextsPerRun == null ? Math.ceil(concurrency / cfg.seqPerContext) : cfg.contextsPerRun;
   const ctxPerSeq = cfg.ctxPerSeq ?? 512;
-  const refs: { ctx?: LlamaContext; active: number }[] = [];
+  const refs: { ctx?: LlamaContext; active: number; barrier: StepBarrier }[] = [];
   const contexts: LlamaContext[] = [];
   for (let i = 0; i < n; i++) {
-    const ref: { ctx?: LlamaContext; active: number } = { active: 0 };
+    const ref: { ctx?: LlamaContext; active: number; barrier: StepBarrier } = { active: 0, barrier: new StepBarrier() };
     const ctx = await model.createContext({
       contextSize: ctxPerSeq,
       sequences: cfg.seqPerContext,
@@ -89,8 +92,13 @@ export async function makeContexts(model: LlamaModel, cfg: RawConfig, concurrenc
       batchSize: cfg.batchSize ?? 512,
       flashAttention: cfg.flashAttention ?? false,
       batching: {
-        dispatchSchedule: cfg.dispatch === "all-active" ? allActiveSchedule(ref) : "nextCycle",
-        itemPrioritizationStrategy: cfg.strategy === "seqOrder" ? seqOrderStrategy(ref) : cfg.strategy ?? "maximumParallelism",
+        dispatchSchedule: cfg.dispatch === "all-active" ? allActiveSchedule(ref)
+          : cfg.dispatch === "atelier" ? lockstepDispatchSchedule(() => ref.ctx, ref.barrier) // at once when every lockstep sequence queued
+          : "nextCycle",
+        itemPrioritizationStrategy:
+          cfg.strategy === "seqOrder" ? seqOrderStrategy(ref)
+          : cfg.strategy === "atelier" ? sequenceOrderStrategy(() => ref.ctx) // Atelier's: id order; with method "atelier" the sequences also run in lockstep
+          : cfg.strategy ?? "maximumParallelism",
       },
     });
     ref.ctx = ctx;
@@ -126,7 +134,7 @@ export async function makeContexts(model: LlamaModel, cfg: RawConfig, concurrenc
 /** A leased sequence: contexts and sequences persist across runs (like the engine's serving context), so the KV
  *  cache is warm and LlamaChat reuses the common prefix (system prompt) exactly as Atelier does. The lowest free
  *  sequence id is leased first, keeping active ids consecutive (one ubatch per decode, see seqOrderStrategy). */
-type Lease = { ctx: LlamaContext; ref: { active: number }; seq: LlamaContextSequence; release: () => void };
+type Lease = { ctx: LlamaContext; ref: { active: number; barrier: StepBarrier }; seq: LlamaContextSequence; release: () => void };
 type Engine = Awaited<ReturnType<typeof makeContexts>> & { free: LlamaContextSequence[][]; key: string };
 let engine: Engine | undefined;
 
@@ -213,6 +221,26 @@ async function genEngine(l: Lease, i: number, nTokens: number, sampling: EngineS
   return { startMs, firstMs, endMs: now(), tokens };
 }
 
+async function genAtelier(l: Lease, i: number, nTokens: number, sampling: EngineSampling, system: string, startMs: number, lockstep: boolean): Promise<GenRecord> {
+  const chatWrapper = cachedChatWrapper(l.ctx.model);
+  const history = [...(system.trim() ? [{ type: "system" as const, text: system }] : []), { type: "user" as const, text: userPrompt(i) }, { type: "model" as const, response: [] }];
+  let firstMs = 0, tokens = 0;
+  try {
+    const state = chatWrapper.generateContextState({ chatHistory: history });
+    if (!plainTemplate(chatWrapper, state)) throw new Error("this model's template needs LlamaChat (method engine)");
+    await sequenceRun({
+      sequence: l.seq, chatWrapper, history, signal: new AbortController().signal,
+      sampling: { ...sampling, maxTokens: nTokens },
+      onToken: (n) => { if (n === 1) firstMs = now(); tokens = n; },
+      onText: () => {},
+      lockstep: lockstep ? { arrive: () => l.ref.barrier.arrive((l.seq as any)._sequenceId), leave: () => l.ref.barrier.leave((l.seq as any)._sequenceId) } : undefined,
+    }, state);
+  } finally {
+    l.release();
+  }
+  return { startMs, firstMs, endMs: now(), tokens };
+}
+
 /** One measurement: `concurrency` generations of `nTokens` each, started together. Contexts persist between runs
  *  with the same config (created outside the timing). */
 export async function rawRun(modelPath: string, cfg: RawConfig, concurrency: number, nTokens = 128): Promise<RunResult> {
@@ -223,6 +251,7 @@ export async function rawRun(modelPath: string, cfg: RawConfig, concurrency: num
   const gens = await Promise.all(Array.from({ length: concurrency }, (_, i) => {
     const startMs = now();
     const l = lease(e, i % e.contexts.length);
+    if (cfg.method === "atelier") return genAtelier(l, i, nTokens, cfg.sampling ?? DEFAULT_ENGINE_SAMPLING, cfg.systemPrompt ?? SYSTEM_PROMPT, startMs, cfg.strategy === "atelier");
     if (cfg.method === "engine") return genEngine(l, i, nTokens, cfg.sampling ?? DEFAULT_ENGINE_SAMPLING, cfg.systemPrompt ?? SYSTEM_PROMPT, cfg.cacheChatWrapper ?? true, startMs);
     return cfg.method === "chat" ? genChat(l, i, nTokens) : genEvaluate(model, l, i, nTokens);
   }));

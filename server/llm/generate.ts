@@ -1,20 +1,13 @@
 import "server-only";
-import { LlamaChat } from "node-llama-cpp";
 import { toChatHistory, type Turn } from "./chat-history";
 
 export type { Turn };
 import { AsyncQueue } from "./async-queue";
+import { llamaChatRun } from "./llamachat-run";
 import { ModelPool, type ServingSpec } from "./pool";
+import { plainTemplate, sequenceRun, type RunResult, type RunSampling } from "./sequence-run";
 
-
-export type Sampling = {
-  temperature: number;
-  topP: number;
-  topK: number;
-  repeatPenalty: number;
-  maxTokens: number;
-  seed?: number;
-};
+export type Sampling = RunSampling;
 
 export type GenerationStats = {
   promptTokens: number;
@@ -32,6 +25,8 @@ export type GenerationEvent =
 /**
  * Streams one chat completion. The sequence is freed when the stream ends, is aborted
  * (signal) or is abandoned by the consumer (iterator return).
+ * Plain text-in/text-out chat templates (ChatML, Llama 3, ...) run on the lean token loop of
+ * sequence-run.ts; templates with segments or function-call prefixes go through LlamaChat.
  */
 export async function* generateChat(opts: {
   spec: ServingSpec;
@@ -50,49 +45,66 @@ export async function* generateChat(opts: {
 
   const serving = await ModelPool.instance().serving(opts.spec);
   const sequence = await serving.acquire(stop.signal, opts.affinity ?? null);
-  let chat: LlamaChat;
-  const history = toChatHistory(opts.systemPrompt, opts.turns);
+  const queue = new AsyncQueue<string>();
+  let firstTokenAt: number | null = null;
+  let completionTokens = 0;
+  let text = "";
+  // Text reaches the consumer (tRPC, the HTTP write) on the next event-loop turn, not in the
+  // microtasks that follow a sampled token: there it delayed every sequence's next decode (and
+  // made the batch strategy hold for it); now the decode starts first and the HTTP work runs
+  // while ggml computes. Text from one turn goes out as one chunk.
+  let pendingText = "";
+  let flushScheduled = false;
+  const flushText = () => {
+    flushScheduled = false;
+    if (!pendingText) return;
+    queue.push(pendingText);
+    pendingText = "";
+  };
+
+  let done: Promise<RunResult>;
   try {
-    chat = new LlamaChat({ contextSequence: sequence, chatWrapper: serving.chatWrapper, autoDisposeSequence: false });
+    const history = toChatHistory(opts.systemPrompt, opts.turns);
+    const state = serving.chatWrapper.generateContextState({ chatHistory: history });
+    const args = {
+      sequence,
+      chatWrapper: serving.chatWrapper,
+      history,
+      sampling: opts.sampling,
+      signal: stop.signal,
+      onToken: (count: number) => {
+        firstTokenAt ??= performance.now();
+        completionTokens = count;
+      },
+      onText: (chunk: string) => {
+        text += chunk;
+        pendingText += chunk;
+        if (!flushScheduled) {
+          flushScheduled = true;
+          setImmediate(flushText);
+        }
+      },
+      lockstep: serving.lockstep(sequence),
+    };
+    done = (plainTemplate(serving.chatWrapper, state) ? sequenceRun(args, state) : llamaChatRun(args)).then(
+      (r) => {
+        flushText();
+        queue.close();
+        return r;
+      },
+      (err: unknown) => {
+        flushText();
+        queue.fail(err);
+        throw err;
+      },
+    );
+    // Handled below (the queue rethrows it); without this, a failure before the consumer awaits `done` is "unhandled".
+    done.catch(() => undefined);
   } catch (err) {
     serving.release(sequence, null);
     opts.signal?.removeEventListener("abort", onOuterAbort);
     throw err;
   }
-  const queue = new AsyncQueue<string>();
-  let firstTokenAt: number | null = null;
-  let completionTokens = 0;
-  let text = "";
-
-  const done = chat
-    .generateResponse(history, {
-      signal: stop.signal,
-      stopOnAbortSignal: true,
-      maxTokens: opts.sampling.maxTokens,
-      temperature: opts.sampling.temperature,
-      topP: opts.sampling.topP,
-      topK: opts.sampling.topK,
-      seed: opts.sampling.seed,
-      repeatPenalty: opts.sampling.repeatPenalty === 1 ? false : { penalty: opts.sampling.repeatPenalty },
-      onToken: (tokens) => {
-        firstTokenAt ??= performance.now();
-        completionTokens += tokens.length;
-      },
-      onTextChunk: (chunk) => {
-        text += chunk;
-        queue.push(chunk);
-      },
-    })
-    .then(
-      (r) => {
-        queue.close();
-        return r;
-      },
-      (err: unknown) => {
-        queue.fail(err);
-        throw err;
-      },
-    );
 
   let finished = false;
   try {
@@ -100,29 +112,30 @@ export async function* generateChat(opts: {
     for await (const chunk of queue) yield { type: "text", text: chunk + queue.drain().join("") };
     const result = await done;
     const ended = performance.now();
-    // The sequence now holds exactly prompt + answer; counting this way costs nothing before the first token.
-    const promptTokens = Math.max(0, sequence.contextTokens.length - completionTokens);
     const genMs = firstTokenAt === null ? 0 : ended - firstTokenAt;
     finished = true;
     yield {
       type: "end",
       text,
-      aborted: result.metadata.stopReason === "abort",
+      aborted: result.stopReason === "abort",
       stats: {
-        promptTokens,
+        promptTokens: result.promptTokens,
         completionTokens,
         ttftMs: firstTokenAt === null ? null : firstTokenAt - started,
         durationMs: ended - started,
         // The first token's latency is TTFT; rate counts the tokens after it.
         tokensPerSecond: completionTokens > 1 && genMs > 0 ? ((completionTokens - 1) * 1000) / genMs : null,
-        stopReason: result.metadata.stopReason,
+        stopReason: result.stopReason,
       },
     };
   } finally {
     if (!finished) stop.abort();
-    await done.catch(() => undefined);
+    const failed = await done.then(
+      () => false,
+      () => true,
+    );
     opts.signal?.removeEventListener("abort", onOuterAbort);
-    chat.dispose({ disposeSequence: false });
-    serving.release(sequence, opts.affinity ?? null);
+    // A sequence whose generation failed midway holds unknown state: no conversation may reuse it.
+    serving.release(sequence, failed ? null : (opts.affinity ?? null));
   }
 }

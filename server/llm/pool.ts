@@ -1,7 +1,7 @@
 import "server-only";
 import { resolveChatWrapper, type ChatWrapper, type LlamaContext, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
 import { env } from "../env";
-import { sequenceOrderStrategy } from "./batching";
+import { lockstepDispatchSchedule, sequenceOrderStrategy, StepBarrier } from "./batching";
 import { EngineError } from "./errors";
 import { inspectGguf } from "./inspect";
 import { llamaInstance } from "./llama";
@@ -44,6 +44,8 @@ export class ServingContext {
     readonly chatWrapper: ChatWrapper,
     readonly threads: number,
     private readonly onIdleRetired: () => Promise<void>,
+    /** Keeps generating sequences in step so each step is one decode (batching.ts). */
+    private readonly barrier: StepBarrier = new StepBarrier(),
   ) {
     while (context.sequencesLeft > 0) {
       const sequence = context.getSequence();
@@ -54,6 +56,12 @@ export class ServingContext {
 
   get activeSequences(): number {
     return this.busy.size;
+  }
+
+  /** The lockstep handle for a leased sequence (see StepBarrier). */
+  lockstep(sequence: LlamaContextSequence): { arrive: () => Promise<void>; leave: () => void } {
+    const id = nativeSequenceId(sequence) ?? this.idOf.get(sequence) ?? -1;
+    return { arrive: () => this.barrier.arrive(id), leave: () => this.barrier.leave(id) };
   }
 
   /** The id of a sequence of this context (for diagnostics and tests). */
@@ -104,6 +112,7 @@ export class ServingContext {
   }
 
   release(sequence: LlamaContextSequence, affinity: string | null = null): void {
+    this.barrier.leave(nativeSequenceId(sequence) ?? this.idOf.get(sequence) ?? -1);
     const id = this.idOf.get(sequence)!;
     this.busy.delete(id);
     this.affinityOf.set(id, affinity);
@@ -118,6 +127,12 @@ export class ServingContext {
     for (const w of this.waiters.splice(0)) w.reject(new EngineError("ENGINE_BUSY", `${this.spec.label} was unloaded.`));
     if (this.busy.size === 0) return this.onIdleRetired();
   }
+}
+
+/** node-llama-cpp 3.21.1 keeps the native id private; the batch queue is keyed by it. */
+function nativeSequenceId(sequence: LlamaContextSequence): number | undefined {
+  const id = (sequence as unknown as { _sequenceId?: unknown })._sequenceId;
+  return typeof id === "number" ? id : undefined;
 }
 
 const globalForPool = globalThis as unknown as { atelierPool?: ModelPool };
@@ -155,9 +170,13 @@ export class ModelPool {
       const llama = await llamaInstance();
       const threads = inferenceThreads(llama.cpuMathCores);
       let created: LlamaContext | undefined;
+      const barrier = new StepBarrier();
       const context = await loaded.model.createContext({
         sequences: env().ATELIER_SEQUENCES,
-        batching: { itemPrioritizationStrategy: sequenceOrderStrategy(() => created) },
+        batching: {
+          itemPrioritizationStrategy: sequenceOrderStrategy(() => created),
+          dispatchSchedule: lockstepDispatchSchedule(() => created, barrier),
+        },
         contextSize: sequenceContextSize(loaded.trainContext),
         batchSize: env().ATELIER_BATCH_SIZE,
         threads,
@@ -168,7 +187,7 @@ export class ModelPool {
         if (this.contexts.get(key) === entryOf()) this.contexts.delete(key);
         await context.dispose();
         await this.releaseModel(spec.modelPath);
-      });
+      }, barrier);
     } catch (err) {
       await this.releaseModel(spec.modelPath);
       throw new EngineError("MODEL_LOAD_FAILED", `Could not start ${spec.label}: ${(err as Error).message}`, { cause: err });
