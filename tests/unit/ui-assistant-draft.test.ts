@@ -34,7 +34,7 @@ describe("assistant editor draft", () => {
       historyWindow: 20,
       sampling: saved.sampling,
       modelId: "m1",
-      collectionIds: saved.collectionIds,
+      collectionIds: ["a", "b"],
     });
   });
 });
