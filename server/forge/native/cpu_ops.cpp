@@ -79,6 +79,19 @@ __attribute__((target("avx512f,avx512dq"))) void silu_back_avx512(int64_t n, flo
     }
 }
 
+// d = silu(x) * (y ? y : 1)
+__attribute__((target("avx512f,avx512dq"))) void silu_mul_avx512(int64_t n, float * d, const float * x, const float * y) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 xv = _mm512_loadu_ps(x + i);
+        __m512 r = _mm512_div_ps(xv, _mm512_add_ps(one, v_expf(_mm512_sub_ps(_mm512_setzero_ps(), xv))));
+        if (y) r = _mm512_mul_ps(r, _mm512_loadu_ps(y + i));
+        _mm512_storeu_ps(d + i, r);
+    }
+    for (; i < n; i++) d[i] = x[i] / (1.0f + expf(-x[i])) * (y ? y[i] : 1.0f);
+}
+
 // y = exp(w - max) in place, returns the sum (f64 accumulation of 16-lane partials)
 __attribute__((target("avx512f,avx512dq"))) double exp_sum_avx512(int64_t n, float * w, float max) {
     __m512d acc = _mm512_setzero_pd();
@@ -170,6 +183,17 @@ FORGE_CLONES void v_softmax_back(int64_t n, float * dx, const float * dy, const 
     for (int64_t i = 0; i < n; i++) dx[i] = (dy[i] - dot) * y[i] * scale;
 }
 
+void silu_mul(int64_t n, float * d, const float * x, const float * y) {
+#ifdef FORGE_X86
+    if (has_avx512()) { silu_mul_avx512(n, d, x, y); return; }
+#endif
+    for (int64_t i = 0; i < n; i++) d[i] = x[i] / (1.0f + expf(-x[i])) * (y ? y[i] : 1.0f);
+}
+
+FORGE_CLONES void v_axpy_scale(int64_t n, float * d, const float * dz, const float * x, float a, float s) {
+    for (int64_t i = 0; i < n; i++) d[i] = (dz[i] + x[i] * a) * s;
+}
+
 double exp_sum(int64_t n, float * w, float max) {
 #ifdef FORGE_X86
     if (has_avx512()) return exp_sum_avx512(n, w, max);
@@ -180,8 +204,8 @@ double exp_sum(int64_t n, float * w, float max) {
 }
 
 // ---------------------------------------------------------------------------------- ops
-enum Kind : uintptr_t { K_SILU_BACK = 1, K_MUL, K_ADD, K_CONT, K_SOFT_MAX, K_SOFT_MAX_BACK };
-const char * const kind_names[] = {"?", "silu_back", "mul", "add", "cont", "soft_max", "soft_max_back"};
+enum Kind : uintptr_t { K_SILU_BACK = 1, K_MUL, K_ADD, K_CONT, K_SOFT_MAX, K_SOFT_MAX_BACK, K_RMS_NORM, K_RMS_NORM_BACK, K_SILU, K_SWIGLU, K_END };
+const char * const kind_names[] = {"?", "silu_back", "mul", "add", "cont", "soft_max", "soft_max_back", "rms_norm", "rms_norm_back", "silu", "swiglu"};
 
 // userdata packs the kind (low 8 bits) and, for softmax, the scale's float bits (high 32).
 inline Kind kind_of(void * ud) { return (Kind) ((uintptr_t) ud & 0xff); }
@@ -267,6 +291,30 @@ void silu_back_rows(const ggml_tensor * dst, int64_t r0, int64_t r1) {
     });
 }
 
+// ggml's RMS_NORM / RMS_NORM_BACK (f64 row sums, as ggml): y = x / sqrt(mean(x^2) + eps);
+// dx = (dz - x * sum(x dz) / (sum(x^2) + eps N)) / sqrt(mean(x^2) + eps)
+void rms_norm_rows(const ggml_tensor * dst, bool back, float eps, int64_t r0, int64_t r1) {
+    const ggml_tensor * a = dst->src[0];
+    const ggml_tensor * b = dst->src[1];
+    const int64_t n = dst->ne[0];
+    each_row(dst, r0, r1, [&](int64_t i1, int64_t i2, int64_t i3, float * d) {
+        const float * x = row_ptr(back ? b : a, i1, i2, i3);
+        const double sxx = dot_f64(n, x, x);
+        const float rrms = 1.0f / sqrtf((float) sxx / n + eps);
+        if (!back) { v_mul_s(n, d, x, rrms); return; }
+        const float * dz = row_ptr(a, i1, i2, i3);
+        v_axpy_scale(n, d, dz, x, (float) -dot_f64(n, x, dz) / ((float) sxx + eps * n), rrms);
+    });
+}
+
+void silu_rows(const ggml_tensor * dst, bool gated, int64_t r0, int64_t r1) {
+    const ggml_tensor * a = dst->src[0];
+    const ggml_tensor * b = dst->src[1];
+    each_row(dst, r0, r1, [&](int64_t i1, int64_t i2, int64_t i3, float * d) {
+        silu_mul(dst->ne[0], d, row_ptr(a, i1, i2, i3), gated ? row_ptr(b, i1, i2, i3) : nullptr);
+    });
+}
+
 void cpu_op(ggml_tensor * dst, int ith, int nth, void * ud) {
     const Kind k = kind_of(ud);
     const int64_t rows = ggml_nrows(dst), n = dst->ne[0];
@@ -285,6 +333,15 @@ void cpu_op(ggml_tensor * dst, int ith, int nth, void * ud) {
             op_rows(ith, nth, rows, n, [&](int64_t a, int64_t b) { soft_max_back_rows(dst, sc, a, b); });
             break;
         }
+        case K_RMS_NORM:
+        case K_RMS_NORM_BACK: {
+            const float eps = scale_of(ud);
+            op_rows(ith, nth, rows, n, [&](int64_t a, int64_t b) { rms_norm_rows(dst, k == K_RMS_NORM_BACK, eps, a, b); });
+            break;
+        }
+        case K_SILU: op_rows(ith, nth, rows, n, [&](int64_t a, int64_t b) { silu_rows(dst, false, a, b); }); break;
+        case K_SWIGLU: op_rows(ith, nth, rows, n, [&](int64_t a, int64_t b) { silu_rows(dst, true, a, b); }); break;
+        default: break;
     }
 }
 
@@ -300,11 +357,12 @@ uintptr_t eligible(const ggml_tensor * t) {
     const ggml_tensor * a = t->src[0];
     const ggml_tensor * b = t->src[1];
     if (!f32_rows(t) || !a || a->type != GGML_TYPE_F32) return 0;
-    auto with_scale = [&](Kind k) {
+    // k plus op_params[0] (a float: softmax scale, norm eps); op_params[1] (max_bias) must be 0
+    auto with_scale = [&](Kind k, bool check_bias = true) {
         float sc, mb;
         memcpy(&sc, (const float *) t->op_params + 0, 4);
         memcpy(&mb, (const float *) t->op_params + 1, 4);
-        if (mb != 0.0f) return (uintptr_t) 0;
+        if (check_bias && mb != 0.0f) return (uintptr_t) 0;
         uint32_t bits;
         memcpy(&bits, &sc, 4);
         return (uintptr_t) k | ((uintptr_t) bits << 32);
@@ -323,6 +381,16 @@ uintptr_t eligible(const ggml_tensor * t) {
             if (t->src[2] || !f32_rows(a) || !same_shape(a, t)) return 0;
             if (b && (!f32_rows(b) || b->ne[0] != t->ne[0] || b->ne[1] < t->ne[1] || t->ne[2] % b->ne[2] || t->ne[3] % b->ne[3])) return 0;
             return with_scale(K_SOFT_MAX);
+        case GGML_OP_RMS_NORM:
+            return f32_rows(a) && same_shape(a, t) ? with_scale(K_RMS_NORM, false) : 0;
+        case GGML_OP_RMS_NORM_BACK:
+            return f32_rows(a) && f32_rows(b) && same_shape(a, t) && same_shape(b, t) ? with_scale(K_RMS_NORM_BACK, false) : 0;
+        case GGML_OP_UNARY:
+            return ggml_get_unary_op(t) == GGML_UNARY_OP_SILU && f32_rows(a) && same_shape(a, t) ? K_SILU : 0;
+        case GGML_OP_GLU:
+            // split form only (gate and up are separate tensors), not swapped
+            return ggml_get_glu_op(t) == GGML_GLU_OP_SWIGLU && b && ((const int32_t *) t->op_params)[1] == 0 && f32_rows(a) &&
+                   f32_rows(b) && same_shape(a, t) && same_shape(b, t) ? K_SWIGLU : 0;
         case GGML_OP_SOFT_MAX_BACK:
             return f32_rows(a) && f32_rows(b) && same_shape(a, t) && same_shape(b, t) ? with_scale(K_SOFT_MAX_BACK) : 0;
         default:
@@ -353,7 +421,7 @@ const char * forge_custom_op_name(const ggml_tensor * t) {
     // ggml_custom_op_params starts with {fun, n_tasks, userdata}
     struct P { ggml_custom_op_t fun; int n_tasks; void * ud; } p;
     memcpy(&p, t->op_params, sizeof p);
-    if (p.fun == cpu_op) return kind_names[kind_of(p.ud) < 7 ? kind_of(p.ud) : 0];
+    if (p.fun == cpu_op) return kind_names[kind_of(p.ud) < K_END ? kind_of(p.ud) : 0];
     return "gemm";
 }
 

@@ -1,8 +1,8 @@
 // Pool-parallel CPU versions of the non-GEMM work of a training step.
 //
 // With the default threading (see gemm.h) ggml runs single-threaded and only the GEMMs fan out to
-// forge's pool. The rest of the step (~15-20% of one core: SiLU backward, broadcast MUL/ADD,
-// permute copies, softmax and its backward, AdamW, the gradient norm) would then keep the
+// forge's pool. The rest of the step (~15-20% of one core: SiLU and its backward, broadcast MUL/ADD,
+// permute copies, softmax, RMS norm and their backward, AdamW, the gradient norm) would then keep the
 // other cores idle. These replacements run on the same pool, so the whole step scales with
 // `threads` without ggml's spinning barriers. All of them are element- or row-wise with a fixed
 // partition, so results do not depend on the thread count.
@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <vector>
 
-// Replace eligible F32 SILU_BACK, MUL, ADD, CONT, SOFT_MAX and SOFT_MAX_BACK nodes of a built
-// (forward + backward) graph by custom ops with the same semantics. Ineligible shapes stay ggml's.
+// Replace eligible F32 SILU_BACK, MUL, ADD, CONT, SOFT_MAX(_BACK), RMS_NORM(_BACK), SILU and split
+// SWIGLU nodes of a built (forward + backward) graph by custom ops with the same semantics. Ineligible shapes stay ggml's.
 void rewrite_cpu_ops(ggml_context * ctx, ggml_cgraph * g);
 
 // Name of a forge custom op ("gemm", "silu_back", ...) for the profiler, or nullptr.
