@@ -69,6 +69,7 @@ void backends_init(Backends & b, int threads) {
     auto set_threads = (ggml_backend_set_n_threads_t) ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_n_threads");
     if (set_threads) set_threads(b.cpu, ggml_threads ? threads : 1);
     if (!ggml_threads) forge_pool_init(threads);
+    b.ggml_threads = ggml_threads;
 }
 
 // ATELIER_FORGE_PROFILE=1: time every node (forces node-by-node execution, so totals are

@@ -87,10 +87,10 @@ Engine::Engine(Backends & be, Model & m, int B, int T, bool train) : B(B), T(T),
     for (int q = 0; q < T; q++)
         for (int k = q + 1; k < T; k++) mask_data[(size_t) q * T + k] = -INFINITY;
 
-    // On the CPU the optimizer runs in forge's code (cpu_ops.h: f64 norm, one fused AdamW pass
-    // that also clears the gradients, on the pool); ggml's graphs remain for GPUs.
+    // With forge's pool the optimizer runs in forge's code (cpu_ops.h: f64 norm, one fused AdamW
+    // pass that also clears the gradients); ggml's graphs remain for GPUs and ggml-threaded runs.
     const char * keep = getenv("ATELIER_FORGE_GGML_OPS");
-    fused_opt = train && !be.gpu && !(keep && *keep && *keep != '0');
+    fused_opt = train && fast_gemm && !be.ggml_threads && !(keep && *keep && *keep != '0');
     if (fused_opt) {
         for (ggml_tensor * p : trainable) {
             AdamWSlot s{(float *) p->data, (float *) grad_of[p]->data, (float *) m_of[p]->data, (float *) v_of[p]->data,
