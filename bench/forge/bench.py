@@ -330,8 +330,10 @@ ggml's barrier spinning as work); peak RSS = ru_maxrss of the process.
 {ttable}
 """
     if res.get("profile"):
-        md += "\nforge per-op time, scratch, 1 thread, 30 steps (ATELIER_FORGE_PROFILE=1; CUSTOM = forge's GEMMs, the rest is ggml, single-threaded by default):\n\n```\n"
+        md += ("\nforge per-op time, scratch, 1 thread, 30 steps (ATELIER_FORGE_PROFILE=1; `forge …` = forge's own ops on its pool: GEMMs "
+               "and cpu_ops.cpp; UPPERCASE = ggml ops, single-threaded by default; the fused optimizer runs outside the graph and is not listed):\n\n```\n")
         md += "\n".join(res["profile"]["scratch"]) + "\n```\n"
+    md += "\nHeld-out ppl across seeds (is the forge/torch gap noise?): bench/forge/seeds.py, results in bench/forge/SEEDS.md.\n"
     print(table)
     print()
     print(ttable)
