@@ -286,7 +286,7 @@ def report(a, res, threads, best_t, manifest, n_gen, n_dom):
         d = 100 * (fs["eval_ppl"] / tf["eval_ppl"] - 1)
         check("held-out ppl <= PyTorch fp32 (2 ep)", fs["eval_ppl"] <= tf["eval_ppl"],
               f"{fs['eval_ppl']:.3f} vs {tf['eval_ppl']:.3f} ({d:+.2f}%; same math: forge and torch agree to 1e-6 in loss "
-              f"after 20 steps, drift after that is fp32 summation order)")
+              f"after 20 steps; one seed: judge the gap against seed noise with bench/forge/seeds.py)")
     if lo_f:
         ff = res["forge_full"]
         check("full FT tok/s >= 1.5x llama_opt", ff["tok_s"] >= 1.5 * lo_f["tok_s"], f"{ff['tok_s']:,.0f} vs {lo_f['tok_s']:,.0f} ({ff['tok_s'] / lo_f['tok_s']:.2f}x)")
@@ -330,8 +330,10 @@ ggml's barrier spinning as work); peak RSS = ru_maxrss of the process.
 {ttable}
 """
     if res.get("profile"):
-        md += "\nforge per-op time, scratch, 1 thread, 30 steps (ATELIER_FORGE_PROFILE=1; CUSTOM = forge's GEMMs, the rest is ggml, single-threaded by default):\n\n```\n"
+        md += ("\nforge per-op time, scratch, 1 thread, 30 steps (ATELIER_FORGE_PROFILE=1; `forge …` = forge's own ops on its pool: GEMMs "
+               "and cpu_ops.cpp; UPPERCASE = ggml ops, single-threaded by default; the fused optimizer runs outside the graph and is not listed):\n\n```\n")
         md += "\n".join(res["profile"]["scratch"]) + "\n```\n"
+    md += "\nHeld-out ppl across seeds (is the forge/torch gap noise?): bench/forge/seeds.py, results in bench/forge/SEEDS.md.\n"
     print(table)
     print()
     print(ttable)

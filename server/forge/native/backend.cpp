@@ -1,6 +1,7 @@
 #include "backend.h"
 #include "common.h"
 #include "gemm.h"
+#include "cpu_ops.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -68,6 +69,7 @@ void backends_init(Backends & b, int threads) {
     auto set_threads = (ggml_backend_set_n_threads_t) ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_n_threads");
     if (set_threads) set_threads(b.cpu, ggml_threads ? threads : 1);
     if (!ggml_threads) forge_pool_init(threads);
+    b.ggml_threads = ggml_threads;
 }
 
 // ATELIER_FORGE_PROFILE=1: time every node (forces node-by-node execution, so totals are
@@ -76,7 +78,8 @@ static std::map<std::string, std::pair<double, int>> g_prof;
 static double g_prof_t = 0;
 static bool prof_cb(ggml_tensor * t, bool ask, void *) {
     if (ask) { g_prof_t = now_seconds(); return true; }
-    std::string key = ggml_op_desc(t);
+    const char * custom = forge_custom_op_name(t);
+    std::string key = custom ? std::string("forge ") + custom : ggml_op_desc(t);
     if (t->op == GGML_OP_MUL_MAT || t->op == GGML_OP_OUT_PROD) {
         key += " " + std::to_string(t->src[0]->ne[0]) + "x" + std::to_string(t->src[0]->ne[1]) + "·" +
                std::to_string(t->src[1]->ne[0]) + "x" + std::to_string(t->src[1]->ne[1]) + "x" + std::to_string(t->src[1]->ne[2]) +

@@ -10,6 +10,7 @@ struct Backends {
     ggml_backend_t gpu = nullptr;   // null on CPU-only machines
     ggml_backend_sched_t sched = nullptr;
     int threads = 1;
+    bool ggml_threads = false;      // threads go to ggml's pool (GPU, no forge GEMM kernel, or ATELIER_FORGE_GGML_THREADS=1)
     std::string name = "cpu";
 
     ggml_backend_t main() const { return gpu ? gpu : cpu; }

@@ -1,6 +1,7 @@
 #include "engine.h"
 #include "common.h"
 #include "gemm.h"
+#include "cpu_ops.h"
 
 #include "ggml-alloc.h"
 
@@ -86,6 +87,18 @@ Engine::Engine(Backends & be, Model & m, int B, int T, bool train) : B(B), T(T),
     for (int q = 0; q < T; q++)
         for (int k = q + 1; k < T; k++) mask_data[(size_t) q * T + k] = -INFINITY;
 
+    // With forge's pool the optimizer runs in forge's code (cpu_ops.h: f64 norm, one fused AdamW
+    // pass that also clears the gradients); ggml's graphs remain for GPUs and ggml-threaded runs.
+    const char * keep = getenv("ATELIER_FORGE_GGML_OPS");
+    fused_opt = train && fast_gemm && !be.ggml_threads && !(keep && *keep && *keep != '0');
+    if (fused_opt) {
+        for (ggml_tensor * p : trainable) {
+            AdamWSlot s{(float *) p->data, (float *) grad_of[p]->data, (float *) m_of[p]->data, (float *) v_of[p]->data,
+                        ggml_nelements(p), ggml_n_dims(p) >= 2};
+            if (!s.w || !s.g || !s.m || !s.v) fail("IO", std::string("tensor ") + ggml_get_name(p) + " is not in host memory");
+            slots.push_back(s);
+        }
+    }
     if (train) {
         const size_t osize = 1024 + trainable.size() * 8;
         size_t gsz = 64;
@@ -222,6 +235,7 @@ double Engine::forward_sum(const MicroBatch & mb) {
 }
 
 double Engine::grad_norm() {
+    if (fused_opt) return forge_grad_norm(slots);
     use_graph(norm_graph);
     ggml_backend_sched_graph_compute(be.sched, norm_graph);
     float s = 0;
@@ -234,6 +248,11 @@ void Engine::optimizer_step(const AdamWParams & p, float clip) {
     const float b2h = 1.0f / (1.0f - std::pow(p.beta2, (float) p.t));
     float wd[7] = {p.lr, p.beta1, p.beta2, p.eps, p.weight_decay, b1h, b2h};
     float nowd[7] = {p.lr, p.beta1, p.beta2, p.eps, 0.0f, b1h, b2h};
+    if (fused_opt) {
+        forge_adamw(slots, clip, p.lr, p.beta1, p.beta2, p.eps, p.weight_decay, b1h, b2h);
+        grads_clear = true; // forge_adamw zeroed them
+        return;
+    }
     ggml_backend_tensor_set(adam_wd, wd, 0, sizeof wd);
     ggml_backend_tensor_set(adam_nowd, nowd, 0, sizeof nowd);
     ggml_backend_tensor_set(clip_scale, &clip, 0, 4);
@@ -242,5 +261,6 @@ void Engine::optimizer_step(const AdamWParams & p, float clip) {
 }
 
 void Engine::zero_grads() {
+    if (grads_clear) { grads_clear = false; return; }
     if (grads_buf) ggml_backend_buffer_clear(grads_buf, 0);
 }

@@ -2,6 +2,7 @@
 // the optimizer graphs; runs micro-batches, optimizer steps and evaluation.
 #pragma once
 #include "backend.h"
+#include "cpu_ops.h"
 #include "dataset.h"
 #include "model.h"
 
@@ -63,6 +64,9 @@ private:
     ggml_cgraph * norm_graph = nullptr;
     ggml_tensor * sumsq = nullptr;
     ggml_cgraph * opt_graph = nullptr;
+    bool fused_opt = false;       // CPU: forge_grad_norm + forge_adamw instead of the two graphs
+    bool grads_clear = false;     // the last fused step already zeroed the gradients
+    std::vector<AdamWSlot> slots;
     std::map<int, std::unique_ptr<StepGraph>> train_graphs, eval_graphs; // by bucketed M
     ggml_cgraph * allocated = nullptr;
     std::vector<int32_t> pos_data;

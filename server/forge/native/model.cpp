@@ -2,11 +2,13 @@
 #include "common.h"
 #include "dataset.h"
 #include "gemm.h"
+#include "cpu_ops.h"
 
 #include "ggml-alloc.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 Model::~Model() {
@@ -368,6 +370,10 @@ StepGraph * build_step_graph(Model & m, int B, int T, int M, bool train, bool dr
     } else {
         ggml_build_forward_expand(g->graph, g->loss);
     }
-    if (fast_gemm) rewrite_gemm(ctx, g->graph);
+    if (fast_gemm) {
+        rewrite_gemm(ctx, g->graph);
+        const char * keep = getenv("ATELIER_FORGE_GGML_OPS"); // A/B switch: ggml's own non-GEMM ops
+        if (!(keep && *keep && *keep != '0')) rewrite_cpu_ops(ctx, g->graph);
+    }
     return g;
 }
