@@ -5,8 +5,10 @@ parseEnv(process.env);
 
 /** @type {import('next').NextConfig} */
 const nextConfig = {
-  // Native addons must be loaded by Node at runtime, never bundled.
-  serverExternalPackages: ["node-llama-cpp", "better-sqlite3", "sqlite-vec", "@node-llama-cpp/linux-x64", "@node-llama-cpp/linux-x64-cuda"],
+  // Native addons must be loaded by Node at runtime, never bundled. The document parsers are
+  // large pure-JS libraries loaded lazily (unpdf imports its PDF.js build at run time): Node loads
+  // them as is, exactly as in the tests, instead of re-bundling them.
+  serverExternalPackages: ["node-llama-cpp", "better-sqlite3", "sqlite-vec", "@node-llama-cpp/linux-x64", "@node-llama-cpp/linux-x64-cuda", "unpdf", "mammoth"],
   reactStrictMode: true,
   poweredByHeader: false,
   devIndicators: false,

@@ -3,7 +3,7 @@ import type { UploadProblem, UploadResult } from "./studio-types";
 
 export const UPLOAD_URL = "/api/studio/datasets";
 /** What the picker offers; the server is the judge of what is really accepted. */
-export const UPLOAD_ACCEPT = ".txt,.md,.markdown,.jsonl,.json,.csv,text/plain,text/markdown,application/jsonl";
+export const UPLOAD_ACCEPT = ".txt,.md,.markdown,.jsonl,.json,.csv,.pdf,.docx,text/plain,text/markdown,application/jsonl,application/pdf";
 
 export type UploadOutcome = { ok: true; result: UploadResult } | { ok: false; problems: UploadProblem[] };
 

@@ -197,8 +197,8 @@ export type ChunkPreview = {
 };
 
 /** Parses and chunks a file without storing anything (for "preview before import"). */
-export function previewChunks(input: ParseInput, options: ChunkOptions & ParseOptions = {}): ChunkPreview {
-  const parsed = parseDocument(input, options);
+export async function previewChunks(input: ParseInput, options: ChunkOptions & ParseOptions = {}): Promise<ChunkPreview> {
+  const parsed = await parseDocument(input, options);
   const chunks = chunkText(parsed, options);
   return {
     title: parsed.title,

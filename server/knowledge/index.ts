@@ -302,7 +302,7 @@ export async function addDocument(db: KnowledgeDb, input: AddDocumentInput, opti
   getCollection(db, input.collectionId);
   throwIfAborted(options.signal);
   progress("parsing", 0, 1);
-  const parsed = parseDocument({ fileName, bytes: input.bytes, mime: input.mime ?? null }, { maxBytes: options.maxBytes });
+  const parsed = await parseDocument({ fileName, bytes: input.bytes, mime: input.mime ?? null }, { maxBytes: options.maxBytes });
   const sha256 = createHash("sha256").update(input.bytes).digest("hex");
   if (!options.allowDuplicate) {
     const dup = db

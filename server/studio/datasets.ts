@@ -36,7 +36,7 @@ export type UploadFile = { name: string; bytes: Uint8Array; mime?: string | null
  * Parses every file first and stores nothing unless all of them are good; then the dataset, its
  * provenance and its records go in one transaction.
  */
-export function createDataset(db: AtelierDb, input: { name?: string | null; files: UploadFile[] }, session: Session | null): UploadResult {
+export async function createDataset(db: AtelierDb, input: { name?: string | null; files: UploadFile[] }, session: Session | null): Promise<UploadResult> {
   const files = input.files;
   if (files.length === 0) throw new StudioUploadError("BAD_REQUEST", "Choose at least one file to upload.");
   if (files.length > MAX_UPLOAD_FILES) throw new StudioUploadError("BAD_REQUEST", `At most ${MAX_UPLOAD_FILES} files per upload (got ${files.length}).`);
@@ -52,7 +52,7 @@ export function createDataset(db: AtelierDb, input: { name?: string | null; file
   const problems: UploadProblem[] = [];
   for (const f of files) {
     try {
-      parsed.push(parseUpload(f, limit));
+      parsed.push(await parseUpload(f, limit));
     } catch (err) {
       if (!(err instanceof KnowledgeParseError)) throw err;
       problems.push({ file: f.name, ...(err.line !== undefined ? { line: err.line } : {}), message: err.message });

@@ -168,7 +168,7 @@ export function passagesOf(text: string): string[] {
 }
 
 /** Parses one uploaded file into records; throws KnowledgeParseError (with file and line). */
-export function parseUpload(file: { name: string; bytes: Uint8Array; mime?: string | null }, maxBytes: number): ParsedUpload {
+export async function parseUpload(file: { name: string; bytes: Uint8Array; mime?: string | null }, maxBytes: number): Promise<ParsedUpload> {
   const format = detectFormat(file.name, file.mime);
   if (format === "jsonl" || format === "json" || format === "csv") {
     const { text, encoding } = decodeText(file.name, file.bytes, maxBytes);
@@ -178,7 +178,7 @@ export function parseUpload(file: { name: string; bytes: Uint8Array; mime?: stri
     if (records.length === 0) fail(file.name, "no-text", "the file has no records.");
     return { format, records, warnings };
   }
-  const doc = parseDocument({ fileName: file.name, bytes: file.bytes, mime: file.mime ?? null }, { maxBytes });
+  const doc = await parseDocument({ fileName: file.name, bytes: file.bytes, mime: file.mime ?? null }, { maxBytes });
   const records = passagesOf(doc.text).map((text) => ({ kind: "text" as const, text }));
   if (records.length === 0) fail(file.name, "no-text", "no text found in this file.");
   return { format: doc.format, records, warnings: doc.warnings };

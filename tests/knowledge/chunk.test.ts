@@ -65,9 +65,9 @@ function checkInvariants(text: string, outline: { offset: number; level: number;
 }
 
 describe("chunking", () => {
-  it("invariants on a long heading-structured document, several targets", () => {
+  it("invariants on a long heading-structured document, several targets", async () => {
     for (const seed of [1, 2, 3]) {
-      const doc = parseDocument({ fileName: "handbook.md", bytes: bytes(makeMarkdown(seed, 25)) });
+      const doc = await parseDocument({ fileName: "handbook.md", bytes: bytes(makeMarkdown(seed, 25)) });
       for (const target of [64, 150, 300]) {
         const chunks = chunkText(doc, { targetTokens: target });
         checkInvariants(doc.text, doc.outline, chunks, target);
@@ -94,9 +94,9 @@ describe("chunking", () => {
     for (let i = 1; i < none.length; i++) expect(none[i]!.startOffset).toBeGreaterThanOrEqual(none[i - 1]!.endOffset);
   });
 
-  it("headings: path recorded, chunks restart at each section", () => {
+  it("headings: path recorded, chunks restart at each section", async () => {
     const md = "# Guide\n\n## Install\n\nRun the installer and follow the prompts.\n\n### Linux\n\nUse the tarball.\n\n## Usage\n\nOpen the app.";
-    const doc = parseDocument({ fileName: "guide.md", bytes: bytes(md) });
+    const doc = await parseDocument({ fileName: "guide.md", bytes: bytes(md) });
     const chunks = chunkText(doc, { targetTokens: 300 });
     expect(chunks.map((c) => [c.heading, c.text])).toEqual([
       ["Guide > Install", "Guide\n\nInstall\n\nRun the installer and follow the prompts."],
@@ -138,8 +138,8 @@ describe("chunking", () => {
     expect(estimateTokens("東京都 is big")).toBe(3 + 1 + 1);
   });
 
-  it("preview parses and chunks without storing", () => {
-    const p = previewChunks({ fileName: "guide.md", bytes: bytes(makeMarkdown(9, 4)) }, { targetTokens: 100 });
+  it("preview parses and chunks without storing", async () => {
+    const p = await previewChunks({ fileName: "guide.md", bytes: bytes(makeMarkdown(9, 4)) }, { targetTokens: 100 });
     expect(p.format).toBe("markdown");
     expect(p.title).toBe("Handbook");
     expect(p.chunks.length).toBeGreaterThan(1);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { KnowledgeParseError, parseDocument, type ParsedDocument } from "@/server/knowledge/parse";
+import { KnowledgeParseError, parseTextDocument, type ParsedDocument } from "@/server/knowledge/parse";
 import { bytes } from "./helpers";
 
 function parseError(fileName: string, data: Uint8Array | string, maxBytes?: number): KnowledgeParseError {
   try {
-    parseDocument({ fileName, bytes: typeof data === "string" ? bytes(data) : data }, { maxBytes });
+    parseTextDocument({ fileName, bytes: typeof data === "string" ? bytes(data) : data }, { maxBytes });
   } catch (err) {
     expect(err).toBeInstanceOf(KnowledgeParseError);
     return err as KnowledgeParseError;
@@ -13,7 +13,7 @@ function parseError(fileName: string, data: Uint8Array | string, maxBytes?: numb
 }
 
 const parse = (fileName: string, s: string | Uint8Array): ParsedDocument =>
-  parseDocument({ fileName, bytes: typeof s === "string" ? bytes(s) : s });
+  parseTextDocument({ fileName, bytes: typeof s === "string" ? bytes(s) : s });
 
 /** Every outline entry points at its heading text inside the extracted text. */
 function expectOutlineConsistent(doc: ParsedDocument): void {
@@ -65,11 +65,10 @@ describe("parse errors are specific", () => {
   });
 
   it("unsupported formats name what they are", () => {
-    expect(parseError("report.txt", "%PDF-1.7\n...").message).toMatch(/^"report\.txt": the file is a PDF; PDF import is not supported yet/);
-    expect(parseError("report.pdf", "hello").message).toMatch(/PDF import is not supported yet/);
-    expect(parseError("letter.docx", "hello").message).toMatch(/^"letter\.docx": \.docx import is not supported yet/);
+    expect(parseError("report.txt", "%PDF-1.7\n...").message).toMatch(/^"report\.txt": the file is a PDF, not text; name it \.pdf/);
+    expect(parseError("letter.doc", "hello").message).toMatch(/^"letter\.doc": \.doc import is not supported \(save it as \.docx/);
     const zip = new Uint8Array([0x50, 0x4b, 0x03, 0x04, 1, 2, 3]);
-    expect(parseError("letter.md", zip).message).toMatch(/ZIP archive .*DOCX import is not supported yet/);
+    expect(parseError("letter.md", zip).message).toMatch(/ZIP archive .*must be named \.docx/);
     const e = parseError("setup.exe", "MZ");
     expect(e.reason).toBe("unsupported");
     expect(e.message).toMatch(/^"setup\.exe": \.exe files are not supported \(supported: .*\.md.*\)/);

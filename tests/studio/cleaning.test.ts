@@ -48,40 +48,40 @@ describe("cleanRecords", () => {
 });
 
 describe("parseUpload", () => {
-  it("reads OpenAI messages, Alpaca, CSV question/answer and text passages", () => {
-    const jsonl = parseUpload({ name: "a.jsonl", bytes: enc('{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}\n{"question":"Q?","answer":"A."}\n') }, 1e6);
+  it("reads OpenAI messages, Alpaca, CSV question/answer and text passages", async () => {
+    const jsonl = await parseUpload({ name: "a.jsonl", bytes: enc('{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}\n{"question":"Q?","answer":"A."}\n') }, 1e6);
     expect(jsonl.records).toEqual([
       { kind: "chat", system: "Be brief.", messages: [{ role: "user", content: "Hi" }, { role: "assistant", content: "Hello" }] },
       { kind: "chat", messages: [{ role: "user", content: "Q?" }, { role: "assistant", content: "A." }] },
     ]);
-    const alpaca = parseUpload({ name: "a.json", bytes: enc(ALPACA_JSON) }, 1e6);
+    const alpaca = await parseUpload({ name: "a.json", bytes: enc(ALPACA_JSON) }, 1e6);
     expect(alpaca.records[1]).toEqual({ kind: "chat", messages: [{ role: "user", content: "Translate the code into a part.\n\nQX-107" }, { role: "assistant", content: "The platen." }] });
-    const csv = parseUpload({ name: "qa.csv", bytes: enc(QA_CSV) }, 1e6);
+    const csv = await parseUpload({ name: "qa.csv", bytes: enc(QA_CSV) }, 1e6);
     expect(csv.records).toHaveLength(2);
     expect(csv.records[0]).toMatchObject({ kind: "chat", messages: [{ content: "What is QX-114?" }, { content: "The toner hopper is jammed." }] });
-    const md = parseUpload({ name: "notes.md", bytes: enc(NOTES_MD) }, 1e6);
+    const md = await parseUpload({ name: "notes.md", bytes: enc(NOTES_MD) }, 1e6);
     expect(md.records.length).toBe(6);
     expect(passagesOf("a\n\nb")).toEqual(["a\n\nb"]);
   });
 
-  it("names the file and line of malformed input", () => {
-    const bad = (name: string, text: string | Uint8Array) => {
+  it("names the file and line of malformed input", async () => {
+    const bad = async (name: string, text: string | Uint8Array) => {
       try {
-        parseUpload({ name, bytes: typeof text === "string" ? enc(text) : text }, 1000);
+        await parseUpload({ name, bytes: typeof text === "string" ? enc(text) : text }, 1000);
       } catch (err) {
         expect(err).toBeInstanceOf(KnowledgeParseError);
         return { line: (err as KnowledgeParseError).line, message: (err as Error).message };
       }
       throw new Error("expected an error");
     };
-    expect(bad("x.jsonl", '{"question":"a","answer":"b"}\n\n{"question": oops}\n')).toMatchObject({ line: 3, message: expect.stringContaining("invalid JSON") });
-    expect(bad("x.jsonl", '{"messages":[{"role":"assistant","content":"hi"}]}\n')).toMatchObject({ line: 1, message: expect.stringContaining("should be a user turn") });
-    expect(bad("x.jsonl", '{"foo":1}\n')).toMatchObject({ line: 1, message: expect.stringContaining("unrecognised record") });
-    expect(bad("x.csv", "question,answer\nq1,a1\nq2\n")).toMatchObject({ line: 3 });
-    expect(bad("x.csv", "name,age\nbob,3\n").message).toMatch(/question and an answer column/);
-    expect(bad("x.txt", "").message).toMatch(/empty/);
-    expect(bad("x.txt", new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2])).message).toMatch(/executable/);
-    expect(bad("x.txt", "y".repeat(2000)).message).toMatch(/over the .* limit/);
-    expect(bad("x.exe", "MZ").message).toMatch(/not supported/);
+    expect(await bad("x.jsonl", '{"question":"a","answer":"b"}\n\n{"question": oops}\n')).toMatchObject({ line: 3, message: expect.stringContaining("invalid JSON") });
+    expect(await bad("x.jsonl", '{"messages":[{"role":"assistant","content":"hi"}]}\n')).toMatchObject({ line: 1, message: expect.stringContaining("should be a user turn") });
+    expect(await bad("x.jsonl", '{"foo":1}\n')).toMatchObject({ line: 1, message: expect.stringContaining("unrecognised record") });
+    expect(await bad("x.csv", "question,answer\nq1,a1\nq2\n")).toMatchObject({ line: 3 });
+    expect((await bad("x.csv", "name,age\nbob,3\n")).message).toMatch(/question and an answer column/);
+    expect((await bad("x.txt", "")).message).toMatch(/empty/);
+    expect((await bad("x.txt", new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2]))).message).toMatch(/executable/);
+    expect((await bad("x.txt", "y".repeat(2000))).message).toMatch(/over the .* limit/);
+    expect((await bad("x.exe", "MZ")).message).toMatch(/not supported/);
   });
 });

@@ -125,9 +125,9 @@ export const knowledgeRouter = createTRPCRouter({
   document: viewerProcedure.input(z.object({ id })).query(({ ctx, input }) => documentView(ctx.db, input.id)),
 
   /** Parses and chunks a file without storing it: what the import would produce. */
-  preview: editorProcedure.input(z.object({ ...file, chunking, show: z.number().int().min(1).max(50).default(5) })).mutation(({ input }) => {
+  preview: editorProcedure.input(z.object({ ...file, chunking, show: z.number().int().min(1).max(50).default(5) })).mutation(async ({ input }) => {
     const bytes = decodeUpload(input.fileName, input.data);
-    const p = previewChunks({ fileName: input.fileName, bytes, mime: input.mime }, { ...input.chunking, maxBytes: maxUploadBytes() });
+    const p = await previewChunks({ fileName: input.fileName, bytes, mime: input.mime }, { ...input.chunking, maxBytes: maxUploadBytes() });
     return {
       title: p.title,
       format: p.format,

@@ -4,8 +4,8 @@ import { KnowledgeParseError, type ParsedDocument } from "./types";
 export const DEFAULT_MAX_DOCUMENT_BYTES = 20 * 1024 * 1024;
 
 const SIGNATURES: Array<{ magic: number[]; what: string }> = [
-  { magic: [0x25, 0x50, 0x44, 0x46, 0x2d], what: "a PDF; PDF import is not supported yet (export it as text or Markdown)" },
-  { magic: [0x50, 0x4b, 0x03, 0x04], what: "a ZIP archive (DOCX/XLSX/ODT are ZIPs); DOCX import is not supported yet" },
+  { magic: [0x25, 0x50, 0x44, 0x46, 0x2d], what: "a PDF, not text; name it .pdf to import it" },
+  { magic: [0x50, 0x4b, 0x03, 0x04], what: "a ZIP archive (DOCX/XLSX/ODT are ZIPs); a Word document must be named .docx" },
   { magic: [0xd0, 0xcf, 0x11, 0xe0], what: "a legacy Office document (DOC/XLS), which is not supported" },
   { magic: [0x89, 0x50, 0x4e, 0x47], what: "a PNG image, not text" },
   { magic: [0xff, 0xd8, 0xff], what: "a JPEG image, not text" },
@@ -77,6 +77,18 @@ function utf8Problems(bytes: Uint8Array): { invalid: number; firstAt: number; hi
   return { invalid, firstAt, highBytes };
 }
 
+/** Refuses empty files and files over `maxBytes` (every format, text or binary). */
+export function checkSize(fileName: string, bytes: Uint8Array, maxBytes: number): void {
+  if (bytes.length === 0) throw new KnowledgeParseError(fileName, "empty", "the file is empty (0 bytes).");
+  if (bytes.length > maxBytes) {
+    throw new KnowledgeParseError(
+      fileName,
+      "too-large",
+      `the file is ${formatBytes(bytes.length)}, over the ${formatBytes(maxBytes)} limit for one document.`,
+    );
+  }
+}
+
 /**
  * Turns uploaded bytes into text, refusing empty, oversized and binary files with a message
  * that names the file. UTF-8 (with or without BOM) and UTF-16 with a BOM are read as such; a
@@ -88,14 +100,7 @@ export function decodeText(
   bytes: Uint8Array,
   maxBytes: number = DEFAULT_MAX_DOCUMENT_BYTES,
 ): { text: string; encoding: ParsedDocument["encoding"] } {
-  if (bytes.length === 0) throw new KnowledgeParseError(fileName, "empty", "the file is empty (0 bytes).");
-  if (bytes.length > maxBytes) {
-    throw new KnowledgeParseError(
-      fileName,
-      "too-large",
-      `the file is ${formatBytes(bytes.length)}, over the ${formatBytes(maxBytes)} limit for one document.`,
-    );
-  }
+  checkSize(fileName, bytes, maxBytes);
   for (const sig of SIGNATURES) {
     if (startsWith(bytes, sig.magic)) throw new KnowledgeParseError(fileName, "unsupported", `the file is ${sig.what}.`);
   }

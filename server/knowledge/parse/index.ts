@@ -1,7 +1,9 @@
 import "server-only";
-import { decodeText, DEFAULT_MAX_DOCUMENT_BYTES } from "./decode";
+import { checkSize, decodeText, DEFAULT_MAX_DOCUMENT_BYTES } from "./decode";
+import { parseDocx } from "./docx";
 import { parseHtml } from "./html";
 import { parseMarkdown, parsePlainText } from "./markdown";
+import { parsePdf, type PdfLimits } from "./pdf";
 import { parseCsv, parseJson, parseJsonLines } from "./structured";
 import { KnowledgeParseError, type DocumentFormat, type ParsedDocument } from "./types";
 
@@ -12,8 +14,8 @@ export type { DocumentFormat, OutlineEntry, ParsedDocument, ParseErrorReason } f
 
 /*
  * Parsers shared by the knowledge base and the training studio. Supported: plain text,
- * Markdown, HTML, JSON, JSON Lines, CSV/TSV. Not yet: PDF and DOCX (they are recognised by
- * their signature and refused with a clear message).
+ * Markdown, HTML, JSON, JSON Lines, CSV/TSV (decoded, then parsed synchronously) and PDF,
+ * DOCX (binary, extracted asynchronously: parseDocument is async for that reason).
  */
 
 const BY_EXTENSION: Record<string, DocumentFormat> = {
@@ -23,6 +25,8 @@ const BY_EXTENSION: Record<string, DocumentFormat> = {
   json: "json",
   jsonl: "jsonl", ndjson: "jsonl",
   csv: "csv", tsv: "csv",
+  pdf: "pdf",
+  docx: "docx",
 };
 
 const BY_MIME: Record<string, DocumentFormat> = {
@@ -37,6 +41,8 @@ const BY_MIME: Record<string, DocumentFormat> = {
   "application/x-jsonlines": "jsonl",
   "text/csv": "csv",
   "text/tab-separated-values": "csv",
+  "application/pdf": "pdf",
+  "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
 };
 
 export const FORMAT_MIME: Record<DocumentFormat, string> = {
@@ -46,6 +52,8 @@ export const FORMAT_MIME: Record<DocumentFormat, string> = {
   json: "application/json",
   jsonl: "application/jsonl",
   csv: "text/csv",
+  pdf: "application/pdf",
+  docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 };
 
 export const SUPPORTED_EXTENSIONS = Object.keys(BY_EXTENSION).map((e) => `.${e}`);
@@ -63,9 +71,8 @@ export function detectFormat(fileName: string, mime?: string | null): DocumentFo
   if (byExt) return byExt;
   const byMime = mime ? BY_MIME[mime.split(";")[0]!.trim().toLowerCase()] : undefined;
   if (byMime) return byMime;
-  if (ext === "pdf") throw new KnowledgeParseError(fileName, "unsupported", "PDF import is not supported yet (export it as text or Markdown).");
-  if (ext === "docx" || ext === "doc" || ext === "odt" || ext === "rtf") {
-    throw new KnowledgeParseError(fileName, "unsupported", `.${ext} import is not supported yet (save it as text, Markdown or HTML).`);
+  if (ext === "doc" || ext === "odt" || ext === "rtf") {
+    throw new KnowledgeParseError(fileName, "unsupported", `.${ext} import is not supported (save it as .docx, PDF, Markdown or HTML).`);
   }
   if (ext === "") return "text";
   throw new KnowledgeParseError(
@@ -76,14 +83,41 @@ export function detectFormat(fileName: string, mime?: string | null): DocumentFo
 }
 
 export type ParseInput = { fileName: string; bytes: Uint8Array; mime?: string | null };
-export type ParseOptions = { maxBytes?: number };
+export type ParseOptions = { maxBytes?: number; pdf?: PdfLimits };
 
-/** Bytes of an uploaded file → plain text + outline. Throws KnowledgeParseError. */
-export function parseDocument(input: ParseInput, options: ParseOptions = {}): ParsedDocument {
+type ParserOutput = { title: string | null; text: string; outline: ParsedDocument["outline"]; warnings?: string[] };
+
+function finish(fileName: string, format: DocumentFormat, out: ParserOutput, encoding: ParsedDocument["encoding"]): ParsedDocument {
+  if (out.text.trim() === "") {
+    throw new KnowledgeParseError(fileName, "no-text", `no text found in this ${format === "text" ? "file" : `${format.toUpperCase()} file`}.`);
+  }
+  const warnings = [...(out.warnings ?? [])];
+  if (encoding === "windows-1252") warnings.push("The file is not valid UTF-8; it was read as Windows-1252.");
+  return { format, title: out.title, text: out.text, outline: out.outline, encoding, warnings };
+}
+
+/** Bytes of any supported file → plain text + outline. Throws KnowledgeParseError. */
+export async function parseDocument(input: ParseInput, options: ParseOptions = {}): Promise<ParsedDocument> {
   const { fileName, bytes } = input;
   const format = detectFormat(fileName, input.mime);
+  if (format !== "pdf" && format !== "docx") return parseTextDocument(input, options);
+  checkSize(fileName, bytes, options.maxBytes ?? DEFAULT_MAX_DOCUMENT_BYTES);
+  const out = format === "pdf" ? await parsePdf(fileName, bytes, options.pdf) : await parseDocx(fileName, bytes);
+  return finish(fileName, format, out, "utf-8");
+}
+
+/**
+ * The synchronous half of parseDocument: text formats only (a .pdf/.docx is refused, those
+ * need the async parseDocument).
+ */
+export function parseTextDocument(input: ParseInput, options: ParseOptions = {}): ParsedDocument {
+  const { fileName, bytes } = input;
+  const format = detectFormat(fileName, input.mime);
+  if (format === "pdf" || format === "docx") {
+    throw new KnowledgeParseError(fileName, "unsupported", `${format.toUpperCase()} files are read by parseDocument (async), not parseTextDocument.`);
+  }
   const { text: source, encoding } = decodeText(fileName, bytes, options.maxBytes ?? DEFAULT_MAX_DOCUMENT_BYTES);
-  let out: { title: string | null; text: string; outline: ParsedDocument["outline"]; warnings?: string[] };
+  let out: ParserOutput;
   switch (format) {
     case "text":
       out = parsePlainText(source);
@@ -104,10 +138,5 @@ export function parseDocument(input: ParseInput, options: ParseOptions = {}): Pa
       out = parseCsv(fileName, source, extensionOf(fileName) === "tsv" ? "\t" : undefined);
       break;
   }
-  if (out.text.trim() === "") {
-    throw new KnowledgeParseError(fileName, "no-text", `no text found in this ${format === "text" ? "file" : `${format.toUpperCase()} file`}.`);
-  }
-  const warnings = [...(out.warnings ?? [])];
-  if (encoding === "windows-1252") warnings.push("The file is not valid UTF-8; it was read as Windows-1252.");
-  return { format, title: out.title, text: out.text, outline: out.outline, encoding, warnings };
+  return finish(fileName, format, out, encoding);
 }

@@ -4,7 +4,8 @@ import { AppError } from "@/server/errors";
 /** A heading found in a document: `offset` points into ParsedDocument.text. */
 export type OutlineEntry = { offset: number; level: number; text: string };
 
-export type DocumentFormat = "text" | "markdown" | "html" | "json" | "jsonl" | "csv";
+/** Text formats are decoded then parsed; "pdf" and "docx" are binary and extracted first. */
+export type DocumentFormat = "text" | "markdown" | "html" | "json" | "jsonl" | "csv" | "pdf" | "docx";
 
 /** What every parser returns: plain text (\n line ends) plus the headings inside it. */
 export type ParsedDocument = {
@@ -13,7 +14,7 @@ export type ParsedDocument = {
   title: string | null;
   text: string;
   outline: OutlineEntry[];
-  /** The encoding the bytes were read as. */
+  /** The encoding the bytes were read as (PDF and DOCX text comes out as Unicode: "utf-8"). */
   encoding: "utf-8" | "utf-16le" | "utf-16be" | "windows-1252";
   /** Non-fatal notes for the user (e.g. "3 empty JSONL lines skipped"). */
   warnings: string[];
@@ -26,7 +27,10 @@ export type ParseErrorReason =
   | "unsupported"
   | "invalid-json"
   | "invalid-csv"
-  | "no-text";
+  | "no-text"
+  | "encrypted"
+  | "corrupt"
+  | "timeout";
 
 /** A file that cannot be imported; the message names the file and what is wrong. */
 export class KnowledgeParseError extends AppError {

@@ -48,7 +48,7 @@ export async function POST(req: Request): Promise<Response> {
   }
   const name = form.get("name");
   try {
-    const result = createDataset(db, { name: typeof name === "string" ? name : null, files }, session);
+    const result = await createDataset(db, { name: typeof name === "string" ? name : null, files }, session);
     return Response.json(result, { headers: { "cache-control": "no-store" } });
   } catch (err) {
     if (err instanceof StudioUploadError) {

@@ -63,7 +63,7 @@ export function StepData({ selected, onSelect }: { selected: WizardDataset | nul
       <div>
         <h2 className="text-base font-semibold">Upload your data</h2>
         <p className="mt-1 text-sm text-zinc-500">
-          Documents as <code>.txt</code> or <code>.md</code> (the model learns your domain’s language), or question–answer pairs as{" "}
+          Documents as <code>.txt</code>, <code>.md</code>, <code>.pdf</code> or <code>.docx</code> (the model learns your domain’s language), or question–answer pairs as{" "}
           <code>.jsonl</code> with <code>{'{"question": …, "answer": …}'}</code> or <code>{'{"messages": […]}'}</code> per line (it learns how to answer).
         </p>
       </div>
