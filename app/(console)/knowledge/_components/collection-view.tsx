@@ -1,5 +1,6 @@
 "use client";
 
+import { useSession } from "@/app/_lib/session";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { errorMessage } from "@/app/_lib/format";
@@ -24,6 +25,7 @@ export async function runIndexing(stream: AsyncIterable<IndexEvent>, onProgress:
 
 /** /knowledge/<id>: upload with preview, indexing progress, the documents, reindex and delete. */
 export function CollectionView({ collectionId }: { collectionId: string }) {
+  const canEdit = useSession().can("editor");
   const trpc = useTRPC();
   const client = useTRPCClient();
   const queryClient = useQueryClient();
@@ -67,6 +69,7 @@ export function CollectionView({ collectionId }: { collectionId: string }) {
       {collection.isError && <FormError message={errorMessage(collection.error)} />}
       <header className="mt-1 flex items-center gap-3">
         <h1 className="flex-1 text-xl font-semibold tracking-tight">{collection.data?.name ?? "…"}</h1>
+        {canEdit && (
         <button
           type="button"
           className={secondaryButtonClass}
@@ -76,7 +79,9 @@ export function CollectionView({ collectionId }: { collectionId: string }) {
         >
           Re-index all
         </button>
+        )}
       </header>
+      {canEdit && (
       <div className="mt-6">
         <UploadPanel
           collectionId={collectionId}
@@ -86,6 +91,7 @@ export function CollectionView({ collectionId }: { collectionId: string }) {
           onIndex={(input) => track(() => client.knowledge.upload.mutate(input))}
         />
       </div>
+      )}
       <div aria-live="polite">
         {progress && <IndexProgressBar progress={progress} />}
         {error && <FormError message={error} />}

@@ -1,5 +1,6 @@
 "use client";
 
+import { useSession } from "@/app/_lib/session";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useId, useState, type FormEvent } from "react";
@@ -11,6 +12,7 @@ import { FormError, Panel, inputClass, primaryButtonClass, secondaryButtonClass 
 
 /** /knowledge: the collections, with create, rename and delete. */
 export function CollectionsView() {
+  const canEdit = useSession().can("editor");
   const trpc = useTRPC();
   const collections = useQuery(trpc.knowledge.collections.queryOptions());
   const status = useQuery(trpc.knowledge.status.queryOptions());
@@ -27,7 +29,7 @@ export function CollectionsView() {
         </p>
       </header>
       <div className="mt-6">
-        <CreateCollectionForm />
+        {canEdit && <CreateCollectionForm />}
       </div>
       <section aria-label="Collections" className="mt-6">
         {collections.isError && <FormError message={errorMessage(collections.error)} />}
@@ -80,6 +82,7 @@ type CollectionItem = { id: string; name: string; description: string; documentC
 function CollectionRow({ collection }: { collection: CollectionItem }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
+  const canEdit = useSession().can("editor");
   const [editing, setEditing] = useState(false);
   const [name, setName] = useState(collection.name);
   const invalidate = () => queryClient.invalidateQueries(trpc.knowledge.collections.queryFilter());
@@ -114,6 +117,8 @@ function CollectionRow({ collection }: { collection: CollectionItem }) {
             <span className="text-xs tabular-nums text-zinc-500">
               {collection.documentCount} {collection.documentCount === 1 ? "document" : "documents"} · {collection.chunkCount} chunks
             </span>
+            {canEdit && (
+              <>
             <button type="button" aria-label={`Rename ${collection.name}`} onClick={() => setEditing(true)} className="rounded p-1 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800">
               <PencilIcon width={14} height={14} />
             </button>
@@ -128,6 +133,8 @@ function CollectionRow({ collection }: { collection: CollectionItem }) {
             >
               <TrashIcon width={14} height={14} />
             </button>
+              </>
+            )}
           </>
         )}
       </div>
