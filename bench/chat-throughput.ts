@@ -89,17 +89,23 @@ async function startAtelier(model: string, threads: number): Promise<Atelier> {
       ATELIER_SEQUENCES: String(SEQ),
       ATELIER_CONTEXT_SIZE: String(CTX),
       ATELIER_GPU: GPU === false ? "cpu" : "auto",
+      // The console needs a signed-in user: the bench signs in as this headless admin.
+      ATELIER_ADMIN_EMAIL: BENCH_ADMIN.email,
+      ATELIER_ADMIN_PASSWORD: BENCH_ADMIN.password,
     },
   });
   let log = "";
   proc.stdout!.on("data", (d) => { log += d; });
   proc.stderr!.on("data", (d) => { log += d; });
   const url = `http://127.0.0.1:${port}`;
-  const client = createTRPCClient<AppRouter>({ links: [httpBatchStreamLink({ url: `${url}/api/trpc`, maxItems: 1, headers: a["no-gzip"] ? { "accept-encoding": "identity" } : {} })] });
+  const auth: Record<string, string> = {};
+  const client = createTRPCClient<AppRouter>({
+    links: [httpBatchStreamLink({ url: `${url}/api/trpc`, maxItems: 1, headers: () => ({ ...auth, ...(a["no-gzip"] ? { "accept-encoding": "identity" } : {}) }) })],
+  });
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (proc.exitCode != null) throw new Error(`next start exited ${proc.exitCode}\n${log.slice(-3000)}`);
-    try { await client.assistants.list.query(); break; } catch (err) {
+    try { Object.assign(auth, await signIn(url)); await client.assistants.list.query(); break; } catch (err) {
       if (Date.now() > deadline) throw new Error(`Atelier did not come up: ${(err as Error).message}\n${log.slice(-3000)}`);
     }
     await new Promise((r) => setTimeout(r, 300));
@@ -111,6 +117,19 @@ async function startAtelier(model: string, threads: number): Promise<Atelier> {
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+const BENCH_ADMIN = { email: "bench@example.test", password: "bench-password-1234" };
+
+/** Signs in like the console does; returns the cookie and CSRF headers for every later request. */
+async function signIn(url: string): Promise<Record<string, string>> {
+  const res = await fetch(`${url}/api/trpc/auth.login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(BENCH_ADMIN) });
+  if (!res.ok) throw new Error(`sign-in failed: HTTP ${res.status} ${await res.text()}`);
+  await res.arrayBuffer();
+  const cookies = res.headers.getSetCookie().map((c) => c.split(";")[0]!);
+  const csrf = cookies.find((c) => c.startsWith("atelier_csrf="))?.slice("atelier_csrf=".length);
+  if (!csrf) throw new Error("sign-in set no CSRF cookie");
+  return { cookie: cookies.join("; "), "x-atelier-csrf": decodeURIComponent(csrf) };
 }
 
 async function atelierOne(at: Atelier, conversationId: string, i: number): Promise<GenRecord> {

@@ -28,6 +28,8 @@ export type ChatEvent =
 
 /** How often partial answers are written to SQLite, so a crash loses at most this much text. */
 const PERSIST_EVERY_MS = 250;
+/** Streamed text is batched to at most one chunk per frame (60 Hz): smooth to read, a fraction of the HTTP work. */
+const STREAM_EVERY_MS = 16;
 
 export function validateContent(content: string): string {
   const max = env().ATELIER_MAX_MESSAGE_CHARS;
@@ -138,6 +140,8 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
 
   let text = "";
   let lastPersist = Date.now();
+  let lastYield = 0;
+  let pending = "";
   let finished = false;
   const persist = (patch: Partial<MessageRow>) =>
     db.update(messages).set(patch).where(eq(messages.id, placeholder.id)).returning().get();
@@ -151,12 +155,24 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
     })) {
       if (ev.type === "text") {
         text += ev.text;
-        yield { type: "token", text: ev.text };
+        pending += ev.text;
+        // The first text goes out at once (time to first token); later text at most every
+        // STREAM_EVERY_MS, so a fast model costs a few HTTP chunks per frame, not one per token.
+        const t = performance.now();
+        if (t - lastYield >= STREAM_EVERY_MS) {
+          yield { type: "token", text: pending };
+          pending = "";
+          lastYield = t;
+        }
         if (Date.now() - lastPersist >= PERSIST_EVERY_MS) {
           persist({ content: text });
           lastPersist = Date.now();
         }
         continue;
+      }
+      if (pending) {
+        yield { type: "token", text: pending };
+        pending = "";
       }
       finished = true;
       const final = persist({
