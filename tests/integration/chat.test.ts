@@ -91,7 +91,7 @@ describe("chat.send", () => {
     let tokens = 0;
     for await (const ev of await app.caller(controller.signal).chat.send({ kind: "send", conversationId: conv.id, content: "Tell me everything." })) {
       events.push(ev);
-      if (ev.type === "token" && ++tokens === 3) controller.abort();
+      if (ev.type === "token" && ++tokens === 1) controller.abort();
     }
     const last = events.at(-1);
     expect(last && "message" in last && last.message?.status).toBe("interrupted");
@@ -107,7 +107,7 @@ describe("chat.send", () => {
     const conv = await newConversation();
     const stream = await app.caller().chat.send({ kind: "send", conversationId: conv.id, content: "Hello" });
     let n = 0;
-    for await (const ev of stream) if (ev.type === "token" && ++n === 2) break;
+    for await (const ev of stream) if (ev.type === "token" && ++n === 1) break;
     const answer = app.db.select().from(messages).where(eq(messages.conversationId, conv.id)).all().find((m) => m.role === "assistant");
     expect(answer?.status).toBe("interrupted");
     const { ModelPool } = await import("@/server/llm/pool");
