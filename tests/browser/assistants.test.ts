@@ -1,10 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signIn } from "./auth";
-import { ROOT, startServer, type RunningServer, launchChromium } from "./server";
+import { ROOT, type RunningServer } from "./server";
+import { openConsole, type ConsoleSession } from "./session";
 import { watchTextLengths } from "./watch";
 
 const FAILURE_SHOTS = path.join(ROOT, "test-results");
@@ -12,7 +12,7 @@ const FAILURE_SHOTS = path.join(ROOT, "test-results");
 const SHOTS = process.env.ATELIER_SHOTS;
 
 let server: RunningServer;
-let browser: Browser;
+let session: ConsoleSession | undefined;
 let page: Page;
 
 async function onFailure(name: string, e: unknown): Promise<never> {
@@ -39,18 +39,12 @@ function countRows(table: string): number {
 
 describe("assistants in the browser", () => {
   beforeAll(async () => {
-    server = await startServer();
-    browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    await signIn(context, server, "editor");
-    page = await context.newPage();
-    page.on("pageerror", (e) => console.error("[page error]", e.message));
+    session = await openConsole({ role: "editor", viewport: { width: 1440, height: 900 } });
+    ({ server, page } = session);
   });
 
   afterAll(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
-    if (server) fs.rmSync(server.dataDir, { recursive: true, force: true });
+    await session?.close();
   });
 
   it("creates an assistant, tries an unsaved prompt, saves it with history, and chats with it", async () => {

@@ -1,15 +1,16 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, startServer, type RunningServer, launchChromium } from "./server";
+import { ROOT, type RunningServer } from "./server";
+import { openConsole, type ConsoleSession } from "./session";
 
 const FAILURE_SHOTS = path.join(ROOT, "test-results");
 const ADMIN = { email: "owner@example.test", name: "Olive Owner", password: "a long enough secret" };
 
 let server: RunningServer;
-let browser: Browser;
+let session: ConsoleSession | undefined;
 let page: Page;
 
 async function onFailure(name: string, e: unknown): Promise<never> {
@@ -27,17 +28,12 @@ async function signInWith(password: string) {
 
 describe("first start and sign-in in the browser", () => {
   beforeAll(async () => {
-    server = await startServer();
-    browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
-    page = await context.newPage();
-    page.on("pageerror", (e) => console.error("[page error]", e.message));
+    session = await openConsole({ role: null });
+    ({ server, page } = session);
   });
 
   afterAll(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
-    if (server) fs.rmSync(server.dataDir, { recursive: true, force: true });
+    await session?.close();
   });
 
   it("sends a fresh install to /setup, which creates the admin and lands in chat", async () => {

@@ -1,16 +1,16 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signIn } from "./auth";
-import { ROOT, startServer, type RunningServer, launchChromium } from "./server";
+import { ROOT, type RunningServer } from "./server";
+import { openConsole, type ConsoleSession } from "./session";
 import { watchTextLengths } from "./watch";
 
 const SCREENSHOT = path.join(ROOT, "docs/screenshot.png");
 
 let server: RunningServer;
-let browser: Browser;
+let session: ConsoleSession | undefined;
 let page: Page;
 
 const lastAssistant = '[data-testid="message-assistant"]:last-of-type';
@@ -56,19 +56,12 @@ async function send(p: Page, text: string) {
 
 describe("chat in the browser", () => {
   beforeAll(async () => {
-    // Long answers so there is something to stop.
-    server = await startServer();
-    browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
-    await signIn(context, server);
-    page = await context.newPage();
-    page.on("pageerror", (e) => console.error("[page error]", e.message));
+    session = await openConsole();
+    ({ server, page } = session);
   });
 
   afterAll(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
-    if (server) fs.rmSync(server.dataDir, { recursive: true, force: true });
+    await session?.close();
   });
 
   it("starts a chat from the assistant's greeting and shows the answer with its stats", async () => {

@@ -1,10 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signIn } from "./auth";
-import { ROOT, startServer, type RunningServer, launchChromium } from "./server";
+import { ROOT, type RunningServer } from "./server";
+import { openConsole, type ConsoleSession } from "./session";
 
 /*
  * The knowledge console end to end: create a collection, preview and index a document, refuse a
@@ -27,7 +27,7 @@ The fuel pontoon sells diesel only, from eight in the morning until six in the e
 `;
 
 let server: RunningServer;
-let browser: Browser;
+let session: ConsoleSession | undefined;
 let page: Page;
 
 function withDb<T>(fn: (db: Database.Database) => T): T {
@@ -49,19 +49,12 @@ async function onFailure(name: string, e: unknown): Promise<never> {
 
 describe("knowledge in the browser", () => {
   beforeAll(async () => {
-    server = await startServer();
-    browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
-    await signIn(context, server, "editor");
-    page = await context.newPage();
-    page.on("pageerror", (e) => console.error("[page error]", e.message));
-    page.on("dialog", (d) => void d.accept());
+    session = await openConsole({ role: "editor", onDialog: (d) => void d.accept() });
+    ({ server, page } = session);
   });
 
   afterAll(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
-    if (server) fs.rmSync(server.dataDir, { recursive: true, force: true });
+    await session?.close();
   });
 
   let collectionId = "";

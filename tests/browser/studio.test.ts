@@ -1,16 +1,16 @@
 import fs from "node:fs";
 import path from "node:path";
-import { type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signIn } from "./auth";
-import { ROOT, launchChromium, startServer, type RunningServer } from "./server";
+import { ROOT, type RunningServer } from "./server";
+import { openConsole, type ConsoleSession } from "./session";
 
 const FAILURE_SHOTS = path.join(ROOT, "test-results");
 /** Few optimizer steps keep the run short on a loaded 2-core box, yet long enough to watch the curve grow. */
 const MAX_STEPS = Number(process.env.STUDIO_TEST_STEPS ?? 12);
 
 let server: RunningServer;
-let browser: Browser;
+let session: ConsoleSession | undefined;
 let page: Page;
 
 /**
@@ -87,19 +87,13 @@ const next = async (p: Page) => {
 
 describe("training studio in the browser", () => {
   beforeAll(async () => {
-    server = await startServer();
-    browser = await launchChromium();
     // The console scrolls inside its main pane, so review screenshots need a tall window.
-    const context = await browser.newContext({ viewport: { width: Number(process.env.STUDIO_SHOTS_WIDTH ?? 1280), height: process.env.STUDIO_SHOTS ? 2200 : 900 } });
-    await signIn(context, server);
-    page = await context.newPage();
-    page.on("pageerror", (e) => console.error("[page error]", e.message));
+    session = await openConsole({ viewport: { width: Number(process.env.STUDIO_SHOTS_WIDTH ?? 1280), height: process.env.STUDIO_SHOTS ? 2200 : 900 } });
+    ({ server, page } = session);
   });
 
   afterAll(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
-    if (server) fs.rmSync(server.dataDir, { recursive: true, force: true });
+    await session?.close();
   });
 
   it("uploads, previews, plans and starts a tiny training; shows per-file upload errors", async () => {
