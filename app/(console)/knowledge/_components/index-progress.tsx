@@ -1,3 +1,5 @@
+import { ProgressTrack } from "@/app/_components/progress-track";
+
 export type IndexPhase = "parsing" | "chunking" | "embedding" | "storing" | "done";
 export type IndexProgressView = { phase: IndexPhase; done: number; total: number; fileName: string; step: number; steps: number };
 
@@ -40,16 +42,7 @@ export function IndexProgressBar({ progress }: { progress: IndexProgressView }) 
         </span>
         <span>{pct}%</span>
       </div>
-      <div
-        role="progressbar"
-        aria-label="Indexing"
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={pct}
-        className="h-1.5 overflow-hidden rounded-full bg-zinc-200 dark:bg-zinc-800"
-      >
-        <div className="h-full rounded-full bg-accent-600 transition-[width] duration-300" style={{ width: `${pct}%` }} />
-      </div>
+      <ProgressTrack percent={pct} label="Indexing" />
     </div>
   );
 }

@@ -1,3 +1,4 @@
+import { ProgressTrack } from "@/app/_components/progress-track";
 import { formatBytes, formatPercent } from "@/app/_lib/format";
 
 export function ProgressBar({ done, total, label }: { done: number; total: number | null; label: string }) {
@@ -8,20 +9,7 @@ export function ProgressBar({ done, total, label }: { done: number; total: numbe
         <span>{formatBytes(done)}{total ? ` of ${formatBytes(total)}` : ""}</span>
         <span>{formatPercent(done, total)}</span>
       </div>
-      <div
-        role="progressbar"
-        aria-label={label}
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={pct === null ? undefined : Math.floor(pct)}
-        aria-valuetext={pct === null ? `${formatBytes(done)} downloaded` : undefined}
-        className="h-1.5 overflow-hidden rounded-full bg-zinc-200 dark:bg-zinc-800"
-      >
-        <div
-          className={`h-full rounded-full bg-accent-600 transition-[width] duration-300 ${pct === null ? "w-1/3 animate-pulse" : ""}`}
-          style={pct === null ? undefined : { width: `${pct}%` }}
-        />
-      </div>
+      <ProgressTrack percent={pct} label={label} valueText={pct === null ? `${formatBytes(done)} downloaded` : undefined} />
     </div>
   );
 }

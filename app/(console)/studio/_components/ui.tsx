@@ -1,6 +1,7 @@
 import type { ReactNode } from "react";
 import { RUN_STATUS_LABEL, RUN_STATUS_TONE, formatEta } from "@/app/_lib/studio-format";
 import type { RunProgress, RunStatus } from "@/app/_lib/studio-types";
+import { ProgressTrack } from "@/app/_components/progress-track";
 
 // The console's form vocabulary lives with the models page; the studio speaks the same one.
 export { FormError, FormSuccess, Panel, inputClass, primaryButtonClass, secondaryButtonClass } from "../../models/_components/panel";
@@ -44,22 +45,12 @@ export function RunProgressBar({ status, progress, label }: { status: RunStatus;
         </span>
         <span data-testid="run-eta">{right}</span>
       </div>
-      <div
-        role="progressbar"
-        aria-label={label}
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={waiting ? undefined : pct}
-        aria-valuetext={waiting ? "Queued" : `${pct}%, ${right}`}
-        className="h-1.5 overflow-hidden rounded-full bg-zinc-200 dark:bg-zinc-800"
-      >
-        <div
-          className={`h-full rounded-full transition-[width] duration-500 ${
-            status === "failed" ? "bg-red-500" : status === "succeeded" ? "bg-emerald-500" : status === "running" ? "bg-accent-600" : "bg-zinc-400"
-          } ${waiting ? "w-1/4 animate-pulse" : ""}`}
-          style={waiting ? undefined : { width: `${pct}%` }}
-        />
-      </div>
+      <ProgressTrack
+        percent={waiting ? null : pct}
+        label={label}
+        valueText={waiting ? "Queued" : `${pct}%, ${right}`}
+        fillClass={status === "failed" ? "bg-red-500" : status === "succeeded" ? "bg-emerald-500" : status === "running" ? "bg-accent-600" : "bg-zinc-400"}
+      />
     </div>
   );
 }
