@@ -10,7 +10,7 @@ import { assistantCollections, assistants, type AssistantRow } from "../db/schem
 import { AtelierError } from "../errors";
 import { newId } from "../ids";
 import { getCollection } from "../knowledge";
-import { getModelRow } from "../models/registry";
+import { getModelRow } from "../models";
 import type { AssistantPatch, AssistantSettings } from "./settings";
 
 export const AUDIT_ENTITY = "assistant";
