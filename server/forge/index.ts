@@ -48,4 +48,3 @@ export {
 export { loadCorpusFile } from "./data/corpus";
 export { trainBpe, type BpeTokenizer } from "./tokenizer";
 export { ProgressPrinter } from "./progress";
-export { STARTER_SYSTEM_PROMPT } from "./starter/recipe";

@@ -1,6 +1,5 @@
 import "server-only";
 import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import type { LlamaContext, LlamaContextSequence } from "node-llama-cpp";
 
@@ -45,14 +44,20 @@ export type InternalsReport = {
   ok: boolean;
 };
 
-/** Reads the installed node-llama-cpp version from its package.json (the real one, not the pin). */
+/**
+ * The installed node-llama-cpp version, from its package.json in the nearest node_modules above
+ * the working directory (resolving the package itself would make Next bundle it).
+ */
 export function installedVersion(): string {
   try {
-    // The package's exports hide package.json: walk up from its entry point instead.
-    let dir = path.dirname(createRequire(import.meta.url).resolve("node-llama-cpp"));
-    while (!existsSync(path.join(dir, "package.json")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-    const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
-    return pkg.name === "node-llama-cpp" && pkg.version ? pkg.version : "unknown";
+    for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
+      const file = path.join(/*turbopackIgnore: true*/ dir, "node_modules", "node-llama-cpp", "package.json");
+      if (existsSync(file)) {
+        const pkg = JSON.parse(readFileSync(file, "utf8")) as { version?: string };
+        return pkg.version ?? "unknown";
+      }
+      if (path.dirname(dir) === dir) return "unknown";
+    }
   } catch {
     return "unknown";
   }

@@ -36,6 +36,7 @@ export function generateTurn(turn: PreparedTurn, turns: Turn[], opts: { signal?:
     turns,
     signal: opts.signal,
     affinity: opts.affinity,
+    seed: turn.config.seed,
   });
 }
 

@@ -17,6 +17,8 @@ export type TurnConfig = {
   persona: Persona;
   /** Knowledge collections to retrieve from; empty means knowledge off. */
   collectionIds: string[];
+  /** A fixed sampling seed, for reproducible answers (evaluations); unset, each answer draws its own. */
+  seed?: number;
 };
 
 /** The turn configuration of a saved assistant. */

@@ -46,13 +46,18 @@ export function generateWithPersona(opts: {
   turns: Turn[];
   signal?: AbortSignal;
   affinity?: string;
+  seed?: number;
 }): AsyncGenerator<GenerationEvent> {
   const { persona } = opts;
   return generateChat({
     spec: opts.spec,
     systemPrompt: composeSystemPrompt(persona),
     turns: windowTurns(opts.turns, persona.historyWindow),
-    sampling: { ...persona.sampling, maxTokens: Math.min(persona.sampling.maxTokens, env().ATELIER_MAX_TOKENS) },
+    sampling: {
+      ...persona.sampling,
+      maxTokens: Math.min(persona.sampling.maxTokens, env().ATELIER_MAX_TOKENS),
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    },
     signal: opts.signal,
     affinity: opts.affinity,
   });
