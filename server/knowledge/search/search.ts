@@ -3,6 +3,7 @@ import type Database from "better-sqlite3";
 import type { AtelierDb } from "@/server/db/client";
 import type { Embedder } from "../embedder";
 import { searchBm25, type RankedChunk } from "./bm25";
+import { dropDuplicatePassages } from "./dedup";
 import { reciprocalRankFusion } from "./fusion";
 import { stmt } from "./statements";
 import { searchVector, type VectorStatus } from "./vector";
@@ -25,6 +26,11 @@ export type SearchHit = {
   score: number;
   bm25Rank: number | null;
   vectorRank: number | null;
+  /**
+   * BM25 score relative to the best BM25 hit of this query (1 = as good as the best, toward 0 =
+   * weaker); null when the passage came from vectors only.
+   */
+  bm25Relative: number | null;
 };
 
 export type SearchMode = "auto" | "bm25" | "vector" | "hybrid";
@@ -39,6 +45,8 @@ export type SearchOptions = {
   candidates?: number;
   /** BM25 on every query term, without the planner's pruning of very common terms. */
   exhaustive?: boolean;
+  /** Keep exact and near-duplicate passages (default: dropped, the best-ranked copy stays). */
+  keepDuplicates?: boolean;
 };
 export type SearchResponse = {
   hits: SearchHit[];
@@ -46,7 +54,7 @@ export type SearchResponse = {
   vector: VectorStatus;
 };
 
-type HitRow = Omit<SearchHit, "score" | "bm25Rank" | "vectorRank">;
+type HitRow = Omit<SearchHit, "score" | "bm25Rank" | "vectorRank" | "bm25Relative">;
 
 function hydrate(sqlite: Database.Database, ids: number[]): Map<number, HitRow> {
   const rows = stmt(
@@ -74,14 +82,22 @@ export async function search(db: AtelierDb, query: string, options: SearchOption
   const bm25 = effective === "vector" ? [] : searchBm25(db, query, { ...scope, exhaustive: options.exhaustive });
 
   const lists = effective === "bm25" ? [bm25, []] : effective === "vector" ? [[], vector.results] : [bm25, vector.results];
-  const fused = reciprocalRankFusion(lists).slice(0, limit);
+  // Duplicates are dropped before the limit, so each copy does not cost a result: read a few
+  // more candidates than asked for, then keep the best-ranked copy of each passage.
+  const window = options.keepDuplicates ? limit : limit * 3;
+  const fused = reciprocalRankFusion(lists).slice(0, window);
   const rows = hydrate(db.$client, fused.map((f) => f.chunkId));
+  const bestBm25 = bm25.length ? Math.min(...bm25.map((b) => b.score)) : 0; // FTS5 rank: more negative is better
+  const bm25Score = new Map(bm25.map((b) => [b.chunkId, b.score]));
   const hits: SearchHit[] = [];
   for (const f of fused) {
     const row = rows.get(f.chunkId);
     if (!row) continue; // deleted between the two reads
-    hits.push({ ...row, score: f.score, bm25Rank: f.ranks[0] ?? null, vectorRank: f.ranks[1] ?? null });
+    const raw = bm25Score.get(f.chunkId);
+    const bm25Relative = raw === undefined ? null : bestBm25 < 0 ? Math.max(0, Math.min(1, raw / bestBm25)) : 1;
+    hits.push({ ...row, score: f.score, bm25Rank: f.ranks[0] ?? null, vectorRank: f.ranks[1] ?? null, bm25Relative });
   }
-  return { hits, mode: effective, vector: vector.status };
+  const unique = options.keepDuplicates ? hits : dropDuplicatePassages(hits, (h) => h.text).kept;
+  return { hits: unique.slice(0, limit), mode: effective, vector: vector.status };
 }
 
