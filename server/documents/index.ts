@@ -4,11 +4,13 @@ import { parseHtml } from "./html";
 import { parseMarkdown, parsePlainText } from "./markdown";
 import { parsePdf, type PdfLimits } from "./pdf";
 import { parseCsv, parseJson, parseJsonLines } from "./structured";
+import { meaningfulTitle } from "./title";
 import { DocumentParseError, type DocumentFormat, type ParsedDocument } from "./types";
 
 export { DEFAULT_MAX_DOCUMENT_BYTES, decodeText } from "./decode";
 export { parseCsvRows } from "./structured";
 export { DocumentParseError } from "./types";
+export { isBoilerplateTitle, meaningfulTitle } from "./title";
 export type { DocumentFormat, OutlineEntry, ParsedDocument, ParseErrorReason } from "./types";
 
 /*
@@ -92,7 +94,7 @@ function finish(fileName: string, format: DocumentFormat, out: ParserOutput, enc
   }
   const warnings = [...(out.warnings ?? [])];
   if (encoding === "windows-1252") warnings.push("The file is not valid UTF-8; it was read as Windows-1252.");
-  return { format, title: out.title, text: out.text, outline: out.outline, encoding, warnings };
+  return { format, title: meaningfulTitle(out.title, out.text, out.outline), text: out.text, outline: out.outline, encoding, warnings };
 }
 
 /** Bytes of any supported file → plain text + outline. Throws DocumentParseError. */

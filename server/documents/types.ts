@@ -9,7 +9,7 @@ export type DocumentFormat = "text" | "markdown" | "html" | "json" | "jsonl" | "
 /** What every parser returns: plain text (\n line ends) plus the headings inside it. */
 export type ParsedDocument = {
   format: DocumentFormat;
-  /** Title found in the file (front matter, <title>, first H1), else null. */
+  /** Title found in the file (front matter, <title>, first H1, else the first meaningful heading; boilerplate such as NAME skipped), else null. */
   title: string | null;
   text: string;
   outline: OutlineEntry[];

@@ -1,7 +1,7 @@
 import "server-only";
 import { asc, desc, eq } from "drizzle-orm";
 import type { AtelierDb } from "@/server/db/client";
-import { notFound } from "@/server/errors";
+import { AtelierError, notFound } from "@/server/errors";
 import { getCollection } from "./collections";
 import type { OutlineEntry } from "../documents";
 import { knowledgeChunks, knowledgeDocuments, type KnowledgeChunkRow, type KnowledgeDocumentRow } from "./schema";
@@ -73,3 +73,21 @@ export async function deleteDocument(db: AtelierDb, id: string): Promise<void> {
   noteKnowledgeIndexChanged();
 }
 
+
+/** Longest document title (the same bound imports use). */
+export const DOCUMENT_TITLE_MAX = 300;
+
+/**
+ * Renames a document (the title shown in source lists and citations). Chunks and the keyword
+ * index do not contain the title, so nothing is re-indexed; answers already given keep the title
+ * they were given.
+ */
+export function renameDocument(db: AtelierDb, id: string, title: string): KnowledgeDocument {
+  const clean = title.replace(/\s+/g, " ").trim();
+  if (!clean) throw new AtelierError("bad_request:knowledge", "Give the document a title.");
+  if (clean.length > DOCUMENT_TITLE_MAX) throw new AtelierError("bad_request:knowledge", `The title is ${clean.length} characters long; the limit is ${DOCUMENT_TITLE_MAX}.`);
+  getDocument(db, id);
+  db.update(knowledgeDocuments).set({ title: clean, updatedAt: Date.now() }).where(eq(knowledgeDocuments.id, id)).run();
+  noteKnowledgeIndexChanged();
+  return getDocument(db, id);
+}

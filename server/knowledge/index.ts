@@ -9,7 +9,7 @@
 //   retrieve.ts                    retrieval for a chat turn (never throws)
 //   parse/, chunk.ts               file formats and chunking
 export { createCollection, deleteCollection, getCollection, listCollections, updateCollection, type KnowledgeCollection } from "./collections";
-export { deleteDocument, getDocument, getDocumentText, listChunks, listDocuments, type KnowledgeDocument } from "./documents";
+export { deleteDocument, DOCUMENT_TITLE_MAX, getDocument, getDocumentText, listChunks, listDocuments, renameDocument, type KnowledgeDocument } from "./documents";
 export {
   addDocument,
   embeddingInput,

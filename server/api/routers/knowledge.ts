@@ -17,6 +17,7 @@ import {
   listDocuments,
   previewChunks,
   reindexDocument,
+  renameDocument,
   search,
   SUPPORTED_EXTENSIONS,
   updateCollection,
@@ -159,6 +160,14 @@ export const knowledgeRouter = createTRPCRouter({
     await deleteDocument(ctx.db, input.id);
     recordAudit(ctx.db, ctx.session, "knowledge.document.delete", { type: "document", id: input.id }, { fileName: doc.fileName });
     return { id: input.id, collectionId: doc.collectionId };
+  }),
+
+  /** The owner's title for a document (imports guess one from its headings or file name). */
+  renameDocument: editorProcedure.input(z.object({ id, title: z.string().max(1000) })).mutation(({ ctx, input }) => {
+    const before = getDocument(ctx.db, input.id);
+    const doc = renameDocument(ctx.db, input.id, input.title);
+    recordAudit(ctx.db, ctx.session, "knowledge.document.rename", { type: "document", id: doc.id }, { title: [before.title, doc.title] });
+    return doc;
   }),
 
   search: viewerProcedure

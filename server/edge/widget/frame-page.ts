@@ -30,7 +30,7 @@ button:focus-visible,textarea:focus-visible{outline:2px solid #111;outline-offse
 .m{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}
 .m.user{align-self:flex-end;background:var(--c);color:#fff}
 .m.assistant{align-self:flex-start;background:#f4f4f5}
-.cites{margin:6px 0 0;padding-left:18px;font-size:12px;color:#52525b}
+.cites{margin:6px 0 0;padding:0;list-style:none;font-size:12px;color:#52525b}.cites p{margin:6px 0 0;font-weight:600}details.cites summary{cursor:pointer;color:#71717a}details.cites ul{margin:0;padding:0;list-style:none}
 .fb{display:flex;gap:4px;margin-top:4px}.fb button{border:1px solid #e4e4e7;background:#fff;border-radius:6px;cursor:pointer;padding:1px 6px}
 .fb button[aria-pressed=true]{border-color:var(--c);background:#eef}
 .notice{align-self:stretch;padding:8px 11px;border-radius:10px;background:#fef3c7;color:#78350f}

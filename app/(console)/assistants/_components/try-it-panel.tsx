@@ -7,6 +7,7 @@ import { Markdown } from "@/app/_components/markdown";
 import { errorMessage, formatStats } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import { AssistantAvatar } from "../../chat/_components/assistant-avatar";
+import { splitCitations } from "../../chat/_components/citation-markers";
 import { forTryIt, type Settings } from "../_lib/draft";
 import { useTryIt, type TryMessage } from "./use-try-it";
 
@@ -29,22 +30,46 @@ function Answer({ m }: { m: TryMessage }) {
       ) : m.status !== "error" ? (
         <p className="text-xs italic text-zinc-400">No text was generated.</p>
       ) : null}
-      {m.sources && m.sources.length > 0 && (
-        <ol data-testid="try-it-sources" className="mt-1 space-y-0.5 text-[11px] text-zinc-500">
-          {m.sources.map((s) => (
-            <li key={s.n}>
-              [{s.n}] {s.title}
-              {s.heading ? ` — ${s.heading}` : ""}
-            </li>
-          ))}
-        </ol>
-      )}
+      {m.sources && m.sources.length > 0 && <TrySources text={m.content} sources={m.sources} streaming={m.status === "streaming"} />}
       {m.error && <p role="alert" className="mt-1 rounded-md bg-red-50 px-2 py-1 text-xs text-red-800 dark:bg-red-950/40 dark:text-red-300">{m.error}</p>}
       <p className="mt-1 text-[11px] text-zinc-400">
         {[m.modelLabel, m.status === "interrupted" ? "stopped" : null, m.stats ? formatStats({ tokensPerSecond: m.stats.tokensPerSecond, ttftMs: m.stats.ttftMs, completionTokens: m.stats.completionTokens }) : null, m.stats ? `${m.stats.promptTokens} prompt tokens` : null]
           .filter(Boolean)
           .join(" · ")}
       </p>
+    </div>
+  );
+}
+
+/** The sources under a Try it answer: cited ones as used, the rest as retrieved but not cited. */
+function TrySources({ text, sources, streaming }: { text: string; sources: NonNullable<TryMessage["sources"]>; streaming: boolean }) {
+  const { used, uncited } = splitCitations(text, sources);
+  const line = (s: (typeof sources)[number]) => `[${s.n}] ${s.title}${s.heading ? ` — ${s.heading}` : ""}`;
+  return (
+    <div data-testid="try-it-sources" data-used={used.length} data-uncited={uncited.length} className="mt-1 space-y-0.5 text-[11px] text-zinc-500">
+      {used.length > 0 && (
+        <>
+          <p className="font-medium">Cited</p>
+          <ul data-testid="try-it-sources-used">
+            {used.map((s) => (
+              <li key={s.n}>{line(s)}</li>
+            ))}
+          </ul>
+        </>
+      )}
+      {uncited.length > 0 && !streaming && (
+        <details data-testid="try-it-sources-uncited">
+          <summary className="cursor-pointer select-none text-zinc-400">
+            {used.length === 0 ? "No source cited · " : ""}
+            {uncited.length} retrieved, not cited
+          </summary>
+          <ul>
+            {uncited.map((s) => (
+              <li key={s.n}>{line(s)}</li>
+            ))}
+          </ul>
+        </details>
+      )}
     </div>
   );
 }

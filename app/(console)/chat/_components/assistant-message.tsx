@@ -43,7 +43,7 @@ export function AssistantMessage({ message, streaming, onRegenerate }: Props) {
           {message.error}
         </p>
       )}
-      {citations.length > 0 && <CitationList citations={citations} onOpen={setOpenCitation} />}
+      {citations.length > 0 && <CitationList citations={citations} text={message.content} streaming={streaming} onOpen={setOpenCitation} />}
       {openCitation && <CitationDrawer citation={openCitation} onClose={() => setOpenCitation(null)} />}
       <div className="mt-2 flex items-center gap-3">
         <MessageMeta message={message} streaming={streaming} />

@@ -9,7 +9,7 @@ import { errorMessage } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { Citation } from "@/app/_lib/types";
 import { DocumentText } from "../../knowledge/_components/document-text";
-import { citationHref, linkCitationMarkers, markerNumber } from "./citation-markers";
+import { citationHref, linkCitationMarkers, markerNumber, splitCitations } from "./citation-markers";
 
 /** The answer's Markdown with its [n] markers clickable (they open the cited passage). */
 export function CitedMarkdown({ text, citations, onOpen }: { text: string; citations: Citation[]; onOpen: (c: Citation) => void }) {
@@ -34,32 +34,66 @@ export function sectionOf(c: Pick<Citation, "heading" | "documentTitle">): strin
   return h && h !== c.documentTitle ? h : null;
 }
 
-/** The passages an answer was given, under it: title (and section) plus the passage excerpt. */
-export function CitationList({ citations, onOpen }: { citations: Citation[]; onOpen: (c: Citation) => void }) {
+/**
+ * The passages an answer was given, under it. Only those the answer cites ([n] in its text) are
+ * shown as used; the rest were retrieved but not cited, listed apart (collapsed) so an answer that
+ * ignores its sources does not look sourced.
+ */
+export function CitationList({ citations, text, streaming = false, onOpen }: { citations: Citation[]; text: string; streaming?: boolean; onOpen: (c: Citation) => void }) {
+  const { used, uncited } = splitCitations(text, citations);
+  const summary =
+    used.length > 0
+      ? `${used.length} ${used.length === 1 ? "source" : "sources"} cited`
+      : streaming
+        ? `${citations.length} ${citations.length === 1 ? "passage" : "passages"} retrieved`
+        : "No source cited";
   return (
-    <details className="mt-3 text-xs" data-testid="citations" open>
-      <summary className="cursor-pointer select-none text-zinc-500">
-        {citations.length} {citations.length === 1 ? "source" : "sources"}
-      </summary>
-      <ol className="mt-2 space-y-1.5">
-        {citations.map((c) => (
-          <li key={c.n}>
-            <button
-              type="button"
-              data-testid="citation"
-              onClick={() => onOpen(c)}
-              className="w-full rounded-lg border border-zinc-200 px-2.5 py-1.5 text-left hover:border-accent-500 hover:bg-zinc-50 dark:border-zinc-800 dark:hover:bg-zinc-900"
-            >
-              <span className="font-medium text-zinc-800 dark:text-zinc-200">
-                [{c.n}] {c.documentTitle}
-                {sectionOf(c) && <span className="font-normal text-zinc-500"> — {sectionOf(c)}</span>}
-              </span>
-              <span className="mt-0.5 line-clamp-2 block text-zinc-500">{c.excerpt}</span>
-            </button>
-          </li>
-        ))}
-      </ol>
-    </details>
+    <div className="mt-3 text-xs" data-testid="citations" data-used={used.length} data-uncited={uncited.length}>
+      {used.length > 0 ? (
+        <details open data-testid="citations-used">
+          <summary className="cursor-pointer select-none text-zinc-500">{summary}</summary>
+          <CitationItems citations={used} onOpen={onOpen} testId="citation" />
+        </details>
+      ) : (
+        <p className="text-zinc-500" data-testid="citations-none-cited">
+          {summary}
+          {!streaming && (
+            <span className="text-zinc-400"> — the answer does not refer to the passages it was given, so it may not be grounded in them.</span>
+          )}
+        </p>
+      )}
+      {uncited.length > 0 && (
+        <details className="mt-1.5" data-testid="citations-uncited">
+          <summary className="cursor-pointer select-none text-zinc-400">
+            {uncited.length} retrieved, not cited
+          </summary>
+          <CitationItems citations={uncited} onOpen={onOpen} testId="citation-uncited" muted />
+        </details>
+      )}
+    </div>
+  );
+}
+
+function CitationItems({ citations, onOpen, testId, muted = false }: { citations: Citation[]; onOpen: (c: Citation) => void; testId: string; muted?: boolean }) {
+  return (
+    <ul className="mt-2 space-y-1.5">
+      {citations.map((c) => (
+        <li key={c.n}>
+          <button
+            type="button"
+            data-testid={testId}
+            onClick={() => onOpen(c)}
+            className={`w-full rounded-lg border px-2.5 py-1.5 text-left hover:border-accent-500 hover:bg-zinc-50 dark:hover:bg-zinc-900 ${muted ? "border-dashed border-zinc-200 opacity-80 dark:border-zinc-800" : "border-zinc-200 dark:border-zinc-800"}`}
+          >
+            <span className="font-medium text-zinc-800 dark:text-zinc-200">
+              [{c.n}] {c.documentTitle}
+              {sectionOf(c) && <span className="font-normal text-zinc-500"> — {sectionOf(c)}</span>}
+            </span>
+            <span className="mt-0.5 line-clamp-2 block text-zinc-500">{c.excerpt}</span>
+          </button>
+        </li>
+      ))}
+    </ul>
   );
 }
 

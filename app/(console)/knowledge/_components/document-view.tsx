@@ -7,6 +7,7 @@ import { useTRPC } from "@/app/_lib/trpc";
 import { FormError } from "../../models/_components/panel";
 import { KnowledgeFrame } from "./page-frame";
 import { DocumentText } from "./document-text";
+import { DocumentTitle } from "./document-title";
 
 /** The chunk id in "#chunk-<id>", or null. */
 export function chunkFromHash(hash: string): number | null {
@@ -37,9 +38,7 @@ export function DocumentView({ documentId }: { documentId: string }) {
       {doc.isError && <FormError message={errorMessage(doc.error)} />}
       {doc.data && (
         <>
-          <h1 className="mt-1 text-xl font-semibold tracking-tight" data-testid="document-title">
-            {doc.data.document.title}
-          </h1>
+          <DocumentTitle key={doc.data.document.title} id={doc.data.document.id} title={doc.data.document.title} />
           <p className="mt-1 text-xs text-zinc-500">
             {doc.data.document.fileName} · {formatBytes(doc.data.document.sizeBytes)} · {doc.data.chunks.length} chunks
           </p>

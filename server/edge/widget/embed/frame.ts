@@ -69,14 +69,34 @@ function bubble(m: Pick<Msg, "role" | "content">) {
 function finishAssistant(el: HTMLElement, m: Msg) {
   el.setAttribute("data-status", m.status);
   if (m.citations.length) {
-    const list = $("ol", "cites");
-    list.setAttribute("aria-label", "Sources");
-    for (const c of m.citations) {
+    // Only sources the answer cites ([n] in its text) are shown as sources; the others were
+    // retrieved but not used, and go in a collapsed list. A list of "[n] Title" items, unnumbered:
+    // the [n] is the number (an <ol> showed "1. [1]").
+    const cited = new Set<number>();
+    for (const g of m.content.matchAll(/\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]/g)) for (const n of g[1]!.split(/[,;]/)) cited.add(Number(n));
+    const item = (c: Citation) => {
       const li = $("li", undefined, `[${c.n}] ${c.documentTitle}${c.heading ? ` — ${c.heading}` : ""}`);
       li.title = c.excerpt;
-      list.appendChild(li);
+      return li;
+    };
+    const used = m.citations.filter((c) => cited.has(c.n));
+    const other = m.citations.filter((c) => !cited.has(c.n));
+    if (used.length) {
+      const list = $("ul", "cites");
+      list.setAttribute("aria-label", "Sources");
+      list.setAttribute("data-testid", "widget-sources");
+      list.append(...used.map(item));
+      el.appendChild(list);
     }
-    el.appendChild(list);
+    if (other.length) {
+      const box = $("details", "cites");
+      box.setAttribute("data-testid", "widget-uncited");
+      box.appendChild($("summary", undefined, `${used.length ? "" : "No source cited · "}${other.length} retrieved, not cited`));
+      const list = $("ul");
+      list.append(...other.map(item));
+      box.appendChild(list);
+      el.appendChild(box);
+    }
   }
   if (m.status !== "complete") return;
   const bar = $("div", "fb");
