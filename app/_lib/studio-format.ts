@@ -153,3 +153,48 @@ export function describeSettings(settings: Record<string, unknown> | null | unde
   if (steps !== null) parts.push(`${nf0.format(steps)} steps`);
   return parts.length ? parts.join(" · ") : "—";
 }
+
+const MiB = 1024 * 1024;
+const formatMiB = (bytes: number) => (bytes >= 1024 * MiB ? `${nf1.format(bytes / (1024 * MiB))} GiB` : `${nf0.format(bytes / MiB)} MiB`);
+
+/**
+ * The measured peak memory of a run beside its estimate: "192 MiB measured — 16% above the 166 MiB
+ * estimate." Null estimate or measurement are said as such, never filled in with the other.
+ */
+export function peakVsEstimate(estimateBytes: number | null | undefined, measuredBytes: number | null | undefined): string {
+  if (!isNum(measuredBytes) || measuredBytes <= 0) return isNum(estimateBytes) ? `Not measured on this system (estimated ${formatMiB(estimateBytes)}).` : "Not measured.";
+  if (!isNum(estimateBytes) || estimateBytes <= 0) return `${formatMiB(measuredBytes)} measured.`;
+  const rel = (measuredBytes - estimateBytes) / estimateBytes;
+  if (Math.abs(rel) < 0.05) return `${formatMiB(measuredBytes)} measured — in line with the ${formatMiB(estimateBytes)} estimate.`;
+  return `${formatMiB(measuredBytes)} measured — ${nf0.format(Math.abs(rel) * 100)}% ${rel > 0 ? "above" : "below"} the ${formatMiB(estimateBytes)} estimate.`;
+}
+
+/** Bits per byte, three significant figures: "1.23". */
+export function formatBitsPerByte(v: number | null | undefined): string {
+  if (!isNum(v)) return "—";
+  return v >= 10 ? nf1.format(v) : nf2.format(v);
+}
+
+/** "1.84 → 1.21 bits per byte (−34%)": lower is better, comparable across tokenizers. */
+export function bitsPerByteChange(before: number | null | undefined, after: number | null | undefined): string | null {
+  if (!isNum(after)) return null;
+  if (!isNum(before)) return `${formatBitsPerByte(after)} bits per byte`;
+  return `${formatBitsPerByte(before)} → ${formatBitsPerByte(after)} bits per byte (${formatRelativeChange(before, after)})`;
+}
+
+/**
+ * The planner's record in one sentence: "The last 4 LoRA runs here took 0.74× the uncorrected
+ * estimate (median); this plan is corrected by that." Null without history.
+ */
+export function accuracySentence(a: { method: string | null; runs: number; timeFactor: number; memoryFactor: number }): string | null {
+  if (a.runs === 0) return null;
+  const what = a.method ? `${a.method === "lora" ? "LoRA" : a.method === "full" ? "full fine-tune" : "from-scratch"} run${a.runs === 1 ? "" : "s"}` : `run${a.runs === 1 ? "" : "s"}`;
+  const f = (x: number) => `${nf2.format(x)}×`;
+  return `The last ${a.runs === 1 ? "" : `${a.runs} `}${what} on this machine took ${f(a.timeFactor)} the planner’s uncorrected time and peaked at ${f(a.memoryFactor)} its memory estimate (median); this plan is corrected by those ratios.`;
+}
+
+/** How far a finished run landed from its estimate, signed: "+12%" (took longer), "−30%". */
+export function estimateError(estimate: number | null | undefined, actual: number | null | undefined): string {
+  if (!isNum(estimate) || !isNum(actual) || estimate <= 0) return "—";
+  return formatRelativeChange(estimate, actual);
+}

@@ -17,6 +17,8 @@ export type Method = StudioIn["plan"]["method"];
 export type ScratchSize = NonNullable<StudioIn["plan"]["scratchSize"]>;
 /** Every cleaning setting (the input lets each default; the wizard always sends them all). */
 export type Cleaning = Required<StudioIn["plan"]["cleaning"]>;
+export type PiiReport = StudioOut["datasets"]["preview"]["effect"]["piiReport"];
+export type PiiRule = keyof PiiReport;
 export type DatasetKind = StudioOut["datasets"]["list"][number]["kind"];
 export type RunStatus = StudioOut["runs"]["get"]["status"];
 export type RunProgress = StudioOut["runs"]["get"]["progress"];

@@ -29,11 +29,53 @@ export interface WizardState {
   scratchSize: ScratchSize;
   /** Optional cap on optimizer steps (an expert knob; null = as many as the epochs need). */
   maxSteps: number | null;
+  /** Expert knobs; null = the default chosen from the method, the model and the data. */
+  hyper: Hyperparameters;
   name: string;
   assistantId: string | null;
 }
 
 export const LORA_RANKS = [4, 8, 16, 32] as const;
+
+export interface Hyperparameters {
+  learningRate: number | null;
+  batch: number | null;
+  /** tokens per training sequence */
+  seqLen: number | null;
+  warmupSteps: number | null;
+}
+
+/** Same numbers as the server's HYPERPARAMETER_BOUNDS (server/studio/types.ts; a unit test keeps them equal). */
+export const HYPERPARAMETER_BOUNDS = {
+  learningRate: { min: 1e-6, max: 0.1 },
+  batch: { min: 1, max: 256 },
+  seqLen: { min: 16, max: 32_768 },
+  warmupSteps: { min: 0, max: 10_000 },
+} as const;
+
+/** What the server picks when a knob is left empty (server/studio/prepare.ts deriveSettings). */
+export function defaultHyperparameters(method: Method, contextLength: number | null): { learningRate: number; batch: number; seqLen: number; warmupSteps: number } {
+  return {
+    learningRate: method === "lora" ? 2e-3 : method === "full" ? 5e-4 : 3e-3,
+    batch: 8,
+    seqLen: method === "scratch" ? 128 : Math.min(256, contextLength ?? 512),
+    warmupSteps: 5,
+  };
+}
+
+/** Why a knob's value cannot be used (null: all fine), in plain words. */
+export function hyperparameterProblem(h: Hyperparameters, contextLength: number | null): string | null {
+  const b = HYPERPARAMETER_BOUNDS;
+  const out = (v: number | null, lo: number, hi: number) => v !== null && (!Number.isFinite(v) || v < lo || v > hi);
+  if (out(h.learningRate, b.learningRate.min, b.learningRate.max)) return `The learning rate must be between ${b.learningRate.min} and ${b.learningRate.max} (try 0.0002 to 0.003).`;
+  if (out(h.batch, b.batch.min, b.batch.max) || (h.batch !== null && !Number.isInteger(h.batch))) return `The batch size must be a whole number between ${b.batch.min} and ${b.batch.max}.`;
+  const maxSeq = Math.min(b.seqLen.max, contextLength ?? b.seqLen.max);
+  if (out(h.seqLen, b.seqLen.min, maxSeq) || (h.seqLen !== null && !Number.isInteger(h.seqLen)))
+    return `The context length must be a whole number of tokens between ${b.seqLen.min} and ${maxSeq}${contextLength ? " (the model’s context)" : ""}.`;
+  if (out(h.warmupSteps, b.warmupSteps.min, b.warmupSteps.max) || (h.warmupSteps !== null && !Number.isInteger(h.warmupSteps)))
+    return `Warmup must be a whole number of steps between 0 and ${b.warmupSteps.max}.`;
+  return null;
+}
 export const DEFAULT_EPOCHS: Record<Goal, number> = { domain: 2, answers: 3, scratch: 3 };
 
 /**
@@ -42,7 +84,16 @@ export const DEFAULT_EPOCHS: Record<Goal, number> = { domain: 2, answers: 3, scr
  * before/after perplexity is measured on text the model never trained on.
  */
 export function defaultCleaning(kind: DatasetKind): Cleaning {
-  return { dedupe: true, nearDedupe: true, scrubPii: kind === "text", minChars: 20, maxChars: 20_000, heldOutFraction: 0.1 };
+  return {
+    dedupe: true,
+    nearDedupe: true,
+    scrubPii: kind === "text",
+    piiRules: { email: true, phone: true, card: true, ip: true },
+    minChars: 20,
+    maxChars: 20_000,
+    heldOutFraction: 0.1,
+    heldOutFileIds: [],
+  };
 }
 
 export function initialWizard(): WizardState {
@@ -57,6 +108,7 @@ export function initialWizard(): WizardState {
     loraRank: 8,
     scratchSize: "tiny",
     maxSteps: null,
+    hyper: { learningRate: null, batch: null, seqLen: null, warmupSteps: null },
     name: "",
     assistantId: null,
   };
@@ -91,7 +143,7 @@ export interface PlanInput {
   loraRank?: number;
   scratchSize?: ScratchSize;
   cleaning: Cleaning;
-  advanced?: { maxSteps?: number };
+  advanced?: { maxSteps?: number; learningRate?: number; batch?: number; seqLen?: number; warmupSteps?: number };
 }
 
 /** The plan/start input, or null while a decision it needs is still open. */
@@ -109,8 +161,18 @@ export function planInput(s: WizardState, override?: Partial<Pick<WizardState, "
     ...(method === "lora" && !scratch ? { loraRank: s.loraRank } : {}),
     ...(scratch ? { scratchSize: s.scratchSize } : {}),
     cleaning: s.cleaning,
-    ...(s.maxSteps ? { advanced: { maxSteps: s.maxSteps } } : {}),
+    ...(advancedOf(s) ? { advanced: advancedOf(s)! } : {}),
   };
+}
+
+function advancedOf(s: WizardState): PlanInput["advanced"] | null {
+  const a: NonNullable<PlanInput["advanced"]> = {};
+  if (s.maxSteps) a.maxSteps = s.maxSteps;
+  for (const k of ["learningRate", "batch", "seqLen", "warmupSteps"] as const) {
+    const v = s.hyper[k];
+    if (v !== null && Number.isFinite(v)) a[k] = v;
+  }
+  return Object.keys(a).length ? a : null;
 }
 
 /** Why the user can't go on from `step` yet (null: they can). */
@@ -123,7 +185,7 @@ export function blockedReason(s: WizardState, step: number): string | null {
       if (s.cleaning.minChars > s.cleaning.maxChars) return "The minimum length is above the maximum length.";
       return null;
     case "goal":
-      return s.goal ? null : "Choose what you want the model to learn.";
+      return s.goal ? hyperparameterProblem(s.hyper, null) : "Choose what you want the model to learn.";
     default:
       return null;
   }

@@ -1,12 +1,12 @@
 import "server-only";
-import { isIPv6 } from "node:net";
 import { splitHeldOut } from "../forge";
 import { recordText } from "./ingest";
+import { emptyPiiReport, PII_RULES, scrubPersonalData, type PiiReport, type PiiRule, type PiiRuleSwitches } from "./pii";
 import type { CleaningEffect, CleaningOptions, StudioRecord } from "./types";
 
 /*
  * Dataset cleaning, applied the same way by the preview (to show its effect) and by a run (to
- * build the training files): PII scrubbing → length filters → exact duplicates → near duplicates
+ * build the training files): PII scrubbing (per-rule switches, pii.ts) → length filters → exact duplicates → near duplicates
  * (MinHash over word 3-gram shingles, LSH banding, estimated Jaccard ≥ NEAR_DUP_JACCARD) → a
  * deterministic held-out split by hash of the normalised text (the same record always lands on
  * the same side, whatever else is in the dataset).
@@ -16,56 +16,33 @@ export const NEAR_DUP_JACCARD = 0.75;
 export const SPLIT_SEED = "atelier-studio";
 
 // ---------------------------------------------------------------------------------------------
-// PII
+// PII (the rules are in pii.ts)
 // ---------------------------------------------------------------------------------------------
 
 export type PiiCounts = CleaningEffect["pii"];
-export const PII_PLACEHOLDERS = { email: "[EMAIL]", phone: "[PHONE]", card: "[CARD]", ip: "[IP]" } as const;
+export { luhnValid, PII_PLACEHOLDERS } from "./pii";
 
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
-const CARD = /(?<![\d\w])\d(?:[ -]?\d){12,18}(?![\d\w])/g;
-const IPV4 = /(?<![\d.\w])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d\w]|\.\d)/g;
-const IPV6_CANDIDATE = /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|(?:\d{1,3}\.){3}\d{1,3})(?![\w:])/g;
-const PHONE = /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,5}(?![\w])/g;
-const ISO_DATE = /^\d{4}[-.]\d{2}[-.]\d{2}$/;
-
-export function luhnValid(digits: string): boolean {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
+/** The switches in effect: every rule off when scrubbing is off, else each rule's own switch (default on). */
+export function piiSwitches(opts: Pick<CleaningOptions, "scrubPii" | "piiRules">): PiiRuleSwitches {
+  const on = (rule: PiiRule) => opts.scrubPii && (opts.piiRules?.[rule] ?? true);
+  return { email: on("email"), phone: on("phone"), card: on("card"), ip: on("ip") };
 }
 
-/** Replaces e-mails, Luhn-valid card numbers, IPv4/IPv6 addresses and phone numbers with placeholders. */
-export function scrubPii(text: string, counts: PiiCounts): string {
-  let out = text.replace(EMAIL, () => (counts.email++, PII_PLACEHOLDERS.email));
-  out = out.replace(CARD, (m) => {
-    const digits = m.replace(/\D/g, "");
-    return digits.length >= 13 && digits.length <= 19 && luhnValid(digits) ? (counts.card++, PII_PLACEHOLDERS.card) : m;
-  });
-  out = out.replace(IPV4, () => (counts.ip++, PII_PLACEHOLDERS.ip));
-  out = out.replace(IPV6_CANDIDATE, (m) => (m.includes("::") || m.split(":").length === 8) && isIPv6(m) ? (counts.ip++, PII_PLACEHOLDERS.ip) : m);
-  out = out.replace(PHONE, (m) => {
-    const digits = m.replace(/\D/g, "").length;
-    // 8-15 digits (E.164 allows 15); dates and plain decimals are not phone numbers
-    if (digits < 8 || digits > 15 || ISO_DATE.test(m.trim())) return m;
-    return counts.phone++, PII_PLACEHOLDERS.phone;
-  });
+/** Replaces e-mails, phone numbers, card numbers and IP addresses (every rule on) and counts them. */
+export function scrubPii(text: string, counts: PiiCounts, rules: PiiRuleSwitches = { email: true, phone: true, card: true, ip: true }): string {
+  const report = emptyPiiReport();
+  const out = scrubPersonalData(text, rules, report);
+  for (const rule of PII_RULES) if (rules[rule]) counts[rule] += report[rule].found;
   return out;
 }
 
-function scrubRecord(r: StudioRecord, counts: PiiCounts): StudioRecord {
-  if (r.kind === "text") return { kind: "text", text: scrubPii(r.text, counts) };
+function scrubRecord(r: StudioRecord, rules: PiiRuleSwitches, report: PiiReport): StudioRecord {
+  const scrub = (t: string) => scrubPersonalData(t, rules, report);
+  if (r.kind === "text") return { kind: "text", text: scrub(r.text) };
   return {
     kind: "chat",
-    ...(r.system ? { system: scrubPii(r.system, counts) } : {}),
-    messages: r.messages.map((m) => ({ role: m.role, content: scrubPii(m.content, counts) })),
+    ...(r.system ? { system: scrub(r.system) } : {}),
+    messages: r.messages.map((m) => ({ role: m.role, content: scrub(m.content) })),
   };
 }
 
@@ -130,19 +107,27 @@ export type CleanResult = {
 
 const REMOVED = { exact: "(removed: exact duplicate)", near: "(removed: near duplicate)", short: "(removed: too short)", long: "(removed: too long)" };
 
-export function cleanRecords(records: readonly StudioRecord[], opts: CleaningOptions): CleanResult {
-  const effect: CleaningEffect = { exactDuplicates: 0, nearDuplicates: 0, tooShort: 0, tooLong: 0, pii: { email: 0, phone: 0, card: 0, ip: 0 } };
+/**
+ * `fileIds[i]` is the file record i came from; with `opts.heldOutFileIds`, the records of those
+ * files are the held-out set and the others train (no random split).
+ */
+export function cleanRecords(records: readonly StudioRecord[], opts: CleaningOptions, fileIds?: readonly string[]): CleanResult {
+  const rules = piiSwitches(opts);
+  const piiReport = emptyPiiReport();
+  const effect: CleaningEffect = { exactDuplicates: 0, nearDuplicates: 0, tooShort: 0, tooLong: 0, pii: { email: 0, phone: 0, card: 0, ip: 0 }, piiReport };
   const changed: { before: string; after: string }[] = [];
   const note = (before: StudioRecord, after: string) => {
     if (changed.length < 50) changed.push({ before: recordText(before), after });
   };
   const kept: StudioRecord[] = [];
+  const keptFiles: (string | undefined)[] = [];
   const untouched: { before: string; after: string }[] = [];
   const seen = new Set<string>();
   const buckets = new Map<string, number[]>();
   const signatures: Uint32Array[] = [];
-  for (const original of records) {
-    const r = opts.scrubPii ? scrubRecord(original, effect.pii) : original;
+  for (const [index, original] of records.entries()) {
+    // Every record goes through the rules, even with scrubbing off: the preview says what each rule would do.
+    const r = scrubRecord(original, rules, piiReport);
     const text = recordText(r);
     if (text.length < opts.minChars) {
       effect.tooShort++;
@@ -188,8 +173,17 @@ export function cleanRecords(records: readonly StudioRecord[], opts: CleaningOpt
     if (recordText(original) !== text) note(original, text);
     else if (untouched.length < 5) untouched.push({ before: text, after: text });
     kept.push(r);
+    keptFiles.push(fileIds?.[index]);
   }
-  const split = splitHeldOut(kept, { fraction: opts.heldOutFraction, seed: SPLIT_SEED, key: (r) => normalise(recordText(r)) });
+  for (const rule of PII_RULES) if (rules[rule]) effect.pii[rule] = piiReport[rule].found;
+  const heldOutFiles = new Set(opts.heldOutFileIds ?? []);
+  const split =
+    heldOutFiles.size > 0
+      ? {
+          train: kept.filter((_, i) => !heldOutFiles.has(keptFiles[i] ?? "")),
+          eval: kept.filter((_, i) => heldOutFiles.has(keptFiles[i] ?? "")),
+        }
+      : splitHeldOut(kept, { fraction: opts.heldOutFraction, seed: SPLIT_SEED, key: (r) => normalise(recordText(r)) });
   const samples = [...changed.slice(0, 10), ...untouched].slice(0, Math.max(5, Math.min(changed.length, 10)));
   return { before: records.length, kept, train: split.train, heldOut: split.eval, effect, samples };
 }

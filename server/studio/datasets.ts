@@ -110,7 +110,7 @@ function filesOf(db: AtelierDb, ids: string[]) {
   const out = new Map<string, DatasetView["files"]>();
   for (const r of rows) {
     const list = out.get(r.datasetId) ?? [];
-    list.push({ name: r.name, sha256: r.sha256, bytes: r.bytes, format: r.format, records: r.records, warnings: r.warnings, uploadedAt: r.uploadedAt });
+    list.push({ id: r.id, name: r.name, sha256: r.sha256, bytes: r.bytes, format: r.format, records: r.records, warnings: r.warnings, uploadedAt: r.uploadedAt });
     out.set(r.datasetId, list);
   }
   return out;
@@ -138,7 +138,25 @@ export function toRecord(r: StudioRecordRow): StudioRecord {
 
 /** Every record of a dataset, in upload order. */
 export function loadRecords(db: AtelierDb, datasetId: string): StudioRecord[] {
-  return db.select().from(studioRecords).where(eq(studioRecords.datasetId, datasetId)).orderBy(asc(studioRecords.position)).all().map(toRecord);
+  return loadRecordsWithFiles(db, datasetId).records;
+}
+
+/** Every record of a dataset, in upload order, with the id of the file each came from (fileIds[i] for records[i]). */
+export function loadRecordsWithFiles(db: AtelierDb, datasetId: string): { records: StudioRecord[]; fileIds: string[] } {
+  const rows = db.select().from(studioRecords).where(eq(studioRecords.datasetId, datasetId)).orderBy(asc(studioRecords.position)).all();
+  return { records: rows.map(toRecord), fileIds: rows.map((r) => r.fileId) };
+}
+
+/** The dataset's file ids; refuses held-out files that are not the dataset's, or that leave nothing to train on. */
+export function checkHeldOutFiles(db: AtelierDb, datasetId: string, fileIds: readonly string[]): void {
+  if (fileIds.length === 0) return;
+  const files = db.select({ id: studioDatasetFiles.id, name: studioDatasetFiles.name }).from(studioDatasetFiles).where(eq(studioDatasetFiles.datasetId, datasetId)).all();
+  const known = new Set(files.map((f) => f.id));
+  const unknown = fileIds.find((f) => !known.has(f));
+  if (unknown) throw new AtelierError("bad_request:studio", `File ${unknown} is not part of this dataset; choose the held-out file among its files.`);
+  if (files.every((f) => fileIds.includes(f.id))) {
+    throw new AtelierError("bad_request:studio", "Every file of the dataset is held out, so nothing is left to train on; keep at least one file for training.");
+  }
 }
 
 export function getDataset(db: AtelierDb, id: string): DatasetDetail {

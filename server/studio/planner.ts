@@ -8,8 +8,9 @@ import { env } from "../env";
 import { AtelierError } from "../errors";
 import { startTraining, writeAtds, type StartEvent, type TrainConfigInput } from "../forge";
 import { deriveSettings, packPrepared, prepareData, type PreparedData } from "./prepare";
+import { estimateAccuracy, type PlanRecord } from "./accuracy";
 import { studioCalibrations } from "./schema";
-import type { PlanInput, PlanResult, Recommendation, TrainSettings } from "./types";
+import type { PlanAlternative, PlanInput, PlanResult, Recommendation, TrainSettings } from "./types";
 
 /*
  * Feasibility planner.
@@ -58,13 +59,18 @@ export function trainerConfig(prepared: PreparedData, s: TrainSettings, paths: {
     batch: s.batch,
     ...(s.maxSteps ? { steps: s.maxSteps } : { epochs: s.epochs }),
     lr: s.learningRate,
-    warmup_steps: 5,
+    warmup_steps: s.warmupSteps ?? 5,
     eval_every: s.evalEvery,
     save_every: s.saveEvery,
     threads: s.threads,
     seed: 42,
     out_type: "f32",
   };
+}
+
+/** Whether this shape was calibrated on this machine already (so planning it again costs nothing). */
+export function hasCalibration(db: AtelierDb, prepared: PreparedData, s: TrainSettings): boolean {
+  return !!db.select({ key: studioCalibrations.key }).from(studioCalibrations).where(eq(studioCalibrations.key, calibrationKey(prepared, s))).get();
 }
 
 /** Measures tokens/s and peak memory with a few steps on synthetic rows (cached). */
@@ -115,6 +121,13 @@ export async function calibrate(db: AtelierDb, prepared: PreparedData, s: TrainS
 
 const fmtTokens = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${Math.round(n / 1e3)}k` : String(n));
 const fmtGb = (n: number) => `${(n / 1024 ** 3).toFixed(1)} GB`;
+/** How much faster the other method must be predicted before the advice switches to it. */
+const FASTER_BY = 1.5;
+function fmtDuration(seconds: number): string {
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
 
 /** The advice, in plain words. The chosen method still runs if the user insists. */
 export function recommend(a: {
@@ -128,6 +141,8 @@ export function recommend(a: {
   peak: number;
   available: number;
   estSeconds: number;
+  /** The other method for the same data, as measured here (LoRA ↔ full). */
+  alternatives?: PlanAlternative[];
 }): { recommendation: Recommendation; reasons: string[] } {
   const reasons: string[] = [];
   let rec: Recommendation = a.method;
@@ -155,6 +170,23 @@ export function recommend(a: {
     reasons.push("A LoRA adapter learns the domain's wording at a fraction of the compute and memory of full fine-tuning.");
     rec = "lora";
   }
+  // Speed as measured here, not as the textbook says: say what the planner predicts for both.
+  const other = a.alternatives?.find((x) => (a.method === "lora" ? x.method === "full" : a.method === "full" ? x.method === "lora" : false));
+  if (other && (rec === "lora" || rec === "full") && (a.method === "lora" || a.method === "full")) {
+    const lora = a.method === "lora" ? { s: a.estSeconds, fits: a.fits } : { s: other.estSeconds, fits: other.fits };
+    const full = a.method === "full" ? { s: a.estSeconds, fits: a.fits } : { s: other.estSeconds, fits: other.fits };
+    const times = `a LoRA adapter would take about ${fmtDuration(lora.s)} and a full fine-tune about ${fmtDuration(full.s)}`;
+    if (full.fits && full.s * FASTER_BY < lora.s) {
+      reasons.push(`Measured on this machine, ${times}: LoRA is the slower one here (${(lora.s / full.s).toFixed(1)}× longer), and the full fine-tune fits in memory, so it is the quicker choice. LoRA still keeps the base model untouched and writes a much smaller file.`);
+      rec = "full";
+    } else if (lora.s * FASTER_BY < full.s || !full.fits) {
+      reasons.push(`Measured on this machine, ${times}${full.fits ? "" : " (and the full fine-tune does not fit in memory)"}.`);
+      if (rec === "full" && !full.fits) rec = "lora";
+    } else {
+      reasons.push(`Measured on this machine, ${times}: about the same, so the smaller adapter wins.`);
+      if (rec === "full" && a.goal === "answers") rec = "lora";
+    }
+  }
   if (!a.fits) {
     reasons.push(`This run needs about ${fmtGb(a.peak)} of memory but ${fmtGb(a.available)} is free${a.method === "full" ? "; a LoRA adapter needs much less" : "; lower the batch or sequence length"}.`);
     if (rec === "full") rec = "lora";
@@ -163,10 +195,10 @@ export function recommend(a: {
   return { recommendation: rec, reasons };
 }
 
-export type PlanDetail = PlanResult & { prepared: PreparedData; rows: number; evalRows: number };
+export type PlanDetail = PlanResult & { prepared: PreparedData; rows: number; evalRows: number; plan: PlanRecord };
 
-export async function planDetail(db: AtelierDb, input: PlanInput): Promise<PlanDetail> {
-  const prepared = await prepareData(db, input);
+/** One method's raw estimate: settings, calibration, steps, time and memory before correction. */
+async function estimateMethod(db: AtelierDb, input: PlanInput, prepared: PreparedData) {
   const settings = deriveSettings(input, prepared);
   const packed = packPrepared(prepared, settings);
   settings.batch = packed.batch;
@@ -177,11 +209,49 @@ export async function planDetail(db: AtelierDb, input: PlanInput): Promise<PlanD
   const processed = steps * settings.batch * settings.seqLen;
   const fill = rows > 0 ? trainTokens / (rows * (settings.seqLen + 1)) : 1;
   const trainingTokens = Math.round(settings.maxSteps ? processed * fill : trainTokens * settings.epochs);
+  return { settings, packed, rows, trainTokens, cal, trainingTokens, rawSeconds: processed / Math.max(1e-9, cal.tokensPerSecond) };
+}
+
+/** Full fine-tuning keeps f32 weights, gradients and two AdamW moments: about 16 bytes a weight before activations. */
+const FULL_BYTES_PER_WEIGHT = 16;
+
+/**
+ * Whether measuring the other method costs little: LoRA always does; a full fine-tune only when
+ * it was measured before or its weights, gradients and optimizer state clearly fit (calibrating
+ * a model that cannot fit would swap the machine).
+ */
+function cheapToMeasure(db: AtelierDb, prepared: PreparedData, method: "lora" | "full", input: PlanInput, available: number): boolean {
+  if (method === "lora") return true;
+  if (hasCalibration(db, prepared, deriveSettings({ ...input, method }, prepared))) return true;
+  const params = prepared.base?.parameters ?? 0;
+  return params > 0 && params * FULL_BYTES_PER_WEIGHT < available * 0.5;
+}
+
+export async function planDetail(db: AtelierDb, input: PlanInput): Promise<PlanDetail> {
+  const prepared = await prepareData(db, input);
+  const main = await estimateMethod(db, input, prepared);
+  const { settings, rows, trainTokens, cal, trainingTokens } = main;
   const N = cal.params;
   const flops = settings.method === "lora" ? (4 * N + 6 * cal.trainable) * trainingTokens : 6 * N * trainingTokens;
-  const estSeconds = processed / Math.max(1e-9, cal.tokensPerSecond);
+  const accuracy = estimateAccuracy(db, input.method);
+  const estSeconds = main.rawSeconds * accuracy.timeFactor;
+  const peak = cal.memEstimateBytes * accuracy.memoryFactor;
   const available = os.freemem();
-  const fits = cal.memEstimateBytes * 1.15 < available;
+  const fits = peak * 1.15 < available;
+
+  // LoRA ↔ full: the planner measures both where that is cheap, so the advice can say which is faster here.
+  const alternatives: PlanAlternative[] = [];
+  const other = input.method === "lora" ? "full" : input.method === "full" ? "lora" : null;
+  if (other && prepared.base && cheapToMeasure(db, prepared, other, input, available)) {
+    try {
+      const alt = await estimateMethod(db, { ...input, method: other, ...(other === "lora" ? { loraRank: input.loraRank ?? 8 } : {}) }, prepared);
+      const altAccuracy = estimateAccuracy(db, other);
+      const altPeak = alt.cal.memEstimateBytes * altAccuracy.memoryFactor;
+      alternatives.push({ method: other, estSeconds: alt.rawSeconds * altAccuracy.timeFactor, peakMemoryBytes: altPeak, fits: altPeak * 1.15 < available, tokensPerSecond: alt.cal.tokensPerSecond });
+    } catch (err) {
+      console.warn(`[planner] could not measure ${other} for comparison:`, (err as Error).message);
+    }
+  }
   const { recommendation, reasons } = recommend({
     method: input.method,
     goal: input.goal,
@@ -190,9 +260,10 @@ export async function planDetail(db: AtelierDb, input: PlanInput): Promise<PlanD
     examples: prepared.cleaned.train.filter((r) => r.kind === "chat").length,
     hasBase: !!prepared.base || !!input.baseModelId,
     fits,
-    peak: cal.memEstimateBytes,
+    peak,
     available,
     estSeconds,
+    alternatives,
   });
   return {
     tokens: trainTokens,
@@ -201,20 +272,24 @@ export async function planDetail(db: AtelierDb, input: PlanInput): Promise<PlanD
     trainableParams: cal.trainable,
     flops,
     estSeconds,
-    peakMemoryBytes: cal.memEstimateBytes,
+    peakMemoryBytes: peak,
     availableMemoryBytes: available,
     fits,
     recommendation,
     reasons,
     calibration: { tokensPerSecond: cal.tokensPerSecond, cached: cal.cached },
     settings,
+    raw: { estSeconds: main.rawSeconds, peakMemoryBytes: cal.memEstimateBytes },
+    accuracy,
+    alternatives,
     prepared,
     rows,
-    evalRows: packed.built.eval?.nRows ?? 0,
+    evalRows: main.packed.built.eval?.nRows ?? 0,
+    plan: { rawSeconds: main.rawSeconds, rawPeakBytes: cal.memEstimateBytes, timeFactor: accuracy.timeFactor, memoryFactor: accuracy.memoryFactor },
   };
 }
 
 export async function planTraining(db: AtelierDb, input: PlanInput): Promise<PlanResult> {
-  const { prepared: _p, rows: _r, evalRows: _e, ...plan } = await planDetail(db, input);
+  const { prepared: _p, rows: _r, evalRows: _e, plan: _plan, ...plan } = await planDetail(db, input);
   return plan;
 }

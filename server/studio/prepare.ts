@@ -21,7 +21,7 @@ import {
 import { llamaInstance } from "../llm/llama";
 import { getModelRow } from "../models";
 import { cleanRecords, type CleanResult } from "./cleaning";
-import { loadRecords, getDatasetRow } from "./datasets";
+import { checkHeldOutFiles, getDatasetRow, loadRecordsWithFiles } from "./datasets";
 import { estimateTokens, recordText } from "./ingest";
 import type { CleaningOptions, PlanInput, StudioRecord, TrainSettings } from "./types";
 
@@ -107,7 +107,9 @@ const globalForBpe = globalThis as unknown as { atelierStudioBpe?: Map<string, B
 /** Cleans the dataset and gets the tokenizer the run will use (BPE training is cached per data + size). */
 export async function prepareData(db: AtelierDb, input: Pick<PlanInput, "datasetId" | "baseModelId" | "method" | "scratchSize"> & { cleaning: CleaningOptions }): Promise<PreparedData> {
   const ds = getDatasetRow(db, input.datasetId);
-  const cleaned = cleanRecords(loadRecords(db, ds.id), input.cleaning);
+  checkHeldOutFiles(db, ds.id, input.cleaning.heldOutFileIds ?? []);
+  const { records, fileIds } = loadRecordsWithFiles(db, ds.id);
+  const cleaned = cleanRecords(records, input.cleaning, fileIds);
   if (cleaned.kept.length === 0) throw new AtelierError("bad_request:studio", `Nothing is left of dataset ${ds.name} after cleaning; relax the filters.`);
   if (input.method === "scratch") {
     const size = SCRATCH_SIZES[input.scratchSize ?? "tiny"];
@@ -132,6 +134,9 @@ export function trainThreads(requested?: number): number {
   return configured > 0 ? configured : Math.max(1, os.availableParallelism() - 1);
 }
 
+/** Learning-rate warmup when none is chosen: a few steps, so the first updates are gentle. */
+export const DEFAULT_WARMUP_STEPS = 5;
+
 /** Trainer settings from the plan input, the model and the data (the expert knobs override). */
 export function deriveSettings(input: PlanInput, prepared: PreparedData): TrainSettings {
   const a = input.advanced ?? {};
@@ -147,6 +152,7 @@ export function deriveSettings(input: PlanInput, prepared: PreparedData): TrainS
     epochs: input.epochs,
     maxSteps: a.maxSteps ?? null,
     learningRate,
+    warmupSteps: a.warmupSteps ?? DEFAULT_WARMUP_STEPS,
     loraRank: input.method === "lora" ? (input.loraRank ?? 8) : null,
     evalEvery: a.evalEvery ?? 0,
     saveEvery: a.saveEvery ?? 50,

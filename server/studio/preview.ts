@@ -2,7 +2,7 @@ import "server-only";
 import type { z } from "zod";
 import type { AtelierDb } from "../db/client";
 import { cleanRecords } from "./cleaning";
-import { getDatasetRow, loadRecords } from "./datasets";
+import { checkHeldOutFiles, getDatasetRow, loadRecordsWithFiles } from "./datasets";
 import { baseModelFor, modelTokenizer, sumTokens } from "./prepare";
 import type { PreviewResult, previewInput } from "./types";
 
@@ -14,7 +14,9 @@ import type { PreviewResult, previewInput } from "./types";
 export async function previewDataset(db: AtelierDb, input: z.infer<typeof previewInput>): Promise<PreviewResult> {
   const ds = getDatasetRow(db, input.id);
   const tok = input.baseModelId ? await modelTokenizer(baseModelFor(db, input.baseModelId)) : null;
-  const cleaned = cleanRecords(loadRecords(db, ds.id), input.cleaning);
+  checkHeldOutFiles(db, ds.id, input.cleaning.heldOutFileIds ?? []);
+  const { records, fileIds } = loadRecordsWithFiles(db, ds.id);
+  const cleaned = cleanRecords(records, input.cleaning, fileIds);
   const trainTokens = sumTokens(cleaned.train, tok);
   const heldOutTokens = sumTokens(cleaned.heldOut, tok);
   return {

@@ -8,6 +8,9 @@ import { newId } from "../ids";
 import { evaluate, readCheckpointInfo, resumeTraining, startTraining, type ProgressEvent, type TrainingRun } from "../forge";
 import { inspectGguf } from "../llm/inspect";
 import { factsToColumns } from "../models";
+import type { PlanRecord } from "./accuracy";
+import { bitsPerByte, heldOutText, type HeldOutText } from "./bits-per-byte";
+import { watchPeakMemory, type PeakWatcher } from "./peak-memory";
 import { trainerConfig } from "./planner";
 import { packPrepared, prepareData } from "./prepare";
 import { studioRunPoints, studioRuns, type StudioRunRow } from "./schema";
@@ -26,7 +29,7 @@ export const TERMINAL = ["succeeded", "failed", "cancelled", "interrupted"] as c
 const PERSIST_EVERY_MS = 1000;
 export const LOG_LINES = 200;
 
-export type RunSettings = { input: StartInput; train: TrainSettings };
+export type RunSettings = { input: StartInput; train: TrainSettings; plan?: PlanRecord; heldOut?: HeldOutText };
 
 export const checkpointDirOf = (row: Pick<StudioRunRow, "workDir">) => path.join(row.workDir, "ckpt");
 export const outputPathOf = (row: Pick<StudioRunRow, "workDir" | "method">) => path.join(row.workDir, row.method === "lora" ? "adapter.gguf" : "model.gguf");
@@ -114,6 +117,13 @@ export class StudioRunner {
     const trainPath = path.join(row.workDir, "train.atds");
     const evalPath = path.join(row.workDir, "eval.atds");
     let pplBefore = row.pplBefore;
+    let heldOut: HeldOutText | null = settings.heldOut ?? null;
+    let peak: PeakWatcher | null = null;
+    // the peak of this segment, at least that of earlier segments (a resumed run)
+    const peakSoFar = () => {
+      const now = peak?.stop() ?? null;
+      return now === null ? row.actualPeakBytes : Math.max(now, row.actualPeakBytes ?? 0);
+    };
     try {
       let run: TrainingRun;
       const opts = { onLog: (line: string) => note(line) };
@@ -128,34 +138,42 @@ export class StudioRunner {
         const train = { ...settings.train, batch: packed.batch };
         const hasEval = packed.built.eval !== null && existsSync(evalPath);
         note(`${packed.built.train.nRows} training rows, ${packed.built.eval?.nRows ?? 0} held-out rows of ${train.seqLen + 1} tokens`);
+        heldOut = packed.built.eval ? heldOutText(packed.built.eval, prepared.tokenizer) : null;
         if (hasEval && prepared.base) {
           pplBefore = (await evaluate({ model: prepared.base.filePath, data: evalPath, threads: train.threads })).ppl;
         } else if (hasEval && prepared.bpe) {
-          // an untrained model predicts uniformly: its perplexity is the vocabulary size
+          // an untrained model predicts uniformly: its perplexity is the vocabulary size (shown as "untrained")
           pplBefore = prepared.bpe.vocabSize;
         }
-        this.update(id, { pplBefore });
+        const withHeldOut = { ...settings, ...(heldOut ? { heldOut } : {}) } as unknown as Record<string, unknown>;
+        this.update(id, { pplBefore, bpbBefore: bitsPerByte(pplBefore, heldOut), settings: withHeldOut });
         if (this.active?.cancel) throw new CancelledBeforeStart();
         run = startTraining(trainerConfig(prepared, train, { out, checkpointDir: ckptDir, train: trainPath, ...(hasEval ? { eval: evalPath } : {}) }), opts);
       }
       this.active!.run = run;
       if (this.active!.cancel) run.stop();
       this.update(id, { pid: run.pid ?? null, resume: false });
+      peak = watchPeakMemory(run.pid);
+      const watcher = peak;
 
       let lastWrite = 0;
       let totalSteps = row.totalSteps;
-      for await (const ev of run.progress) this.onEvent(id, ev, log, () => {
+      for await (const ev of run.progress) {
+        watcher.sample(ev.type !== "step");
+        this.onEvent(id, ev, log, () => {
         const now = Date.now();
         if (now - lastWrite < PERSIST_EVERY_MS) return false;
         lastWrite = now;
         return true;
-      }, (n) => (totalSteps = n));
+        }, (n) => (totalSteps = n));
+      }
       const result = await run.done;
+      const actualPeakBytes = peakSoFar();
       const seconds = (row.actualSeconds ?? 0) + (Date.now() - segmentStart) / 1000;
       if (result.status === "stopped") {
         const cancelled = this.active?.cancel ?? false;
         note(`stopped at step ${result.steps} of ${totalSteps}; checkpoint saved, resume continues from there`);
-        this.setStatus(id, cancelled ? "cancelled" : "interrupted", { step: result.steps, actualSeconds: seconds, ...(cancelled ? {} : { error: "The trainer was stopped from outside Atelier." }) }, log);
+        this.setStatus(id, cancelled ? "cancelled" : "interrupted", { step: result.steps, actualSeconds: seconds, actualPeakBytes, ...(cancelled ? {} : { error: "The trainer was stopped from outside Atelier." }) }, log);
         return;
       }
       let pplAfter = result.evalPpl;
@@ -164,10 +182,15 @@ export class StudioRunner {
         const base = settings.train.method === "scratch" ? out : this.baseFilePath(row);
         pplAfter = (await evaluate({ model: base, data: evalPath, ...(settings.train.method === "lora" ? { lora: out } : {}), threads: settings.train.threads })).ppl;
       }
-      const modelId = await this.register(row, settings, { pplBefore, pplAfter, trainLoss: result.trainLoss, evalLoss: result.evalLoss, steps: result.steps, seconds });
-      note(`done: held-out perplexity ${fmt(pplBefore)} → ${fmt(pplAfter)}; registered as model ${modelId}`);
-      this.emit(id, { type: "done", modelId, pplBefore, pplAfter });
-      this.setStatus(id, "succeeded", { step: result.steps, actualSeconds: seconds, pplAfter, pplBefore, modelId }, log);
+      const bpbBefore = bitsPerByte(pplBefore, heldOut);
+      const bpbAfter = bitsPerByte(pplAfter, heldOut);
+      const modelId = await this.register(row, settings, { pplBefore, pplAfter, bpbBefore, bpbAfter, trainLoss: result.trainLoss, evalLoss: result.evalLoss, steps: result.steps, seconds, peakBytes: actualPeakBytes });
+      note(
+        `done: held-out perplexity ${fmt(pplBefore)}${row.method === "scratch" ? " (untrained)" : ""} → ${fmt(pplAfter)}, bits per byte ${fmt(bpbBefore)} → ${fmt(bpbAfter)}; ` +
+          `peak memory ${actualPeakBytes === null ? "not measured" : `${Math.round(actualPeakBytes / 1024 / 1024)} MiB`}; registered as model ${modelId}`,
+      );
+      this.emit(id, { type: "done", modelId, pplBefore, pplAfter, bpbBefore, bpbAfter });
+      this.setStatus(id, "succeeded", { step: result.steps, actualSeconds: seconds, actualPeakBytes, pplAfter, pplBefore, bpbBefore, bpbAfter, modelId }, log);
     } catch (err) {
       const seconds = (row.actualSeconds ?? 0) + (Date.now() - segmentStart) / 1000;
       if (err instanceof CancelledBeforeStart) {
@@ -177,8 +200,9 @@ export class StudioRunner {
       }
       const message = (err as Error).message ?? String(err);
       note(`failed: ${message}`);
-      this.setStatus(id, "failed", { error: message, actualSeconds: seconds }, log);
+      this.setStatus(id, "failed", { error: message, actualSeconds: seconds, actualPeakBytes: peakSoFar() }, log);
     } finally {
+      peak?.stop();
       this.listeners.delete(id);
     }
   }
@@ -192,7 +216,8 @@ export class StudioRunner {
     if (ev.type === "start") {
       setTotal(ev.steps);
       log.push(`trainer started: ${ev.steps} steps, ${ev.params ?? "?"} parameters (${ev.trainable ?? "?"} trainable), ~${Math.round(ev.mem_estimate_bytes / 1024 / 1024)} MB, backend ${ev.backend ?? "?"}`);
-      this.update(id, { totalSteps: ev.steps, step: ev.start_step ?? 0, actualPeakBytes: ev.mem_estimate_bytes });
+      // the trainer's own estimate goes to the log; the measured peak comes from the process (peak-memory.ts)
+      this.update(id, { totalSteps: ev.steps, step: ev.start_step ?? 0 });
       return;
     }
     if (ev.type === "checkpoint") {
@@ -219,7 +244,17 @@ export class StudioRunner {
   private async register(
     row: StudioRunRow,
     settings: RunSettings,
-    metrics: { pplBefore: number | null; pplAfter: number | null; trainLoss: number | null; evalLoss: number | null; steps: number; seconds: number },
+    metrics: {
+      pplBefore: number | null;
+      pplAfter: number | null;
+      bpbBefore: number | null;
+      bpbAfter: number | null;
+      trainLoss: number | null;
+      evalLoss: number | null;
+      steps: number;
+      seconds: number;
+      peakBytes: number | null;
+    },
   ): Promise<string> {
     const out = outputPathOf(row);
     const facts = await inspectGguf(out);
@@ -243,9 +278,15 @@ export class StudioRunner {
           settings: { ...settings.train, goal: row.goal, cleaning: settings.input.cleaning, epochs: settings.input.epochs },
           pplBefore: metrics.pplBefore,
           pplAfter: metrics.pplAfter,
+          bpbBefore: metrics.bpbBefore,
+          bpbAfter: metrics.bpbAfter,
+          // a scratch model's "before" is an untrained model's uniform guess, not a measurement of a model
+          beforeUntrained: row.method === "scratch",
+          // perplexities compare only between models that share this tokenizer
+          tokenizerKey: row.method === "scratch" ? id : tokenizerKeyOf(this.db, row.baseModelId),
           metrics,
           estimate: { seconds: row.estimateSeconds, peakMemoryBytes: row.estimatePeakBytes },
-          actual: { seconds: metrics.seconds },
+          actual: { seconds: metrics.seconds, peakMemoryBytes: metrics.peakBytes },
         },
       })
       .run();
@@ -254,6 +295,14 @@ export class StudioRunner {
 }
 
 class CancelledBeforeStart extends Error {}
+
+/** The tokenizer a model trained from `baseModelId` inherits: its base's key, or the base itself. */
+function tokenizerKeyOf(db: AtelierDb, baseModelId: string | null): string | null {
+  if (!baseModelId) return null;
+  const base = db.select({ id: models.id, meta: models.meta }).from(models).where(eq(models.id, baseModelId)).get();
+  const key = base?.meta?.tokenizerKey;
+  return typeof key === "string" ? key : (base?.id ?? baseModelId);
+}
 
 const fmt = (x: number | null) => (x === null ? "n/a" : x.toFixed(2));
 

@@ -46,7 +46,10 @@ export function toRunView(db: AtelierDb, row: StudioRunRow): RunView {
     error: row.error,
     estimate: { seconds: row.estimateSeconds, peakMemoryBytes: row.estimatePeakBytes },
     actual: finished && row.actualSeconds !== null ? { seconds: row.actualSeconds, peakMemoryBytes: row.actualPeakBytes } : null,
-    metrics: row.pplBefore !== null || row.pplAfter !== null ? { pplBefore: row.pplBefore, pplAfter: row.pplAfter } : null,
+    metrics:
+      row.pplBefore !== null || row.pplAfter !== null
+        ? { pplBefore: row.pplBefore, pplAfter: row.pplAfter, bpbBefore: row.bpbBefore, bpbAfter: row.bpbAfter, beforeUntrained: row.method === "scratch" }
+        : null,
     modelId: row.modelId,
     queuedBehind: queuedAhead(db, row),
     canResume: (row.status === "cancelled" || row.status === "interrupted" || row.status === "failed") && hasCheckpoint(row),
@@ -60,7 +63,7 @@ export async function startRun(db: AtelierDb, input: StartInput, session: Sessio
   }
   const plan = await planDetail(db, input);
   const id = newId();
-  const settings: RunSettings = { input, train: plan.settings };
+  const settings: RunSettings = { input, train: plan.settings, plan: plan.plan };
   const name = input.name?.trim() || `${plan.prepared.base?.name ?? "scratch"} · ${input.method} · ${new Date().toISOString().slice(0, 16).replace("T", " ")}`;
   db.insert(studioRuns)
     .values({
@@ -76,7 +79,10 @@ export async function startRun(db: AtelierDb, input: StartInput, session: Sessio
       workDir: path.join(env().ATELIER_DATA_DIR, "studio", "runs", id),
       estimateSeconds: plan.estSeconds,
       estimatePeakBytes: plan.peakMemoryBytes,
-      log: [`queued: ${plan.rows} training rows, ${plan.tokens} tokens × ${input.epochs} epoch(s); estimate ${Math.round(plan.estSeconds)} s, ${Math.round(plan.peakMemoryBytes / 1024 / 1024)} MB`],
+      log: [
+        `queued: ${plan.rows} training rows, ${plan.tokens} tokens × ${input.epochs} epoch(s); estimate ${Math.round(plan.estSeconds)} s, ${Math.round(plan.peakMemoryBytes / 1024 / 1024)} MB` +
+          (plan.accuracy.runs > 0 ? ` (raw ${Math.round(plan.raw.estSeconds)} s, ${Math.round(plan.raw.peakMemoryBytes / 1024 / 1024)} MB, corrected by ${plan.accuracy.runs} recent run${plan.accuracy.runs === 1 ? "" : "s"})` : ""),
+      ],
       createdBy: session?.user.id ?? null,
     })
     .run();
@@ -116,7 +122,7 @@ export async function* watchRun(db: AtelierDb, id: string, signal?: AbortSignal)
     const row = getRunRow(db, id);
     yield { type: "status", status: row.status, ...(row.error ? { error: row.error } : {}) };
     if ((TERMINAL as readonly string[]).includes(row.status)) {
-      if (row.status === "succeeded" && row.modelId) yield { type: "done", modelId: row.modelId, pplBefore: row.pplBefore, pplAfter: row.pplAfter };
+      if (row.status === "succeeded" && row.modelId) yield { type: "done", modelId: row.modelId, pplBefore: row.pplBefore, pplAfter: row.pplAfter, bpbBefore: row.bpbBefore, bpbAfter: row.bpbAfter };
       return;
     }
     for await (const ev of queue) {

@@ -104,6 +104,9 @@ export const studioRuns = sqliteTable(
     actualPeakBytes: integer("actual_peak_bytes"),
     pplBefore: real("ppl_before"),
     pplAfter: real("ppl_after"),
+    /** Held-out bits per byte before/after (tokenizer-independent; see bits-per-byte.ts). */
+    bpbBefore: real("bpb_before"),
+    bpbAfter: real("bpb_after"),
     modelId: text("model_id"),
     /** The last lines of the trainer's log and the runner's notes. */
     log: text("log", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),

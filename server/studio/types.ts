@@ -1,5 +1,6 @@
 import "server-only";
 import { z } from "zod";
+import type { PiiReport } from "./pii";
 import type { StoredChat, DatasetKind, RunStatus } from "./schema";
 
 // Inputs (zod) and outputs of the studio API. The UI derives its types from the router
@@ -10,13 +11,28 @@ export const cleaningInput = z.object({
   nearDedupe: z.boolean().default(true),
   /** Replace e-mails, phone numbers, card numbers (Luhn-valid) and IP addresses with placeholders. */
   scrubPii: z.boolean().default(true),
+  /** Each PII rule on or off (default on) while scrubPii is on. */
+  piiRules: z.object({ email: z.boolean(), phone: z.boolean(), card: z.boolean(), ip: z.boolean() }).partial().optional(),
   minChars: z.number().int().min(0).max(1_000_000).default(0),
   maxChars: z.number().int().min(1).max(10_000_000).default(100_000),
   heldOutFraction: z.number().min(0).max(0.5).default(0.1),
+  /**
+   * Files of the dataset whose records are the held-out set (instead of a random heldOutFraction):
+   * e.g. a test file uploaded beside the training file. Empty: the random split.
+   */
+  heldOutFileIds: z.array(z.string().min(1).max(100)).max(100).optional(),
 });
 export type CleaningOptions = z.output<typeof cleaningInput>;
 
 export const idInput = z.object({ id: z.string().min(1) });
+
+/** The bounds of the studio's hyperparameters (the wizard shows the same). */
+export const HYPERPARAMETER_BOUNDS = {
+  learningRate: { min: 1e-6, max: 0.1 },
+  batch: { min: 1, max: 256 },
+  seqLen: { min: 16, max: 32_768 },
+  warmupSteps: { min: 0, max: 10_000 },
+} as const;
 
 export const previewInput = z.object({
   id: z.string().min(1),
@@ -39,9 +55,31 @@ export const planInput = z.object({
     .object({
       /** stop after this many optimizer steps (overrides epochs) */
       maxSteps: z.number().int().min(1).max(10_000_000).optional(),
-      learningRate: z.number().positive().max(1).optional(),
-      batch: z.number().int().min(1).max(1024).optional(),
-      seqLen: z.number().int().min(8).max(32_768).optional(),
+      learningRate: z
+        .number()
+        .min(HYPERPARAMETER_BOUNDS.learningRate.min, `The learning rate must be between ${HYPERPARAMETER_BOUNDS.learningRate.min} and ${HYPERPARAMETER_BOUNDS.learningRate.max}.`)
+        .max(HYPERPARAMETER_BOUNDS.learningRate.max, `The learning rate must be between ${HYPERPARAMETER_BOUNDS.learningRate.min} and ${HYPERPARAMETER_BOUNDS.learningRate.max}.`)
+        .optional(),
+      batch: z
+        .number()
+        .int("The batch size must be a whole number.")
+        .min(HYPERPARAMETER_BOUNDS.batch.min, `The batch size must be between ${HYPERPARAMETER_BOUNDS.batch.min} and ${HYPERPARAMETER_BOUNDS.batch.max}.`)
+        .max(HYPERPARAMETER_BOUNDS.batch.max, `The batch size must be between ${HYPERPARAMETER_BOUNDS.batch.min} and ${HYPERPARAMETER_BOUNDS.batch.max}.`)
+        .optional(),
+      /** tokens per training sequence (the context length trained on); capped at the model's context */
+      seqLen: z
+        .number()
+        .int("The context length must be a whole number.")
+        .min(HYPERPARAMETER_BOUNDS.seqLen.min, `The context length must be between ${HYPERPARAMETER_BOUNDS.seqLen.min} and ${HYPERPARAMETER_BOUNDS.seqLen.max} tokens.`)
+        .max(HYPERPARAMETER_BOUNDS.seqLen.max, `The context length must be between ${HYPERPARAMETER_BOUNDS.seqLen.min} and ${HYPERPARAMETER_BOUNDS.seqLen.max} tokens.`)
+        .optional(),
+      /** optimizer steps over which the learning rate ramps up from 0 */
+      warmupSteps: z
+        .number()
+        .int("Warmup must be a whole number of steps.")
+        .min(HYPERPARAMETER_BOUNDS.warmupSteps.min, `Warmup must be between 0 and ${HYPERPARAMETER_BOUNDS.warmupSteps.max} steps.`)
+        .max(HYPERPARAMETER_BOUNDS.warmupSteps.max, `Warmup must be between 0 and ${HYPERPARAMETER_BOUNDS.warmupSteps.max} steps.`)
+        .optional(),
       evalEvery: z.number().int().min(0).optional(),
       saveEvery: z.number().int().min(0).optional(),
       threads: z.number().int().min(1).max(256).optional(),
@@ -68,7 +106,7 @@ export const activateInput = z.object({ assistantId: z.string().min(1), modelId:
 
 export type StudioRecord = { kind: "text"; text: string } | ({ kind: "chat" } & StoredChat);
 
-export type DatasetFileView = { name: string; sha256: string; bytes: number; format: string; records: number; warnings: string[]; uploadedAt: number };
+export type DatasetFileView = { id: string; name: string; sha256: string; bytes: number; format: string; records: number; warnings: string[]; uploadedAt: number };
 export type DatasetView = {
   id: string;
   name: string;
@@ -92,7 +130,10 @@ export type CleaningEffect = {
   nearDuplicates: number;
   tooShort: number;
   tooLong: number;
+  /** Replacements made, per rule (0 for a rule that is off). */
   pii: { email: number; phone: number; card: number; ip: number };
+  /** Per rule: what it found (replaced, or would replace when off), what it kept as not personal, with examples. */
+  piiReport: PiiReport;
 };
 
 export type PreviewResult = {
@@ -112,6 +153,29 @@ export type PreviewResult = {
 
 export type Recommendation = "knowledge" | "lora" | "full" | "scratch";
 
+/** The planner's recent record on this machine: estimates beside what runs measured, and the correction it now applies. */
+export type EstimateAccuracy = {
+  /** The method the runs are of; null when none of the planned method has finished (then: any method). */
+  method: "lora" | "full" | "scratch" | null;
+  runs: number;
+  /** Measured ÷ raw estimate, median of the recent runs (1 without history); estimates are multiplied by it. */
+  timeFactor: number;
+  memoryFactor: number;
+  recent: {
+    runId: string;
+    name: string;
+    method: "lora" | "full" | "scratch";
+    finishedAt: number;
+    estimatedSeconds: number | null;
+    actualSeconds: number | null;
+    estimatedPeakBytes: number | null;
+    actualPeakBytes: number | null;
+  }[];
+};
+
+/** Another way to train the same data, as the planner predicts it on this machine. */
+export type PlanAlternative = { method: "lora" | "full" | "scratch"; estSeconds: number; peakMemoryBytes: number; fits: boolean; tokensPerSecond: number };
+
 export type PlanResult = {
   tokens: number;
   /** tokens seen in training = train tokens × epochs */
@@ -127,6 +191,11 @@ export type PlanResult = {
   reasons: string[];
   calibration: { tokensPerSecond: number; cached: boolean };
   settings: TrainSettings;
+  /** The estimates before correction by the recent runs' measured ratio (estSeconds, peakMemoryBytes are corrected). */
+  raw: { estSeconds: number; peakMemoryBytes: number };
+  accuracy: EstimateAccuracy;
+  /** The other method for the same data (LoRA ↔ full), when it was measured; the recommendation compares them. */
+  alternatives: PlanAlternative[];
 };
 
 /** What the runner hands to the trainer, derived from the plan input and the data. */
@@ -137,6 +206,8 @@ export type TrainSettings = {
   epochs: number;
   maxSteps: number | null;
   learningRate: number;
+  /** steps over which the learning rate ramps up (absent in runs planned before it was a setting: 5) */
+  warmupSteps?: number;
   loraRank: number | null;
   evalEvery: number;
   saveEvery: number;
@@ -160,8 +231,13 @@ export type RunView = {
   finishedAt: number | null;
   error: string | null;
   estimate: { seconds: number | null; peakMemoryBytes: number | null };
+  /** Measured: wall time, and the trainer process's peak resident memory (null where it cannot be read). */
   actual: { seconds: number; peakMemoryBytes: number | null } | null;
-  metrics: { pplBefore: number | null; pplAfter: number | null } | null;
+  /**
+   * Held-out perplexity (per token: compare only within one tokenizer) and bits per byte (any
+   * tokenizer); `beforeUntrained`: the "before" is an untrained model's uniform guess (scratch).
+   */
+  metrics: { pplBefore: number | null; pplAfter: number | null; bpbBefore: number | null; bpbAfter: number | null; beforeUntrained: boolean } | null;
   modelId: string | null;
   /** runs ahead of this one in the queue (0 when running or finished) */
   queuedBehind: number;
@@ -173,7 +249,7 @@ export type RunDetail = RunView & { points: RunPoint[]; settings: Record<string,
 export type RunEvent =
   | { type: "progress"; step: number; totalSteps: number; loss: number | null; evalLoss?: number; lr: number; tokensPerSecond: number; etaSeconds: number }
   | { type: "status"; status: RunStatus; error?: string }
-  | { type: "done"; modelId: string; pplBefore: number | null; pplAfter: number | null };
+  | { type: "done"; modelId: string; pplBefore: number | null; pplAfter: number | null; bpbBefore?: number | null; bpbAfter?: number | null };
 
 export type CompareEvent = { type: "answer"; promptIndex: number; side: "current" | "candidate"; text: string } | { type: "done" };
 
@@ -186,6 +262,8 @@ export type VersionView = {
   datasetId: string | null;
   runId: string | null;
   createdAt: number;
-  meta: { settings: Record<string, unknown> | null; pplBefore: number | null; pplAfter: number | null };
+  meta: { settings: Record<string, unknown> | null; pplBefore: number | null; pplAfter: number | null; bpbBefore: number | null; bpbAfter: number | null; beforeUntrained: boolean };
+  /** Models with the same key share a tokenizer (perplexities comparable); label: the model it comes from. */
+  tokenizer: { key: string; label: string };
   activeFor: string[];
 };

@@ -46,7 +46,28 @@ function num(meta: Record<string, unknown> | null, key: string): number | null {
   return typeof v === "number" ? v : null;
 }
 
-function toVersion(row: ModelRow, activeFor: string[]): VersionView {
+/**
+ * The tokenizer a model uses, as a key shared by every model that has the same one: the key its
+ * training recorded, else the root of its lineage (a fine-tune or LoRA keeps its base's
+ * tokenizer; a base model or a scratch model has its own).
+ */
+function tokenizerOf(row: ModelRow, byId: Map<string, ModelRow>): { key: string; label: string } {
+  let key = typeof row.meta?.tokenizerKey === "string" ? (row.meta.tokenizerKey as string) : null;
+  if (!key) {
+    let cur: ModelRow | undefined = row;
+    const seen = new Set<string>();
+    while (cur?.baseModelId && !seen.has(cur.id)) {
+      seen.add(cur.id);
+      const base = byId.get(cur.baseModelId);
+      if (!base) return { key: cur.baseModelId, label: "removed model" };
+      cur = base;
+    }
+    key = typeof cur?.meta?.tokenizerKey === "string" ? (cur.meta.tokenizerKey as string) : (cur?.id ?? row.id);
+  }
+  return { key, label: byId.get(key)?.name ?? row.name };
+}
+
+function toVersion(row: ModelRow, activeFor: string[], byId: Map<string, ModelRow>): VersionView {
   const meta = row.meta ?? null;
   const settings = meta && typeof meta.settings === "object" && meta.settings !== null ? (meta.settings as Record<string, unknown>) : null;
   return {
@@ -58,7 +79,15 @@ function toVersion(row: ModelRow, activeFor: string[]): VersionView {
     datasetId: row.datasetId,
     runId: row.runId,
     createdAt: row.createdAt,
-    meta: { settings, pplBefore: num(meta, "pplBefore"), pplAfter: num(meta, "pplAfter") },
+    meta: {
+      settings,
+      pplBefore: num(meta, "pplBefore"),
+      pplAfter: num(meta, "pplAfter"),
+      bpbBefore: num(meta, "bpbBefore"),
+      bpbAfter: num(meta, "bpbAfter"),
+      beforeUntrained: meta?.beforeUntrained === true,
+    },
+    tokenizer: tokenizerOf(row, byId),
     activeFor,
   };
 }
@@ -73,6 +102,7 @@ export function listVersions(db: AtelierDb, assistantId?: string): VersionView[]
     activeFor.set(a.modelId!, [...(activeFor.get(a.modelId!) ?? []), a.id]);
   }
   let rows = db.select().from(models).orderBy(desc(models.createdAt)).all();
+  const byId = new Map(rows.map((m) => [m.id, m]));
   if (assistantId) {
     const a = assistantRow(db, assistantId);
     const ids = new Set<string>();
@@ -85,7 +115,7 @@ export function listVersions(db: AtelierDb, assistantId?: string): VersionView[]
     for (const m of rows) if (ids.has(m.id) && m.baseModelId) ids.add(m.baseModelId);
     rows = rows.filter((m) => ids.has(m.id));
   }
-  return rows.map((m) => toVersion(m, activeFor.get(m.id) ?? []));
+  return rows.map((m) => toVersion(m, activeFor.get(m.id) ?? [], byId));
 }
 
 /**

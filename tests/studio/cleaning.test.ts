@@ -13,7 +13,7 @@ describe("PII scrubbing", () => {
   it("replaces e-mails, phones, Luhn-valid cards and IPv4/IPv6, and counts them", () => {
     const counts = { email: 0, phone: 0, card: 0, ip: 0 };
     const out = scrubPii(
-      "Mail a.b+c@example.co.uk, call +33 1 42 68 53 00 or (415) 555-0134. Card 4111-1111-1111-1111, order 1234 5678 9012 3456. Hosts 10.0.0.1 and 2001:db8::8a2e:370:7334. Date 2024-01-15, time 12:30:45, version 1.2.3.",
+      "Mail a.b+c@example.co.uk, call +33 1 42 68 53 00 or (415) 555-0134. Card 4111-1111-1111-1111, order 1234 5678 9012 3456. Hosts 10.0.0.1 and 2a00:1450:4007:80e::200e. Date 2024-01-15, time 12:30:45, version 1.2.3.",
       counts,
     );
     expect(counts).toEqual({ email: 1, phone: 2, card: 1, ip: 2 });

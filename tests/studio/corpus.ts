@@ -29,7 +29,7 @@ export const chatJsonl = (records = printerChats()) => records.map((r) => JSON.s
 /** Markdown with PII, an exact duplicate paragraph and a near duplicate. */
 export const NOTES_MD = [
   "# Service notes",
-  "Contact the Quillfeather support desk at help@quillfeather.example or call +1 415 555 0134 for a replacement fuser.",
+  "Contact the Quillfeather support desk at ines.moreau@quillfeather.fr or call +1 415 555 0134 for a replacement fuser.",
   "The test card 4111 1111 1111 1111 was used for the warranty order; the print server answers on 192.168.10.42 and fe80::1ff:fe23:4567:890a.",
   "Order number 1234 5678 9012 3456 is not a card number: it fails the Luhn check, so it stays as written.",
   "Quillfeather printers warm the fuser to 190 degrees before the first page; a cold fuser smears the toner on thick paper and the sheet curls. Let the printer warm up for two minutes after a long pause, and keep the paper tray away from the window in winter.",

@@ -71,8 +71,15 @@ export function VersionsList({ assistantId, highlightModelId }: { assistantId: s
     );
   };
 
+  const tokenizers = new Set(sorted.map((v) => v.tokenizer.key));
   return (
     <div>
+      {tokenizers.size > 1 && (
+        <p className="mb-2 text-xs text-zinc-500" data-testid="tokenizer-caveat">
+          These versions use {tokenizers.size} different tokenizers. Perplexity is measured per token, so compare it only between versions with the same tokenizer;
+          bits per byte compare across all of them.
+        </p>
+      )}
       <ol className="divide-y divide-zinc-200 rounded-xl border border-zinc-200 dark:divide-zinc-800 dark:border-zinc-800" data-testid="versions-list">
         {sorted.length === 0 && <li className="px-4 py-6 text-center text-sm text-zinc-500">No versions yet.</li>}
         {sorted.map((v) => {
@@ -100,8 +107,13 @@ export function VersionsList({ assistantId, highlightModelId }: { assistantId: s
                   <Lineage label="Base">{v.baseModelId ? (modelName.get(v.baseModelId) ?? "removed model") : v.kind === "base" ? "—" : "trained from scratch"}</Lineage>
                   <Lineage label="Dataset">{v.datasetId ? (datasetName.get(v.datasetId) ?? "removed dataset") : "—"}</Lineage>
                   <Lineage label="Settings">{describeSettings(v.meta.settings)}</Lineage>
-                  <Lineage label="Perplexity">
-                    <Perplexity before={v.meta.pplBefore} after={v.meta.pplAfter} />
+                  <Lineage label="Held-out">
+                    <Perplexity before={v.meta.pplBefore} after={v.meta.pplAfter} beforeUntrained={v.meta.beforeUntrained} bpbBefore={v.meta.bpbBefore} bpbAfter={v.meta.bpbAfter} />
+                  </Lineage>
+                  <Lineage label="Tokenizer">
+                    <span data-testid="version-tokenizer" data-tokenizer={v.tokenizer.key}>
+                      {v.tokenizer.label}
+                    </span>
                   </Lineage>
                   <Lineage label="Created">{formatRelativeTime(v.createdAt)}</Lineage>
                 </dl>

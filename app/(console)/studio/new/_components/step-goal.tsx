@@ -4,8 +4,9 @@ import { skipToken, useQuery } from "@tanstack/react-query";
 import { useId, type ReactNode } from "react";
 import { BookIcon, ChatIcon, SparklesIcon } from "@/app/_components/icons";
 import { formatBytes } from "@/app/_lib/format";
+import { formatSeconds } from "@/app/_lib/studio-format";
 import type { Goal, Method } from "@/app/_lib/studio-types";
-import { LORA_RANKS, chooseGoal, planInput, suggestedGoal, type WizardState } from "@/app/_lib/studio-wizard";
+import { HYPERPARAMETER_BOUNDS, LORA_RANKS, chooseGoal, defaultHyperparameters, hyperparameterProblem, planInput, suggestedGoal, type WizardState } from "@/app/_lib/studio-wizard";
 import { useTRPC } from "@/app/_lib/trpc";
 import { cardClass, inputClass, labelClass } from "../../_components/ui";
 
@@ -36,10 +37,24 @@ export function StepGoal({ state, onChange }: { state: WizardState; onChange: (n
   const trpc = useTRPC();
   const id = useId();
   const suggested = state.dataset ? suggestedGoal(state.dataset.kind) : null;
-  // Checking whether a full fine-tune fits costs a short measurement run, so only once it's chosen.
-  const fullInput = state.goal && state.goal !== "scratch" && state.method === "full" ? planInput(state) : null;
-  const fullPlan = useQuery(trpc.studio.plan.queryOptions(fullInput ?? skipToken));
-  const fullFits = fullPlan.data?.fits;
+  // The plan measures the chosen method on this machine, and the other one where that is cheap,
+  // so each option can say what the planner predicts here rather than what the textbook says.
+  const methodInput = state.goal && state.goal !== "scratch" ? planInput(state) : null;
+  const plan = useQuery(trpc.studio.plan.queryOptions(methodInput ?? skipToken, { staleTime: 30_000 }));
+  const predicted = (m: Method) => {
+    if (!plan.data) return null;
+    if (plan.data.settings.method === m) return { seconds: plan.data.estSeconds, peak: plan.data.peakMemoryBytes, fits: plan.data.fits };
+    const alt = plan.data.alternatives.find((a) => a.method === m);
+    return alt ? { seconds: alt.estSeconds, peak: alt.peakMemoryBytes, fits: alt.fits } : null;
+  };
+  const lora = predicted("lora");
+  const full = predicted("full");
+  const loraSlower = !!lora && !!full && full.fits && full.seconds * 1.5 < lora.seconds;
+  // Scratch sizes: each hint comes from a calibration of that size on this machine.
+  const tinyPlan = useQuery(trpc.studio.plan.queryOptions(state.goal === "scratch" ? (planInput({ ...state, scratchSize: "tiny" }) ?? skipToken) : skipToken, { staleTime: 30_000 }));
+  const smallPlan = useQuery(trpc.studio.plan.queryOptions(state.goal === "scratch" ? (planInput({ ...state, scratchSize: "small" }) ?? skipToken) : skipToken, { staleTime: 30_000 }));
+  const sizeHint = (q: typeof tinyPlan, words: string) =>
+    q.data ? `${words} About ${formatSeconds(q.data.estSeconds)} on this machine (measured).` : q.isError ? words : `${words} Measuring this machine…`;
 
   const setMethod = (method: Method) => onChange({ ...state, method });
 
@@ -81,8 +96,12 @@ export function StepGoal({ state, onChange }: { state: WizardState; onChange: (n
               name={`${id}-method`}
               checked={state.method === "lora"}
               onSelect={() => setMethod("lora")}
-              title="LoRA adapter (recommended)"
-              body="Trains a small add-on instead of the whole model: fast, light on memory, and the base model stays untouched."
+              title="LoRA adapter"
+              body={
+                "Trains a small add-on instead of the whole model: light on memory, the base model stays untouched and the file is small." +
+                (lora ? ` Predicted here: about ${formatSeconds(lora.seconds)}.` : plan.isFetching ? " Measuring this machine…" : "") +
+                (loraSlower ? " On this machine it is slower than a full fine-tune." : "")
+              }
               testId="method-lora"
             />
             <MethodOption
@@ -91,13 +110,13 @@ export function StepGoal({ state, onChange }: { state: WizardState; onChange: (n
               onSelect={() => setMethod("full")}
               title="Full fine-tune"
               body={
-                fullPlan.data
-                  ? fullFits
-                    ? `Fits: needs about ${formatBytes(fullPlan.data.peakMemoryBytes)} of the ${formatBytes(fullPlan.data.availableMemoryBytes)} free on this machine.`
-                    : `Won’t fit: needs about ${formatBytes(fullPlan.data.peakMemoryBytes)} of memory; this machine has ${formatBytes(fullPlan.data.availableMemoryBytes)} free. Use LoRA.`
-                  : fullPlan.isFetching
+                full
+                  ? full.fits
+                    ? `Updates every weight and writes a full copy of the model. Fits: needs about ${formatBytes(full.peak)} of the ${formatBytes(plan.data!.availableMemoryBytes)} free. Predicted here: about ${formatSeconds(full.seconds)}.`
+                    : `Won’t fit: needs about ${formatBytes(full.peak)} of memory; this machine has ${formatBytes(plan.data!.availableMemoryBytes)} free. Use LoRA.`
+                  : plan.isFetching
                     ? "Checking whether it fits in this machine’s memory…"
-                    : "Updates every weight. Can learn more, needs much more memory and time, and makes a full copy of the model."
+                    : "Updates every weight. Can learn more, needs much more memory, and makes a full copy of the model."
               }
               testId="method-full"
             />
@@ -109,8 +128,8 @@ export function StepGoal({ state, onChange }: { state: WizardState; onChange: (n
         <fieldset className={cardClass}>
           <legend className="px-1 text-sm font-semibold">Size</legend>
           <div className="space-y-3">
-            <MethodOption name={`${id}-size`} checked={state.scratchSize === "tiny"} onSelect={() => onChange({ ...state, scratchSize: "tiny" })} title="Tiny" body="Minutes on a laptop. Good to see the whole process work." testId="size-tiny" />
-            <MethodOption name={`${id}-size`} checked={state.scratchSize === "small"} onSelect={() => onChange({ ...state, scratchSize: "small" })} title="Small" body="Learns more of your data; expect hours on a CPU." testId="size-small" />
+            <MethodOption name={`${id}-size`} checked={state.scratchSize === "tiny"} onSelect={() => onChange({ ...state, scratchSize: "tiny" })} title="Tiny" body={sizeHint(tinyPlan, "Good to see the whole process work.")} testId="size-tiny" />
+            <MethodOption name={`${id}-size`} checked={state.scratchSize === "small"} onSelect={() => onChange({ ...state, scratchSize: "small" })} title="Small" body={sizeHint(smallPlan, "Learns more of your data.")} testId="size-small" />
           </div>
         </fieldset>
       )}
@@ -166,6 +185,7 @@ export function StepGoal({ state, onChange }: { state: WizardState; onChange: (n
               />
             </div>
           </div>
+          <Hyperparameters state={state} onChange={onChange} />
         </details>
       )}
     </div>
@@ -190,6 +210,87 @@ function MethodOption(props: { name: string; checked: boolean; onSelect: () => v
           {props.body}
         </p>
       </div>
+    </div>
+  );
+}
+
+const HYPER_FIELDS: { key: keyof WizardState["hyper"]; label: string; hint: (d: string) => string; step: number; testId: string }[] = [
+  {
+    key: "learningRate",
+    label: "Learning rate",
+    hint: (d) => `How big each correction is. Too high and the loss jumps around or climbs; too low and the model barely changes. Empty: ${d}.`,
+    step: 0.0001,
+    testId: "lr-input",
+  },
+  {
+    key: "batch",
+    label: "Batch size",
+    hint: (d) => `Sequences per step. Larger steps are smoother but need more memory (the plan shows how much). Empty: ${d}.`,
+    step: 1,
+    testId: "batch-input",
+  },
+  {
+    key: "seqLen",
+    label: "Context length (tokens)",
+    hint: (d) => `How much text the model sees at once while training. Longer costs memory and time, and can’t exceed the model’s own context. Empty: ${d}.`,
+    step: 16,
+    testId: "seq-len-input",
+  },
+  {
+    key: "warmupSteps",
+    label: "Warmup steps",
+    hint: (d) => `Steps at the start during which the learning rate ramps up, so the first updates don’t knock a trained model off course. Empty: ${d}.`,
+    step: 1,
+    testId: "warmup-input",
+  },
+];
+
+/** The expert knobs, each with its bounds and what it does in plain words; empty means the default. */
+function Hyperparameters({ state, onChange }: { state: WizardState; onChange: (next: WizardState) => void }) {
+  const trpc = useTRPC();
+  const id = useId();
+  const models = useQuery(trpc.models.list.queryOptions());
+  const contextLength = models.data?.find((m) => m.id === state.baseModelId)?.contextLength ?? null;
+  const defaults = defaultHyperparameters(state.method, state.goal === "scratch" ? null : contextLength);
+  const problem = hyperparameterProblem(state.hyper, state.goal === "scratch" ? null : contextLength);
+  const b = HYPERPARAMETER_BOUNDS;
+  return (
+    <div className="mt-4 border-t border-zinc-200 pt-3 dark:border-zinc-800" data-testid="hyperparameters">
+      <div className="grid gap-3 sm:grid-cols-2">
+        {HYPER_FIELDS.map((f) => {
+          const value = state.hyper[f.key];
+          const max = f.key === "seqLen" && contextLength && state.goal !== "scratch" ? Math.min(b.seqLen.max, contextLength) : b[f.key].max;
+          return (
+            <div key={f.key}>
+              <label htmlFor={`${id}-${f.key}`} className={labelClass}>
+                {f.label}
+              </label>
+              <input
+                id={`${id}-${f.key}`}
+                type="number"
+                inputMode="decimal"
+                min={b[f.key].min}
+                max={max}
+                step={f.step}
+                placeholder={String(defaults[f.key])}
+                value={value ?? ""}
+                aria-describedby={`${id}-${f.key}-hint`}
+                onChange={(e) => onChange({ ...state, hyper: { ...state.hyper, [f.key]: e.target.value === "" ? null : Number(e.target.value) } })}
+                className={`${inputClass} tabular-nums`}
+                data-testid={f.testId}
+              />
+              <p id={`${id}-${f.key}-hint`} className="mt-1 text-xs text-zinc-500">
+                {f.hint(`${defaults[f.key]}`)} Allowed: {b[f.key].min}–{max}.
+              </p>
+            </div>
+          );
+        })}
+      </div>
+      {problem && (
+        <p role="alert" className="mt-2 text-sm text-red-700 dark:text-red-400" data-testid="hyperparameter-problem">
+          {problem}
+        </p>
+      )}
     </div>
   );
 }

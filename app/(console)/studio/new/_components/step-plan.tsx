@@ -3,7 +3,7 @@
 import { skipToken, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { formatBytes } from "@/app/_lib/format";
-import { formatCount, formatFlops, formatSeconds } from "@/app/_lib/studio-format";
+import { accuracySentence, estimateError, formatCount, formatFlops, formatSeconds } from "@/app/_lib/studio-format";
 import type { Method } from "@/app/_lib/studio-types";
 import { planInput, type WizardState } from "@/app/_lib/studio-wizard";
 import { useTRPC, type RouterOutputs } from "@/app/_lib/trpc";
@@ -44,7 +44,12 @@ export function StepPlan({ state, onMethod }: { state: WizardState; onMethod: (m
       </div>
 
       <div className="grid gap-3 sm:grid-cols-3">
-        <Big label="Time" value={formatSeconds(p.estSeconds)} sub={`at about ${formatCount(Math.round(p.calibration.tokensPerSecond))} tokens/s${p.calibration.cached ? "" : " (just measured)"}`} testId="plan-time" />
+        <Big
+          label="Time"
+          value={formatSeconds(p.estSeconds)}
+          sub={`at about ${formatCount(Math.round(p.calibration.tokensPerSecond))} tokens/s${p.calibration.cached ? "" : " (just measured)"}${p.accuracy.runs > 0 ? `; ${formatSeconds(p.raw.estSeconds)} before correction by recent runs` : ""}`}
+          testId="plan-time"
+        />
         <Big label="Compute" value={flops.short} sub={flops.words} testId="plan-compute" />
         <Big label="Data seen" value={`${formatCount(p.trainingTokens)} tokens`} sub={`${formatCount(p.tokens)} tokens × ${state.epochs} ${state.epochs === 1 ? "pass" : "passes"}`} />
       </div>
@@ -77,6 +82,8 @@ export function StepPlan({ state, onMethod }: { state: WizardState; onMethod: (m
           {formatCount(p.trainableParams)} of {formatCount(p.params)} weights will be trained ({METHOD_LABEL[chosen]}).
         </p>
       </div>
+
+      <EstimateAccuracy plan={p} />
 
       <div className={cardClass} data-testid="plan-recommendation" data-recommendation={p.recommendation}>
         <h3 className="text-sm font-semibold">Our recommendation: {RECOMMENDATION[p.recommendation]}</h3>
@@ -117,5 +124,46 @@ function Big({ label, value, sub, testId }: { label: string; value: string; sub:
       </div>
       <div className="text-xs text-zinc-500">{sub}</div>
     </div>
+  );
+}
+
+/** How the planner's estimates fared on this machine, and the correction applied to this plan. */
+function EstimateAccuracy({ plan }: { plan: Plan }) {
+  const a = plan.accuracy;
+  const sentence = accuracySentence(a);
+  return (
+    <details className="rounded-xl border border-zinc-200 px-4 py-3 text-sm dark:border-zinc-800" data-testid="plan-accuracy" data-runs={a.runs}>
+      <summary className="cursor-pointer font-medium">How accurate are these estimates?</summary>
+      <p className="mt-2 text-zinc-600 dark:text-zinc-400">
+        {sentence ??
+          "No training has finished on this machine yet, so this plan is the raw measurement (a short calibration run). Each finished run is compared with its estimate, and later plans are corrected by what they measured."}
+      </p>
+      {a.recent.length > 0 && (
+        <table className="mt-3 w-full text-left text-xs tabular-nums" data-testid="plan-accuracy-runs">
+          <thead className="text-zinc-500">
+            <tr>
+              <th className="py-1 font-medium">Recent run</th>
+              <th className="py-1 font-medium">Estimated</th>
+              <th className="py-1 font-medium">Took</th>
+              <th className="py-1 font-medium">Off by</th>
+              <th className="py-1 font-medium">Peak memory (est. → measured)</th>
+            </tr>
+          </thead>
+          <tbody>
+            {a.recent.map((r) => (
+              <tr key={r.runId} className="border-t border-zinc-100 dark:border-zinc-800">
+                <td className="max-w-48 truncate py-1 pr-2">{r.name}</td>
+                <td className="py-1 pr-2">{formatSeconds(r.estimatedSeconds)}</td>
+                <td className="py-1 pr-2">{formatSeconds(r.actualSeconds)}</td>
+                <td className="py-1 pr-2">{estimateError(r.estimatedSeconds, r.actualSeconds)}</td>
+                <td className="py-1">
+                  {r.estimatedPeakBytes ? formatBytes(r.estimatedPeakBytes) : "—"} → {r.actualPeakBytes ? formatBytes(r.actualPeakBytes) : "not measured"}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </details>
   );
 }

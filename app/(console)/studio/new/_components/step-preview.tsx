@@ -3,7 +3,7 @@
 import { keepPreviousData, skipToken, useQuery } from "@tanstack/react-query";
 import { useEffect, useId } from "react";
 import { formatCount } from "@/app/_lib/studio-format";
-import type { Cleaning } from "@/app/_lib/studio-types";
+import type { Cleaning, PiiReport, PiiRule } from "@/app/_lib/studio-types";
 import { clampCleaning, type WizardState } from "@/app/_lib/studio-wizard";
 import { useDebounced } from "@/app/_lib/use-debounced";
 import { useTRPC } from "@/app/_lib/trpc";
@@ -73,22 +73,16 @@ export function StepPreview({ state, onChange }: { state: WizardState; onChange:
               checked={c.scrubPii}
               onChange={(v) => setCleaning({ scrubPii: v })}
               label="Scrub personal data"
-              hint="Replaces e-mail addresses, phone and card numbers, IP addresses with placeholders so the model can’t repeat them."
+              hint="Replaces personal e-mail addresses, phone and card numbers, IP addresses with placeholders so the model can’t repeat them. Each rule below can be switched off."
               count={p ? p.effect.pii.email + p.effect.pii.phone + p.effect.pii.card + p.effect.pii.ip : undefined}
-              unit="items found"
+              unit="replaced"
             />
+            <PiiRules cleaning={c} report={p?.effect.piiReport} onChange={(piiRules) => setCleaning({ piiRules })} />
           </div>
           <div className="grid grid-cols-2 gap-3 self-start">
             <NumberField label="Shortest record (characters)" value={c.minChars} min={0} onChange={(v) => setCleaning({ minChars: v })} note={p ? `${formatCount(p.effect.tooShort)} too short` : undefined} />
             <NumberField label="Longest record (characters)" value={c.maxChars} min={1} onChange={(v) => setCleaning({ maxChars: v })} note={p ? `${formatCount(p.effect.tooLong)} too long` : undefined} />
-            <NumberField
-              label="Held out for testing (%)"
-              value={Math.round(c.heldOutFraction * 100)}
-              min={0}
-              max={50}
-              onChange={(v) => setCleaning({ heldOutFraction: v / 100 })}
-              note="Kept aside to measure the model before and after."
-            />
+            <HeldOut state={state} onChange={setCleaning} />
           </div>
         </div>
         {c.minChars > c.maxChars && <FormError message="The shortest length is above the longest length." />}
@@ -123,15 +117,31 @@ export function StepPreview({ state, onChange }: { state: WizardState; onChange:
   );
 }
 
-function Toggle({ checked, onChange, label, hint, count, unit }: { checked: boolean; onChange: (v: boolean) => void; label: string; hint: string; count?: number; unit: string }) {
+function Toggle({
+  checked,
+  onChange,
+  label,
+  hint,
+  count,
+  unit,
+  disabled = false,
+}: {
+  checked: boolean;
+  onChange: (v: boolean) => void;
+  label: string;
+  hint: string;
+  count?: number;
+  unit: string;
+  disabled?: boolean;
+}) {
   const id = useId();
   return (
-    <div className="flex items-start gap-2">
-      <input id={id} type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} className="mt-1 size-4 accent-accent-600" aria-describedby={`${id}-hint`} />
+    <div className={`flex items-start gap-2 ${disabled ? "opacity-60" : ""}`}>
+      <input id={id} type="checkbox" checked={checked} disabled={disabled} onChange={(e) => onChange(e.target.checked)} className="mt-1 size-4 accent-accent-600" aria-describedby={`${id}-hint`} />
       <div>
         <label htmlFor={id} className="text-sm font-medium">
           {label}
-          {count !== undefined && <span className="ml-2 rounded-full bg-zinc-100 px-2 py-0.5 text-xs font-normal tabular-nums text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300">{formatCount(count)} {unit}</span>}
+          {count !== undefined && <span data-testid="count" className="ml-2 rounded-full bg-zinc-100 px-2 py-0.5 text-xs font-normal tabular-nums text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300">{formatCount(count)} {unit}</span>}
         </label>
         <p id={`${id}-hint`} className="text-xs text-zinc-500">
           {hint}
@@ -173,6 +183,117 @@ function Sample({ label, text, changed }: { label: string; text: string; changed
         {changed && <span className="ml-1 text-amber-700 dark:text-amber-400">· changed</span>}
       </div>
       <p className="mt-1 line-clamp-6 whitespace-pre-wrap break-words font-mono text-xs">{text || <span className="text-zinc-400">(removed)</span>}</p>
+    </div>
+  );
+}
+
+const PII_RULE_TEXT: Record<PiiRule, { label: string; hint: string; keptWhat: string }> = {
+  email: { label: "E-mail addresses", hint: "Personal addresses. Kept: documentation domains (example.com, .test…) and role or list mailboxes (support@, …-request@).", keptWhat: "documentation or role addresses kept" },
+  phone: { label: "Phone numbers", hint: "Only phone-shaped numbers (+CC …, (area) …, 415-555-0134, 020 7946 0958, or after “phone:”); never years, dates or versions.", keptWhat: "kept" },
+  card: { label: "Card numbers", hint: "Numbers with a card issuer’s prefix and length that pass the Luhn check.", keptWhat: "kept" },
+  ip: { label: "IP addresses", hint: "IPv4 with four valid octets (not “version 1.2.3.4”), valid IPv6 (not Perl’s B:: or C++’s std::). Kept: loopback and documentation addresses.", keptWhat: "loopback or documentation addresses kept" },
+};
+const PII_RULE_ORDER: PiiRule[] = ["email", "phone", "card", "ip"];
+
+/** Each PII rule: on/off, what it found (or would replace when off) with examples in context, and what it keeps on purpose. */
+function PiiRules({ cleaning, report, onChange }: { cleaning: Cleaning; report: PiiReport | undefined; onChange: (rules: Cleaning["piiRules"]) => void }) {
+  const rules = cleaning.piiRules ?? {};
+  return (
+    <ul className="ml-6 space-y-2 border-l border-zinc-200 pl-3 dark:border-zinc-800" data-testid="pii-rules" aria-label="Personal data rules">
+      {PII_RULE_ORDER.map((rule) => {
+        const on = rules[rule] ?? true;
+        const r = report?.[rule];
+        const text = PII_RULE_TEXT[rule];
+        return (
+          <li key={rule} data-testid={`pii-rule-${rule}`} data-found={r?.found} data-kept={r?.kept}>
+            <Toggle
+              checked={on && cleaning.scrubPii}
+              disabled={!cleaning.scrubPii}
+              onChange={(v) => onChange({ ...rules, [rule]: v })}
+              label={text.label}
+              hint={text.hint}
+              count={r?.found}
+              unit={on && cleaning.scrubPii ? "found" : "found, left as is"}
+            />
+            {r && (r.examples.length > 0 || r.kept > 0) && (
+              <details className="ml-6 mt-1 text-xs text-zinc-500">
+                <summary className="cursor-pointer select-none">
+                  Examples{r.kept > 0 ? ` · ${formatCount(r.kept)} ${text.keptWhat}` : ""}
+                </summary>
+                <ul className="mt-1 space-y-1" data-testid={`pii-examples-${rule}`}>
+                  {r.examples.map((e, i) => (
+                    <li key={`f${i}`} className="break-words font-mono">
+                      <Highlight context={e.context} match={e.match} tone="found" />
+                    </li>
+                  ))}
+                  {r.keptExamples.map((e, i) => (
+                    <li key={`k${i}`} className="break-words font-mono">
+                      <span className="mr-1 font-sans text-emerald-700 dark:text-emerald-400">kept</span>
+                      <Highlight context={e.context} match={e.match} tone="kept" />
+                    </li>
+                  ))}
+                </ul>
+              </details>
+            )}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function Highlight({ context, match, tone }: { context: string; match: string; tone: "found" | "kept" }) {
+  const at = context.indexOf(match);
+  if (at < 0) return <>{context}</>;
+  const cls = tone === "found" ? "rounded bg-amber-100 px-0.5 text-amber-900 dark:bg-amber-900/40 dark:text-amber-200" : "rounded bg-emerald-50 px-0.5 dark:bg-emerald-950/40";
+  return (
+    <>
+      {context.slice(0, at)}
+      <mark className={cls}>{match}</mark>
+      {context.slice(at + match.length)}
+    </>
+  );
+}
+
+/** What is held out to measure the model: a random share of the records, or whole files the user picks (e.g. a test set). */
+function HeldOut({ state, onChange }: { state: WizardState; onChange: (patch: Partial<Cleaning>) => void }) {
+  const trpc = useTRPC();
+  const id = useId();
+  const detail = useQuery(trpc.studio.datasets.get.queryOptions(state.dataset ? { id: state.dataset.id } : skipToken));
+  const files = detail.data?.files ?? [];
+  const c = state.cleaning;
+  const chosen = c.heldOutFileIds ?? [];
+  return (
+    <div className="col-span-2 space-y-2" data-testid="held-out">
+      <label htmlFor={`${id}-mode`} className={labelClass}>
+        Held out for testing
+      </label>
+      <select
+        id={`${id}-mode`}
+        data-testid="held-out-mode"
+        value={chosen.length > 0 ? chosen[0] : "random"}
+        onChange={(e) => onChange({ heldOutFileIds: e.target.value === "random" ? [] : [e.target.value] })}
+        className={inputClass}
+        aria-describedby={`${id}-hint`}
+      >
+        <option value="random">A random share of the records</option>
+        {files.length > 1 &&
+          files.map((f) => (
+            <option key={f.id} value={f.id}>
+              The file {f.name} ({formatCount(f.records)} records)
+            </option>
+          ))}
+      </select>
+      {chosen.length === 0 && (
+        <NumberField label="Share held out (%)" value={Math.round(c.heldOutFraction * 100)} min={0} max={50} onChange={(v) => onChange({ heldOutFraction: v / 100 })} />
+      )}
+      <p id={`${id}-hint`} className="text-xs text-zinc-500">
+        {chosen.length > 0
+          ? "That file’s records are kept aside to measure the model before and after; the other files train it."
+          : files.length > 1
+            ? "Kept aside to measure the model before and after. Uploaded a test file? Choose it instead of a random share."
+            : "Kept aside to measure the model before and after. Upload a test file with your data to hold out exactly that file."}
+      </p>
     </div>
   );
 }

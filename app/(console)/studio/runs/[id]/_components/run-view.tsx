@@ -2,8 +2,8 @@
 
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import { errorMessage, formatBytes, formatRelativeTime } from "@/app/_lib/format";
-import { estimateVsActual, formatSeconds, isActiveStatus } from "@/app/_lib/studio-format";
+import { errorMessage, formatRelativeTime } from "@/app/_lib/format";
+import { estimateVsActual, formatSeconds, isActiveStatus, peakVsEstimate } from "@/app/_lib/studio-format";
 import { useTRPC } from "@/app/_lib/trpc";
 import { Perplexity } from "../../../_components/perplexity";
 import { Facts, FormError, GOAL_LABEL, METHOD_LABEL, RunProgressBar, Section, StatusPill, cardClass, secondaryButtonClass } from "../../../_components/ui";
@@ -96,16 +96,19 @@ export function RunView({ id }: { id: string }) {
             <Facts
               items={[
                 [
-                  "Perplexity on held-out text",
-                  <Perplexity key="ppl" before={live.pplBefore ?? r.metrics?.pplBefore} after={live.pplAfter ?? r.metrics?.pplAfter} explain />,
+                  "Held-out text",
+                  <Perplexity
+                    key="ppl"
+                    before={live.pplBefore ?? r.metrics?.pplBefore}
+                    after={live.pplAfter ?? r.metrics?.pplAfter}
+                    beforeUntrained={r.metrics?.beforeUntrained ?? r.method === "scratch"}
+                    bpbBefore={r.metrics?.bpbBefore}
+                    bpbAfter={r.metrics?.bpbAfter}
+                    explain
+                  />,
                 ],
                 ["Time", timing ?? "—"],
-                [
-                  "Peak memory",
-                  r.actual?.peakMemoryBytes
-                    ? `${formatBytes(r.actual.peakMemoryBytes)} (estimated ${formatBytes(r.estimate.peakMemoryBytes)})`
-                    : `estimated ${formatBytes(r.estimate.peakMemoryBytes)}`,
-                ],
+                ["Peak memory", <span key="peak" data-testid="run-peak-memory">{peakVsEstimate(r.estimate.peakMemoryBytes, r.actual?.peakMemoryBytes)}</span>],
               ]}
             />
           </div>

@@ -1,0 +1,2 @@
+ALTER TABLE `studio_runs` ADD `bpb_before` real;--> statement-breakpoint
+ALTER TABLE `studio_runs` ADD `bpb_after` real;
