@@ -40,6 +40,13 @@ export const envSchema = z.object({
   ATELIER_ADMIN_PASSWORD: z.string().min(10).max(256).optional(),
   /** Optional embedding GGUF (BGE, Nomic, E5...): enables vector search fused with BM25. BM25 alone without it. */
   ATELIER_EMBEDDING_MODEL: z.string().min(1).optional(),
+  /**
+   * Optional reranker GGUF (a cross-encoder such as a BGE or Qwen3 reranker): assistants that turn
+   * reranking on reorder retrieved passages by its relevance score. Off when unset.
+   */
+  ATELIER_RERANKER_MODEL: z.string().min(1).optional(),
+  /** Largest GGUF an admin may upload from the browser (Models page), in MB. */
+  ATELIER_MAX_MODEL_UPLOAD_MB: int(20_480, 1, 10_000_000),
   /** Largest file accepted into a knowledge collection, in MiB. */
   ATELIER_KNOWLEDGE_MAX_FILE_MB: int(20, 1, 1024),
   /** Longest message a widget visitor or API client may send (characters). */
@@ -72,5 +79,6 @@ export function parseEnv(source = process.env) {
     ATELIER_DB_PATH: path.resolve(/*turbopackIgnore: true*/ env.ATELIER_DB_PATH ?? path.join(dataDir, "atelier.db")),
     ATELIER_DEFAULT_MODEL: path.resolve(/*turbopackIgnore: true*/ env.ATELIER_DEFAULT_MODEL),
     ATELIER_EMBEDDING_MODEL: env.ATELIER_EMBEDDING_MODEL && path.resolve(/*turbopackIgnore: true*/ env.ATELIER_EMBEDDING_MODEL),
+    ATELIER_RERANKER_MODEL: env.ATELIER_RERANKER_MODEL && path.resolve(/*turbopackIgnore: true*/ env.ATELIER_RERANKER_MODEL),
   };
 }

@@ -1,6 +1,6 @@
 // The assistants capability: an assistant's settings (persona, sampling, model version, knowledge),
 // their validation, history and defaults. Generating an answer for them is the chat turn's job.
-export { DEFAULT_SAMPLING, DEFAULT_SYSTEM_PROMPT, ensureDefaultAssistant } from "./defaults";
+export { DEFAULT_OUT_OF_SCOPE_REPLY, DEFAULT_SAMPLING, DEFAULT_SYSTEM_PROMPT, ensureDefaultAssistant, STARTER_OUT_OF_SCOPE_REPLY, STARTER_SCOPE_NOTE } from "./defaults";
 export { assistantView, getAssistant, type AssistantView } from "./lookup";
 export {
   assistantHistory,
@@ -21,6 +21,7 @@ export {
   ASSISTANT_LIMITS,
   assistantPatchSchema,
   assistantSettingsSchema,
+  retrievalSchema,
   samplingSchema,
   type AssistantPatch,
   type AssistantSettings,

@@ -3,19 +3,19 @@ import { asc, desc, eq, inArray, isNotNull, isNull } from "drizzle-orm";
 import { auditTrail, diffFields, recordAudit } from "../auth";
 import { users } from "../db/auth-tables";
 import type { Session } from "../auth";
-import { DEFAULT_SAMPLING } from "./defaults";
+import { DEFAULT_OUT_OF_SCOPE_REPLY, DEFAULT_SAMPLING } from "./defaults";
 import { assistantView, getAssistant, type AssistantView } from "./lookup";
 import type { AtelierDb } from "../db/client";
-import { assistantCollections, assistants, type AssistantRow } from "../db/schema";
+import { assistantCollections, assistants, type AssistantRow, type RetrievalSettings } from "../db/schema";
 import { AtelierError } from "../errors";
 import { newId } from "../ids";
-import { getCollection } from "../knowledge";
+import { DEFAULT_RETRIEVAL, getCollection } from "../knowledge";
 import { getModelRow } from "../models";
 import type { AssistantPatch, AssistantSettings } from "./settings";
 
 export const AUDIT_ENTITY = "assistant";
 
-export type AssistantDetail = AssistantView & { collectionIds: string[] };
+export type AssistantDetail = AssistantView & { collectionIds: string[]; retrieval: RetrievalSettings };
 export type AssistantStatus = "active" | "archived" | "all";
 
 /** The editable settings of a stored assistant, in the same shape as the editor's form. */
@@ -32,6 +32,7 @@ export function settingsOf(row: AssistantRow, collectionIds: string[]): Assistan
     historyWindow: row.historyWindow,
     modelId: row.modelId,
     collectionIds,
+    retrieval: row.retrieval ?? DEFAULT_RETRIEVAL,
   };
 }
 
@@ -46,7 +47,7 @@ function collectionIdsOf(db: AtelierDb, assistantId: string): string[] {
 }
 
 function detail(db: AtelierDb, row: AssistantRow): AssistantDetail {
-  return { ...assistantView(db, row), collectionIds: collectionIdsOf(db, row.id) };
+  return { ...assistantView(db, row), collectionIds: collectionIdsOf(db, row.id), retrieval: row.retrieval ?? DEFAULT_RETRIEVAL };
 }
 
 export function listAssistants(db: AtelierDb, status: AssistantStatus = "active"): AssistantDetail[] {
@@ -87,10 +88,11 @@ export function defaultSettings(db: AtelierDb): AssistantSettings {
     greeting: null,
     starterQuestions: [],
     sampling: DEFAULT_SAMPLING,
-    outOfScopeReply: null,
+    outOfScopeReply: DEFAULT_OUT_OF_SCOPE_REPLY,
     historyWindow: 20,
     modelId: fallback?.modelId ?? null,
     collectionIds: [],
+    retrieval: DEFAULT_RETRIEVAL,
   };
 }
 

@@ -1,5 +1,6 @@
 import "server-only";
 import { z } from "zod";
+import { DEFAULT_RETRIEVAL, RETRIEVAL_LIMITS } from "../knowledge";
 
 /** Limits of an assistant's settings; the editor shows the same numbers. */
 export const ASSISTANT_LIMITS = {
@@ -30,6 +31,18 @@ export const samplingSchema = z.object({
   maxTokens: z.number().int("Max tokens must be a whole number.").min(1, "Max tokens must be between 1 and 4,096.").max(4096, "Max tokens must be between 1 and 4,096."),
 });
 
+const { passages, minScore } = RETRIEVAL_LIMITS;
+/** How knowledge is retrieved: how many passages, the minimum score, reranking on or off. */
+export const retrievalSchema = z.object({
+  passages: z
+    .number()
+    .int("The number of passages must be a whole number.")
+    .min(passages.min, `Passages must be between ${passages.min} and ${passages.max}.`)
+    .max(passages.max, `Passages must be between ${passages.min} and ${passages.max}.`),
+  minScore: z.number().min(minScore.min, "The minimum score must be between 0 and 1.").max(minScore.max, "The minimum score must be between 0 and 1."),
+  rerank: z.boolean(),
+});
+
 /** Everything an editor sets on an assistant (also the unsaved draft "Try it" generates with). */
 export const assistantSettingsSchema = z.object({
   name: z.string().trim().min(1, "Give the assistant a name.").max(ASSISTANT_LIMITS.name, `The name is too long (limit ${ASSISTANT_LIMITS.name} characters).`),
@@ -54,12 +67,13 @@ export const assistantSettingsSchema = z.object({
     .max(ASSISTANT_LIMITS.historyWindow, `The history window must be between 0 (all that fit) and ${ASSISTANT_LIMITS.historyWindow}.`),
   modelId: z.string().min(1).max(100).nullable(),
   collectionIds: z.array(z.string().min(1).max(100)).max(ASSISTANT_LIMITS.collections, `At most ${ASSISTANT_LIMITS.collections} collections.`),
+  retrieval: retrievalSchema.default(DEFAULT_RETRIEVAL),
 });
 export type AssistantSettings = z.output<typeof assistantSettingsSchema>;
 export type AssistantSettingsInput = z.input<typeof assistantSettingsSchema>;
 
-/** An edit sends only the fields it changes. */
-export const assistantPatchSchema = assistantSettingsSchema.partial();
+/** An edit sends only the fields it changes (no defaults filled in: a missing field stays as it is). */
+export const assistantPatchSchema = assistantSettingsSchema.extend({ retrieval: retrievalSchema }).partial();
 export type AssistantPatch = z.output<typeof assistantPatchSchema>;
 
 /** The part of the settings that shapes a generated answer. */

@@ -50,6 +50,19 @@ export type SamplingSettings = {
   maxTokens: number;
 };
 
+/** How an assistant's knowledge is retrieved for a turn (null in the row: the defaults). */
+export type RetrievalSettings = {
+  /** Most passages given to the model as sources (the prompt budget may keep fewer). */
+  passages: number;
+  /**
+   * Passages scoring below this are left out, 0–1: the reranker's relevance when reranking,
+   * else the BM25 score relative to the best match of the question.
+   */
+  minScore: number;
+  /** Reorder candidates with the reranker model (ATELIER_RERANKER_MODEL) when one is configured. */
+  rerank: boolean;
+};
+
 export const assistants = sqliteTable("assistants", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
@@ -66,6 +79,8 @@ export const assistants = sqliteTable("assistants", {
   outOfScopeReply: text("out_of_scope_reply"),
   /** How many earlier messages are sent with each turn (0 = as many as fit the context). */
   historyWindow: integer("history_window").notNull().default(20),
+  /** Retrieval settings (passages, minimum score, reranking); null = defaults. */
+  retrieval: text("retrieval", { mode: "json" }).$type<RetrievalSettings>(),
   isDefault: integer("is_default", { mode: "boolean" }).notNull().default(false),
   archivedAt: integer("archived_at"),
   createdAt: integer("created_at").notNull().default(now),

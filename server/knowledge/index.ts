@@ -26,7 +26,18 @@ export { optimizeKnowledgeIndex } from "./fts";
 export { configuredEmbedder, embedderOrWarning } from "./embedding-model";
 export { decodeUpload, maxUploadBytes, streamIndexing, type IndexEvent } from "./uploads";
 export { documentView, removeCollection } from "./views";
-export { CITE_INSTRUCTION, knowledgeBudget, retrieveForAssistant, retrieveFromCollections, withKnowledge, type Retrieval } from "./retrieve";
+export {
+  CITE_INSTRUCTION,
+  DEFAULT_RETRIEVAL,
+  knowledgeBudget,
+  RETRIEVAL_LIMITS,
+  retrieveForAssistant,
+  retrieveFromCollections,
+  selectPassages,
+  withKnowledge,
+  type Retrieval,
+} from "./retrieve";
+export { configuredReranker, createLlamaReranker, rerankerOrWarning, rerankerStatus, type LlamaReranker, type Reranker } from "./reranker";
 
 export { previewChunks, chunkText, estimateTokens } from "./chunk";
 export type { Chunk, ChunkOptions, ChunkPreview } from "./chunk";

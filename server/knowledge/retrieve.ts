@@ -1,11 +1,12 @@
 import "server-only";
 import { eq } from "drizzle-orm";
 import type { AtelierDb } from "@/server/db/client";
-import { assistantCollections, assistants, models, type MessageCitation } from "@/server/db/schema";
+import { assistantCollections, assistants, models, type MessageCitation, type RetrievalSettings } from "@/server/db/schema";
 import { sequenceContextSize } from "@/server/llm/tuning";
 import { embedderOrWarning } from "./embedding-model";
+import { rerankerOrWarning, type Reranker } from "./reranker";
 import { buildContext } from "./search/context";
-import { search, type SearchResponse } from "./search/search";
+import { search, type SearchHit, type SearchResponse } from "./search/search";
 
 /*
  * Retrieval for a chat turn: the one function the console chat, the widget and the public API
@@ -22,8 +23,12 @@ export type Retrieval = {
 
 const NOTHING: Retrieval = { contextText: "", citations: [], mode: "none" };
 
-/** Passages searched before packing; the budget decides how many make it into the prompt. */
-const CANDIDATES = 8;
+/** Retrieval when an assistant has not chosen: eight passages, no threshold, no reranking. */
+export const DEFAULT_RETRIEVAL: RetrievalSettings = { passages: 8, minScore: 0, rerank: false };
+/** The bounds of the settings (the editor shows the same). */
+export const RETRIEVAL_LIMITS = { passages: { min: 1, max: 20 }, minScore: { min: 0, max: 1 } } as const;
+/** With a reranker, it scores this many times more candidates than passages are kept. */
+const RERANK_POOL = 3;
 
 /**
  * Prompt tokens given to sources: a fifth of the conversation's context (the system prompt,
@@ -58,16 +63,53 @@ function defaultBudget(db: AtelierDb, assistantId: string): number {
  * (default: knowledgeBudget of the assistant's model), numbered for [n] citations.
  */
 export async function retrieveForAssistant(db: AtelierDb, assistantId: string, query: string, budget?: number): Promise<Retrieval> {
-  return retrieveFromCollections(db, assistantCollectionIds(db, assistantId), query, budget ?? defaultBudget(db, assistantId));
+  const row = db.select({ retrieval: assistants.retrieval }).from(assistants).where(eq(assistants.id, assistantId)).get();
+  return retrieveFromCollections(db, assistantCollectionIds(db, assistantId), query, budget ?? defaultBudget(db, assistantId), row?.retrieval ?? DEFAULT_RETRIEVAL);
+}
+
+/**
+ * The passages to use, best first: search's candidates, reordered by the reranker when the
+ * settings ask for it and one is configured, then those under the minimum score dropped (the
+ * reranker's relevance, else BM25 relative to the best match), at most `passages`.
+ */
+export async function selectPassages(
+  hits: SearchHit[],
+  query: string,
+  settings: RetrievalSettings,
+  reranker: Reranker | null,
+): Promise<{ hits: SearchHit[]; reranked: boolean; scores: Map<number, number> }> {
+  const scores = new Map<number, number>();
+  let ordered = hits;
+  const reranked = settings.rerank && reranker !== null && hits.length > 0;
+  if (reranked) {
+    const s = await reranker!.rank(query, hits.map((h) => h.text));
+    hits.forEach((h, i) => scores.set(h.chunkId, s[i] ?? 0));
+    ordered = [...hits].sort((a, b) => scores.get(b.chunkId)! - scores.get(a.chunkId)!);
+  } else {
+    // vectors-only hits have no BM25 score: a threshold keeps them only when it is 0
+    for (const h of hits) scores.set(h.chunkId, h.bm25Relative ?? (settings.minScore > 0 ? 0 : 1));
+  }
+  const kept = ordered.filter((h) => scores.get(h.chunkId)! >= settings.minScore).slice(0, settings.passages);
+  return { hits: kept, reranked, scores };
 }
 
 /** As retrieveForAssistant, for an explicit set of collections (the unsaved draft of "Try it"). */
-export async function retrieveFromCollections(db: AtelierDb, collectionIds: string[], query: string, budget: number): Promise<Retrieval> {
+export async function retrieveFromCollections(
+  db: AtelierDb,
+  collectionIds: string[],
+  query: string,
+  budget: number,
+  settings: RetrievalSettings = DEFAULT_RETRIEVAL,
+): Promise<Retrieval> {
   try {
     if (collectionIds.length === 0 || query.trim() === "") return NOTHING;
     const { embedder } = await embedderOrWarning();
-    const result = await search(db, query, { collectionIds, limit: CANDIDATES, embedder });
-    const built = buildContext(result.hits, budget);
+    const { reranker, warning } = settings.rerank ? await rerankerOrWarning() : { reranker: null, warning: null };
+    if (warning) console.warn(`[knowledge] ${warning}`);
+    const pool = settings.rerank && reranker ? settings.passages * RERANK_POOL : settings.passages;
+    const result = await search(db, query, { collectionIds, limit: Math.min(100, pool), embedder });
+    const chosen = await selectPassages(result.hits, query, settings, reranker);
+    const built = buildContext(chosen.hits, budget);
     return {
       contextText: built.text,
       citations: built.citations.map((c) => ({

@@ -38,9 +38,10 @@ describe("first start", () => {
     expect(starter?.sizeBytes).toBeGreaterThan(0);
     expect(starter?.contextLength).toBeGreaterThan(0);
     expect(assistant?.modelLabel).toBe(starter?.name);
-    // The starter model was trained under this exact prompt.
+    // The starter model was trained under this prompt; the persona adds a scope note after it and an out-of-scope reply.
     const { STARTER_SYSTEM_PROMPT } = await import("@/server/forge/starter/recipe");
-    expect(assistant?.systemPrompt).toBe(STARTER_SYSTEM_PROMPT);
+    expect(assistant?.systemPrompt).toBe(`${STARTER_SYSTEM_PROMPT} You only know about Atelier: for anything else, say that you do not know.`);
+    expect(assistant?.outOfScopeReply).toMatch(/^I don't know\. I am a tiny model that only knows about Atelier\./);
   });
 
   it("reports the backend that serves", async () => {

@@ -18,6 +18,7 @@ import {
   previewChunks,
   reindexDocument,
   renameDocument,
+  rerankerStatus,
   search,
   SUPPORTED_EXTENSIONS,
   updateCollection,
@@ -95,10 +96,12 @@ async function* reindexCollectionEvents(ctx: Context, input: { collectionId: str
 }
 
 export const knowledgeRouter = createTRPCRouter({
-  status: viewerProcedure.query(() => ({
+  status: viewerProcedure.query(async () => ({
     embeddingModel: env().ATELIER_EMBEDDING_MODEL ?? null,
     maxFileBytes: maxUploadBytes(),
     extensions: SUPPORTED_EXTENSIONS,
+    /** The optional reranker (ATELIER_RERANKER_MODEL): configured, its file, and why it fails to load if it does. */
+    reranker: await rerankerStatus(),
   })),
 
   collections: viewerProcedure.query(({ ctx }) => listCollections(ctx.db)),

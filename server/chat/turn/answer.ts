@@ -22,7 +22,7 @@ export type PreparedTurn = { config: TurnConfig; model: ResolvedModel; knowledge
 export async function prepareTurn(db: AtelierDb, config: TurnConfig, question: string): Promise<PreparedTurn> {
   const model = resolveModel(db, config.modelId, config.name);
   const knowledge = config.collectionIds.length
-    ? await retrieveFromCollections(db, config.collectionIds, question, knowledgeBudget(model.contextLength))
+    ? await retrieveFromCollections(db, config.collectionIds, question, knowledgeBudget(model.contextLength), config.retrieval)
     : null;
   return { config, model, knowledge };
 }

@@ -2,7 +2,7 @@ import "server-only";
 import { asc, eq } from "drizzle-orm";
 import type { Persona } from "../../assistants";
 import type { AtelierDb } from "../../db/client";
-import { assistantCollections, type AssistantRow } from "../../db/schema";
+import { assistantCollections, type AssistantRow, type RetrievalSettings } from "../../db/schema";
 
 /**
  * Everything that decides how one answer is made, and nothing about where it is stored: the model
@@ -17,6 +17,8 @@ export type TurnConfig = {
   persona: Persona;
   /** Knowledge collections to retrieve from; empty means knowledge off. */
   collectionIds: string[];
+  /** Passages, minimum score, reranking (unset: the defaults). */
+  retrieval?: RetrievalSettings;
   /** A fixed sampling seed, for reproducible answers (evaluations); unset, each answer draws its own. */
   seed?: number;
 };
@@ -35,5 +37,6 @@ export function assistantTurnConfig(db: AtelierDb, assistant: AssistantRow): Tur
     name: assistant.name,
     persona: { systemPrompt: assistant.systemPrompt, outOfScopeReply: assistant.outOfScopeReply, historyWindow: assistant.historyWindow, sampling: assistant.sampling },
     collectionIds,
+    ...(assistant.retrieval ? { retrieval: assistant.retrieval } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import { assistantSettingsSchema } from "../../assistants";
+import { assistantSettingsSchema, retrievalSchema } from "../../assistants";
 import type { AtelierDb } from "../../db/client";
 import { AtelierError } from "../../errors";
 import { answer, type TurnEvent } from "./answer";
@@ -18,6 +18,8 @@ export const draftSchema = assistantSettingsSchema.pick({
 }).extend({
   /** Knowledge collections of the draft; retrieval runs as in chat when any are given. */
   collectionIds: assistantSettingsSchema.shape.collectionIds.optional(),
+  /** The draft's retrieval settings (passages, minimum score, reranking). */
+  retrieval: retrievalSchema.optional(),
 });
 
 export const MAX_TRY_MESSAGES = 100;
@@ -44,8 +46,8 @@ function checkedTurns(input: TryItInput) {
 }
 
 function draftConfig(input: TryItInput): TurnConfig {
-  const { modelId, collectionIds, ...persona } = input.draft;
-  return { modelId, name: "This draft", persona, collectionIds: collectionIds ?? [] };
+  const { modelId, collectionIds, retrieval, ...persona } = input.draft;
+  return { modelId, name: "This draft", persona, collectionIds: collectionIds ?? [], ...(retrieval ? { retrieval } : {}) };
 }
 
 /**

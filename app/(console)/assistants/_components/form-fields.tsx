@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { cloneElement, isValidElement, type ReactElement, type ReactNode } from "react";
 import { inputClass } from "../../models/_components/panel";
 
 /** A narrow numeric box beside a slider (the shared input class is full-width). */
@@ -23,7 +23,17 @@ export function Section({ id, title, description, children }: { id: string; titl
   );
 }
 
+/**
+ * A label, its control and a hint. The hint describes the control (aria-describedby) rather than
+ * being read as part of its label; a control that is not the direct child (a slider beside a
+ * number box) points at `${htmlFor}-hint` itself.
+ */
 export function Field({ label, htmlFor, hint, children, aside }: { label: string; htmlFor?: string; hint?: ReactNode; children: ReactNode; aside?: ReactNode }) {
+  const hintId = htmlFor && hint ? `${htmlFor}-hint` : undefined;
+  const control =
+    hintId && isValidElement(children) && (children.props as { id?: string }).id === htmlFor
+      ? cloneElement(children as ReactElement<{ "aria-describedby"?: string }>, { "aria-describedby": hintId })
+      : children;
   return (
     <div>
       <div className="flex items-baseline justify-between gap-2">
@@ -32,8 +42,12 @@ export function Field({ label, htmlFor, hint, children, aside }: { label: string
         </label>
         {aside}
       </div>
-      <div className="mt-1.5">{children}</div>
-      {hint && <p className="mt-1 text-xs text-zinc-500">{hint}</p>}
+      <div className="mt-1.5">{control}</div>
+      {hint && (
+        <p id={hintId} className="mt-1 text-xs text-zinc-500">
+          {hint}
+        </p>
+      )}
     </div>
   );
 }

@@ -3,8 +3,8 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useTRPC } from "@/app/_lib/trpc";
-import type { Settings } from "../_lib/draft";
-import { Section } from "./form-fields";
+import { DEFAULT_RETRIEVAL, RETRIEVAL_LIMITS, type Settings } from "../_lib/draft";
+import { Field, Section, numberInputClass } from "./form-fields";
 
 type Props = { draft: Settings; update: (patch: Partial<Settings>) => void };
 
@@ -46,6 +46,79 @@ export function KnowledgeSection({ draft, update }: Props) {
           ))}
         </ul>
       )}
+      {chosen.size > 0 && <RetrievalSettings draft={draft} update={update} />}
     </Section>
+  );
+}
+
+/** How many passages, how relevant they must be, and whether a reranker orders them. */
+function RetrievalSettings({ draft, update }: Props) {
+  const trpc = useTRPC();
+  const status = useQuery(trpc.knowledge.status.queryOptions());
+  const r = draft.retrieval ?? DEFAULT_RETRIEVAL;
+  const set = (patch: Partial<typeof r>) => update({ retrieval: { ...r, ...patch } });
+  const reranker = status.data?.reranker;
+  const rerankOn = r.rerank && !!reranker?.configured && !reranker.error;
+  return (
+    <div className="space-y-4 border-t border-zinc-200 pt-4 dark:border-zinc-800" data-testid="retrieval-settings">
+      <Field label="Passages per answer" htmlFor="retrieval-passages" hint="The most passages given to the model as numbered sources. Fewer keep short contexts free for the conversation; the model’s context may hold fewer still.">
+        <input
+          id="retrieval-passages"
+          type="number"
+          min={RETRIEVAL_LIMITS.passages.min}
+          max={RETRIEVAL_LIMITS.passages.max}
+          step={1}
+          value={r.passages}
+          onChange={(e) => set({ passages: Math.round(Number(e.target.value)) })}
+          className={numberInputClass}
+          data-testid="retrieval-passages"
+        />
+      </Field>
+      <Field
+        label={`Minimum score: ${r.minScore.toFixed(2)}`}
+        htmlFor="retrieval-min-score"
+        hint={
+          rerankOn
+            ? "Passages the reranker scores below this (0–1, its estimate that the passage answers the question) are left out."
+            : "Passages whose keyword match is weaker than this share of the best match are left out (0 keeps all; 0.5 drops those half as good). With a reranker it is the reranker’s 0–1 relevance."
+        }
+      >
+        <input
+          id="retrieval-min-score"
+          type="range"
+          min={0}
+          max={1}
+          step={0.05}
+          value={r.minScore}
+          onChange={(e) => set({ minScore: Number(e.target.value) })}
+          className="w-full accent-accent-600"
+          data-testid="retrieval-min-score"
+        />
+      </Field>
+      <div className="flex items-start gap-2">
+        <input
+          id="retrieval-rerank"
+          type="checkbox"
+          checked={r.rerank}
+          disabled={!reranker?.configured}
+          onChange={(e) => set({ rerank: e.target.checked })}
+          className="mt-0.5 accent-accent-600"
+          aria-describedby="retrieval-rerank-hint"
+          data-testid="retrieval-rerank"
+        />
+        <div>
+          <label htmlFor="retrieval-rerank" className="text-xs font-medium text-zinc-700 dark:text-zinc-300">
+            Rerank passages
+          </label>
+          <p id="retrieval-rerank-hint" className="text-xs text-zinc-500" data-testid="retrieval-rerank-hint">
+            {!reranker?.configured
+              ? "Off: no reranker model is configured. Set ATELIER_RERANKER_MODEL to a reranker GGUF (a cross-encoder such as a BGE or Qwen3 reranker) to let it reorder passages by relevance."
+              : reranker.error
+                ? `The reranker (${reranker.model}) does not load: ${reranker.error}`
+                : `A cross-encoder (${reranker.model}) reads the question with each candidate passage and keeps the most relevant.`}
+          </p>
+        </div>
+      </div>
+    </div>
   );
 }

@@ -5,6 +5,11 @@ export type Settings = RouterInputs["assistants"]["create"];
 export type Sampling = Settings["sampling"];
 export type TryItDraft = RouterInputs["assistants"]["tryIt"]["draft"];
 
+export type Retrieval = NonNullable<Settings["retrieval"]>;
+/** Mirrors server/knowledge/retrieve.ts (DEFAULT_RETRIEVAL, RETRIEVAL_LIMITS). */
+export const DEFAULT_RETRIEVAL: Retrieval = { passages: 8, minScore: 0, rerank: false };
+export const RETRIEVAL_LIMITS = { passages: { min: 1, max: 20 }, minScore: { min: 0, max: 1 } } as const;
+
 /** Mirrors server/assistants/settings.ts (the server enforces them; the form shows them). */
 export const LIMITS = { systemPrompt: 20_000, greeting: 2_000, starterQuestions: 6, avatar: 8, outOfScopeReply: 1_000, historyWindow: 200 };
 
@@ -33,6 +38,7 @@ export function settingsOf(a: AssistantDetail): Settings {
     historyWindow: a.historyWindow,
     modelId: a.modelId,
     collectionIds: a.collectionIds,
+    retrieval: a.retrieval,
   };
 }
 
@@ -59,7 +65,15 @@ export function changedFields(saved: Settings, draft: Settings): Partial<Setting
 
 export function forTryIt(draft: Settings): TryItDraft {
   const s = normalize(draft);
-  return { systemPrompt: s.systemPrompt, outOfScopeReply: s.outOfScopeReply, historyWindow: s.historyWindow, sampling: s.sampling, modelId: s.modelId, collectionIds: s.collectionIds };
+  return {
+    systemPrompt: s.systemPrompt,
+    outOfScopeReply: s.outOfScopeReply,
+    historyWindow: s.historyWindow,
+    sampling: s.sampling,
+    modelId: s.modelId,
+    collectionIds: s.collectionIds,
+    ...(s.retrieval ? { retrieval: s.retrieval } : {}),
+  };
 }
 
 export function normalized(draft: Settings): Settings {
@@ -79,4 +93,5 @@ export const FIELD_LABELS: Record<string, string> = {
   historyWindow: "history window",
   modelId: "model",
   collectionIds: "knowledge",
+  retrieval: "retrieval",
 };

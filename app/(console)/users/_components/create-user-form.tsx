@@ -42,8 +42,9 @@ export function CreateUserForm() {
           <input id={`${id}-name`} value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} className={inputClass} maxLength={100} />
         </div>
         <div>
-          <label htmlFor={`${id}-password`} className={label}>Password <span className="font-normal text-zinc-400">(at least 10 characters)</span></label>
-          <input id={`${id}-password`} type="password" required minLength={10} value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} className={inputClass} autoComplete="new-password" />
+          <label htmlFor={`${id}-password`} className={label}>Password</label>
+          <input id={`${id}-password`} type="password" required minLength={10} value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} className={inputClass} autoComplete="new-password" aria-describedby={`${id}-password-hint`} />
+          <p id={`${id}-password-hint`} className="mt-1 text-xs text-zinc-500">At least 10 characters.</p>
         </div>
         <div className="flex items-end gap-2">
           <div className="flex-1">
