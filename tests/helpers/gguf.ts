@@ -124,6 +124,21 @@ export function tokenizerMetadata(tok: BpeTokenizerData): Record<string, GgufVal
   return md;
 }
 
+/** Deterministic small random weights (xorshift32): rnd(n, scale) → n floats uniform in ±scale. */
+export function seededUniform(seed: number): (n: number, scale: number) => Float32Array {
+  let state = seed >>> 0 || 1;
+  return (n, scale) => {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      state ^= state << 13; state >>>= 0;
+      state ^= state >>> 17;
+      state ^= state << 5; state >>>= 0;
+      a[i] = ((state / 0xffffffff) * 2 - 1) * scale;
+    }
+    return a;
+  };
+}
+
 export interface TinyLlamaShape {
   n_embd: number;
   n_layer: number;
@@ -160,17 +175,7 @@ export function writeLlamaGguf(
   };
   const tensors: GgufTensor[] = [];
   if (opts.weights === "random") {
-    let state = (opts.seed ?? 1) >>> 0 || 1;
-    const rnd = (n: number, scale: number) => {
-      const a = new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        state ^= state << 13; state >>>= 0;
-        state ^= state >>> 17;
-        state ^= state << 5; state >>>= 0;
-        a[i] = ((state / 0xffffffff) * 2 - 1) * scale;
-      }
-      return a;
-    };
+    const rnd = seededUniform(opts.seed ?? 1);
     const ones = (n: number) => new Float32Array(n).fill(1);
     const V = tok.tokens.length;
     const E = s.n_embd;

@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import type { BpeTokenizerData } from "@/server/forge/tokenizer/bpe";
-import { encodeGguf, tokenizerMetadata, type GgufTensor, type GgufValue } from "./gguf";
+import { encodeGguf, seededUniform, tokenizerMetadata, type GgufTensor, type GgufValue } from "./gguf";
 
 /**
  * A tiny cross-encoder reranker GGUF, crafted offline: llama.cpp's Qwen3 reranker layout (a Qwen3
@@ -33,17 +33,7 @@ export function writeRerankerGguf(file: string, tok: BpeTokenizerData, opts: { s
     "qwen3.classifier.output_labels": { type: "string[]", value: ["yes", "no"] },
     ...tokenizerMetadata(tok),
   };
-  let state = (opts.seed ?? 7) >>> 0 || 7;
-  const rnd = (n: number, scale: number) => {
-    const a = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      state ^= state << 13; state >>>= 0;
-      state ^= state >>> 17;
-      state ^= state << 5; state >>>= 0;
-      a[i] = ((state / 0xffffffff) * 2 - 1) * scale;
-    }
-    return a;
-  };
+  const rnd = seededUniform(opts.seed ?? 7);
   const ones = (n: number) => new Float32Array(n).fill(1);
   const tensors: GgufTensor[] = [
     { name: "token_embd.weight", dims: [E, V], data: rnd(E * V, 0.5) },
