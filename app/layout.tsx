@@ -1,6 +1,9 @@
 import type { Metadata, Viewport } from "next";
 import type { ReactNode } from "react";
+import "@fontsource/noto-color-emoji";
+import "@fontsource/noto-sans-symbols-2";
 import { Providers } from "./_components/providers";
+import { THEME_SCRIPT } from "./_lib/theme";
 import "./globals.css";
 
 export const metadata: Metadata = {
@@ -18,7 +21,11 @@ export const viewport: Viewport = {
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
-    <html lang="en">
+    // The theme script sets the "dark" class before hydration; React must not warn about it.
+    <html lang="en" suppressHydrationWarning>
+      <head>
+        <script dangerouslySetInnerHTML={{ __html: THEME_SCRIPT }} />
+      </head>
       <body>
         <Providers>{children}</Providers>
       </body>

@@ -9,6 +9,7 @@ export {
   NEW_CHAT_TITLE,
   renameConversation,
 } from "./conversations";
+export { citedInAnswer, EXPORT_FORMATS, exportConversations, type ExportFormat } from "./export";
 export { answer, generateTurn, prepareTurn, type PreparedTurn, type TurnEvent } from "./turn/answer";
 export { assistantTurnConfig, type TurnConfig } from "./turn/config";
 export { composeSystemPrompt, renderPrompt, resolveModel, windowTurns, type ResolvedModel } from "./turn/generate";

@@ -3,3 +3,15 @@
 export { assertHubReachable, downloadModel, parseHfUri, type DownloadEvent } from "./download";
 export { addLocalModel, factsToColumns, getModelRow, listModels, removeModel, servingSpecFor, toModelView, type ModelView } from "./registry";
 export { ensureStarterModel } from "./starter";
+export {
+  appendModelChunk,
+  cancelModelUpload,
+  completeModelUpload,
+  maxModelUploadBytes,
+  modelUploadState,
+  startModelUpload,
+  UPLOAD_CHUNK_BYTES,
+  uploadCompleteInput,
+  uploadStartInput,
+  type UploadState,
+} from "./upload";

@@ -4,6 +4,7 @@ import { usePathname } from "next/navigation";
 import { useEffect, useState, type ReactNode } from "react";
 import { CloseIcon, MenuIcon } from "@/app/_components/icons";
 import { useMediaQuery } from "@/app/_lib/use-media-query";
+import { KeyboardShortcuts } from "./shortcuts";
 import { Sidebar } from "./sidebar";
 
 /** Sidebar + main area. Below md the sidebar becomes a drawer toggled from a slim top bar. */
@@ -25,6 +26,7 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
 
   return (
     <div className="flex h-dvh overflow-hidden">
+      <KeyboardShortcuts />
       {open && (
         <div
           className="fixed inset-0 z-30 bg-zinc-950/40 backdrop-blur-[1px] md:hidden"

@@ -4,7 +4,9 @@ import Link from "next/link";
 import { useState } from "react";
 import { PlusIcon, SearchIcon } from "@/app/_components/icons";
 import { useDebounced } from "@/app/_lib/use-debounced";
+import { ThemeToggle } from "@/app/_components/theme-toggle";
 import { BackendStatus } from "./backend-status";
+import { ExportMenu } from "./export-menu";
 import { ConversationList } from "./conversation-list";
 import { NavLinks } from "./nav-links";
 import { UserMenu } from "./user-menu";
@@ -31,6 +33,7 @@ export function Sidebar() {
         <Link
           href="/chat"
           data-testid="new-chat"
+          title="New chat (Ctrl+Shift+O)"
           className="flex w-full items-center justify-center gap-2 rounded-lg border border-zinc-200 bg-white px-3 py-2 text-sm font-medium shadow-xs hover:bg-zinc-100 dark:border-zinc-700 dark:bg-zinc-800 dark:hover:bg-zinc-700"
         >
           <PlusIcon /> New chat
@@ -53,6 +56,10 @@ export function Sidebar() {
 
       <div className="space-y-3 border-t border-zinc-200 p-3 dark:border-zinc-800">
         <BackendStatus />
+        <div className="flex items-center justify-between gap-2">
+          <ThemeToggle />
+          <ExportMenu label="Export chats" testId="export-all-menu" />
+        </div>
         <UserMenu />
       </div>
     </div>

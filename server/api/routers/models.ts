@@ -1,6 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import { addLocalModel, downloadModel, listModels, removeModel } from "../../models";
+import { addLocalModel, downloadModel, listModels, maxModelUploadBytes, removeModel, UPLOAD_CHUNK_BYTES } from "../../models";
 import { createTRPCRouter, adminProcedure, mapStreamErrors, viewerProcedure } from "../trpc";
 
 export const modelsRouter = createTRPCRouter({
@@ -13,6 +13,8 @@ export const modelsRouter = createTRPCRouter({
     .mutation(async function* ({ ctx, input, signal }) {
       yield* mapStreamErrors(downloadModel(ctx.db, input, signal));
     }),
+  /** Browser uploads (app/api/models/uploads): the size limit and the chunk size. */
+  uploadLimits: adminProcedure.query(() => ({ maxBytes: maxModelUploadBytes(), chunkBytes: UPLOAD_CHUNK_BYTES })),
   remove: adminProcedure.input(z.object({ id: z.string().min(1) })).mutation(async ({ ctx, input }) => {
     await removeModel(ctx.db, input.id);
     return { id: input.id };

@@ -2,6 +2,7 @@
 
 import { useState } from "react";
 import { Markdown } from "@/app/_components/markdown";
+import { CopyMessageButton } from "@/app/_components/copy-message";
 import { RefreshIcon } from "@/app/_components/icons";
 import type { Citation, Message } from "@/app/_lib/types";
 import { CitationDrawer, CitationList, CitedMarkdown } from "./citations";
@@ -47,12 +48,15 @@ export function AssistantMessage({ message, streaming, onRegenerate }: Props) {
       {openCitation && <CitationDrawer citation={openCitation} onClose={() => setOpenCitation(null)} />}
       <div className="mt-2 flex items-center gap-3">
         <MessageMeta message={message} streaming={streaming} />
+        {!streaming && message.content.length > 0 && (
+          <CopyMessageButton text={message.content} className="ml-auto opacity-70 group-hover:opacity-100 focus-visible:opacity-100" />
+        )}
         {onRegenerate && !streaming && (
           <button
             type="button"
             data-testid="regenerate-button"
             onClick={onRegenerate}
-            className="ml-auto flex items-center gap-1 rounded-md px-1.5 py-0.5 text-xs text-zinc-500 opacity-70 hover:bg-zinc-100 hover:text-zinc-900 group-hover:opacity-100 focus-visible:opacity-100 dark:hover:bg-zinc-800 dark:hover:text-zinc-100"
+            className={`${message.content.length > 0 ? "" : "ml-auto "}flex items-center gap-1 rounded-md px-1.5 py-0.5 text-xs text-zinc-500 opacity-70 hover:bg-zinc-100 hover:text-zinc-900 group-hover:opacity-100 focus-visible:opacity-100 dark:hover:bg-zinc-800 dark:hover:text-zinc-100`}
           >
             <RefreshIcon width={13} height={13} /> Regenerate
           </button>

@@ -71,6 +71,7 @@ export function Composer({ value, onChange, onSend, onStop, streaming, busy = fa
           autoFocus={autoFocus}
           placeholder={placeholder ?? "Send a message"}
           aria-describedby={hintId}
+          aria-keyshortcuts="Shift+Escape"
           aria-invalid={tooLong || undefined}
           className="block max-h-60 w-full resize-none bg-transparent px-4 pt-3 text-[15px] leading-6 placeholder:text-zinc-400 dark:placeholder:text-zinc-500 focus:outline-none disabled:cursor-not-allowed disabled:opacity-60"
         />
@@ -80,13 +81,15 @@ export function Composer({ value, onChange, onSend, onStop, streaming, busy = fa
               ? `Too long: ${nf.format(value.length)} / ${nf.format(MAX_MESSAGE_CHARS)} characters`
               : showCount
                 ? `${nf.format(value.length)} / ${nf.format(MAX_MESSAGE_CHARS)} characters`
-                : <span className="hidden sm:inline">Enter to send · Shift+Enter for a new line</span>}
+                : <span className="hidden sm:inline">Enter to send · Shift+Enter for a new line{streaming ? " · Esc to stop" : " · ? for shortcuts"}</span>}
           </p>
           {streaming ? (
             <button
               type="button"
               data-testid="stop-button"
               onClick={onStop}
+              aria-keyshortcuts="Escape"
+              title="Stop (Esc)"
               className="flex items-center gap-1.5 rounded-lg bg-zinc-900 px-3 py-1.5 text-sm font-medium text-white hover:bg-zinc-700 dark:bg-zinc-100 dark:text-zinc-900 dark:hover:bg-zinc-300"
             >
               <StopIcon width={14} height={14} /> Stop

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useState } from "react";
 import { peekPendingSend, takePendingSend } from "@/app/_lib/pending-send";
 import { useTRPC } from "@/app/_lib/trpc";
 import { AssistantAvatar } from "./assistant-avatar";
+import { ExportMenu } from "../../_components/export-menu";
 import { ChatHeader } from "./chat-header";
 import { Composer } from "./composer";
 import { EmptyState } from "./empty-state";
@@ -82,7 +83,9 @@ export function ConversationView({ conversationId }: { conversationId: string })
             <span className="h-4 w-40 animate-pulse rounded bg-zinc-200 dark:bg-zinc-800" />
           )
         }
-      />
+      >
+        {data && <ExportMenu conversationId={conversationId} />}
+      </ChatHeader>
       {showEmpty ? (
         <div className="min-h-0 flex-1 overflow-y-auto">
           <EmptyState assistant={data.assistant} onStarter={send} />

@@ -1,6 +1,7 @@
 "use client";
 
 import { useState } from "react";
+import { CopyMessageButton } from "@/app/_components/copy-message";
 import { PencilIcon } from "@/app/_components/icons";
 import { MAX_MESSAGE_CHARS, type Message } from "@/app/_lib/types";
 
@@ -71,6 +72,7 @@ export function UserMessage({ message, onEdit }: Props) {
 
   return (
     <div data-testid="message-user" data-message-id={message.id} className="group flex items-center justify-end gap-2">
+      <CopyMessageButton text={message.content} className="shrink-0 opacity-0 pointer-coarse:opacity-100 group-hover:opacity-100 focus-visible:opacity-100 [&>span]:sr-only" />
       {onEdit && (
         <button
           type="button"

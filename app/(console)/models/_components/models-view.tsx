@@ -4,6 +4,7 @@ import { useSession } from "@/app/_lib/session";
 import { AddLocalForm } from "./add-local-form";
 import { DownloadForm } from "./download-form";
 import { ModelsTable } from "./models-table";
+import { UploadModelForm } from "./upload-model-form";
 
 export function ModelsView() {
   const { can } = useSession();
@@ -13,13 +14,14 @@ export function ModelsView() {
         <header>
           <h1 className="text-xl font-semibold tracking-tight">Models</h1>
           <p className="mt-1 text-sm text-zinc-500">
-            GGUF models available to your assistants. Add a file from this machine or download one from Hugging Face.
+            GGUF models available to your assistants. Add a file on the server, upload one from your computer, or download one from Hugging Face.
           </p>
         </header>
         {can("admin") ? (
           <div className="mt-6 grid gap-4 lg:grid-cols-2">
             <AddLocalForm />
             <DownloadForm />
+            <UploadModelForm />
           </div>
         ) : (
           <p className="mt-6 text-sm text-zinc-500">Only admins can add or remove models.</p>
