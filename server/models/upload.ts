@@ -125,7 +125,12 @@ export async function startModelUpload(db: AtelierDb, userId: string, input: Upl
     for (const id of await fs.readdir(root())) {
       try {
         const m = JSON.parse(await fs.readFile(metaOf(id), "utf8")) as UploadMeta;
-        if (m.userId === userId && m.resumeKey === input.resumeKey && m.size === input.size) return stateOf(m);
+        if (m.userId === userId && m.resumeKey === input.resumeKey && m.size === input.size) {
+          // the latest choices of name and base model apply to the file being resumed
+          const updated: UploadMeta = { ...m, name: input.name, baseModelId: input.baseModelId, updatedAt: now };
+          await fs.writeFile(metaOf(id), JSON.stringify(updated));
+          return stateOf(updated);
+        }
       } catch {
         /* ignore */
       }

@@ -40,6 +40,14 @@ describe("first start and sign-in in the browser", () => {
     try {
       await page.goto(`${server.url}/chat`);
       await page.waitForURL(/\/setup$/);
+      // The password hint describes the field (aria-describedby); it is not part of its label.
+      const hint = await page.getByTestId("setup-password").evaluate((el) => {
+        const input = el as HTMLInputElement;
+        const label = [...(input.labels ?? [])].map((l) => l.textContent).join(" ");
+        const described = (input.getAttribute("aria-describedby") ?? "").split(" ").map((id) => document.getElementById(id)?.textContent).join(" ");
+        return { label, described };
+      });
+      expect(hint).toEqual({ label: "Password", described: expect.stringMatching(/^At least \d+ characters\.$/) });
       await page.getByTestId("setup-email").fill(ADMIN.email);
       await page.getByTestId("setup-name").fill(ADMIN.name);
       await page.getByTestId("setup-password").fill(ADMIN.password);

@@ -164,6 +164,9 @@ describe("training studio in the browser", () => {
       expect(await page.getByTestId("run-results").textContent()).toMatch(/Took/);
       // Some passages were held out, so perplexity is measured before and after, with its change.
       expect(await page.getByTestId("run-results").getByTestId("perplexity").textContent()).toMatch(/[\d,.]+ → [\d,.]+ \((−|\+|±)[\d.]+%\)/);
+      // Bits per byte beside it (comparable across tokenizers), and the peak memory measured from the trainer beside its estimate.
+      expect(await page.getByTestId("run-results").getByTestId("bits-per-byte").textContent()).toMatch(/[\d.]+ → [\d.]+ bits per byte/);
+      expect(await page.getByTestId("run-peak-memory").textContent()).toMatch(/^[\d.,]+ (MiB|GiB) measured — (in line with|\d+% (above|below)) the [\d.,]+ (MiB|GiB) estimate\.$/);
       await expect.poll(() => page.getByTestId("run-progress").first().textContent()).toMatch(/100%/);
     } catch (e) {
       await onFailure("run", e);

@@ -242,6 +242,28 @@ describe("the embeddable widget on a third-party site", () => {
     }
   });
 
+  it("lists only the sources an answer cites, unnumbered by the list itself (no '1. [1]'); the rest as retrieved, not cited", async () => {
+    try {
+      const [conv] = query<{ id: string }>("SELECT id FROM conversations WHERE channel = 'widget'");
+      const [last] = query<{ id: string }>("SELECT id FROM messages WHERE conversation_id = ? AND role = 'assistant' ORDER BY position DESC LIMIT 1", conv!.id);
+      const citations = [
+        { n: 1, documentId: "d1", documentTitle: "Harbour handbook", chunkId: 1, heading: "Gate", excerpt: "The gate opens two hours before high water." },
+        { n: 2, documentId: "d2", documentTitle: "Ferry timetable", chunkId: 2, heading: null, excerpt: "The ferry leaves every hour." },
+      ];
+      sql("UPDATE messages SET content = ?, citations = ?, status = 'complete' WHERE id = ?", "It opens two hours before high water [1].", JSON.stringify(citations), last!.id);
+      await page.reload();
+      const used = chat().getByTestId("widget-sources").last();
+      await used.waitFor({ timeout: 30_000 });
+      expect(await used.locator("li").allTextContents()).toEqual(["[1] Harbour handbook — Gate"]);
+      expect(await used.evaluate((el) => el.tagName + " " + getComputedStyle(el).listStyleType)).toBe("UL none");
+      const uncited = chat().getByTestId("widget-uncited").last();
+      expect(await uncited.locator("summary").textContent()).toBe("1 retrieved, not cited");
+      expect(await uncited.locator("li").allTextContents()).toEqual(["[2] Ferry timetable"]);
+    } catch (e) {
+      await onFailure("sources", e);
+    }
+  });
+
   it("shows the friendly message when the visitor's daily quota is used up", async () => {
     try {
       await expect.poll(() => chat().locator("#send").isEnabled(), { timeout: 150_000 }).toBe(true);

@@ -79,7 +79,7 @@ describe("browser model upload", () => {
     expect((await put(id, piece, STARTER.subarray(piece, 2 * piece))).body.received).toBe(2 * piece);
 
     // a reloaded page asks again for the same file: the same upload, from where the server is
-    const again = await start({ fileName: "atelier-starter.gguf", size: STARTER.length, resumeKey });
+    const again = await start({ fileName: "atelier-starter.gguf", size: STARTER.length, resumeKey, name: "Uploaded starter" });
     expect(again.body).toMatchObject({ id, received: 2 * piece });
     // a chunk at the wrong offset is refused with the offset to continue from
     const wrong = await put(id, piece, STARTER.subarray(piece, 2 * piece));

@@ -38,6 +38,7 @@ export function UploadModelForm() {
   const [baseModelId, setBaseModelId] = useState("");
   const [view, setView] = useState<UploadView>({ phase: "idle" });
   const abortRef = useRef<AbortController | null>(null);
+  const inputRef = useRef<HTMLInputElement>(null);
   useEffect(() => () => abortRef.current?.abort(), []);
   const bases = models.data?.filter((m) => m.kind !== "lora" && m.status === "ready") ?? [];
   const tooBig = !!file && !!limits.data && file.size > limits.data.maxBytes;
@@ -58,6 +59,7 @@ export function UploadModelForm() {
       });
       setView({ phase: "done", name: model.name });
       setFile(null);
+      if (inputRef.current) inputRef.current.value = "";
       setName("");
       void queryClient.invalidateQueries(trpc.models.list.queryFilter());
     } catch (err) {
@@ -88,6 +90,7 @@ export function UploadModelForm() {
           </label>
           <input
             id={`${id}-file`}
+            ref={inputRef}
             type="file"
             accept=".gguf"
             disabled={running}

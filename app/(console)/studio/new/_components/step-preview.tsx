@@ -95,7 +95,7 @@ export function StepPreview({ state, onChange }: { state: WizardState; onChange:
             <Stat label="Records" value={`${formatCount(p.kept)} of ${formatCount(p.records)}`} testId="preview-records" />
             <Stat label={p.tokenizer === "model" ? "Tokens" : "Tokens (estimate)"} value={formatCount(p.tokens)} testId="preview-tokens" />
             <Stat label="For training" value={`${formatCount(p.trainTokens)} tokens`} />
-            <Stat label="Held out" value={`${formatCount(p.heldOutTokens)} tokens`} />
+            <Stat label="Held out" value={`${formatCount(p.heldOutTokens)} tokens · ${formatCount(p.heldOutRecords)} ${p.heldOutRecords === 1 ? "record" : "records"}`} testId="preview-held-out" />
           </dl>
           {p.samples.length > 0 && (
             <div>
@@ -187,11 +187,11 @@ function Sample({ label, text, changed }: { label: string; text: string; changed
   );
 }
 
-const PII_RULE_TEXT: Record<PiiRule, { label: string; hint: string; keptWhat: string }> = {
-  email: { label: "E-mail addresses", hint: "Personal addresses. Kept: documentation domains (example.com, .test…) and role or list mailboxes (support@, …-request@).", keptWhat: "documentation or role addresses kept" },
-  phone: { label: "Phone numbers", hint: "Only phone-shaped numbers (+CC …, (area) …, 415-555-0134, 020 7946 0958, or after “phone:”); never years, dates or versions.", keptWhat: "kept" },
-  card: { label: "Card numbers", hint: "Numbers with a card issuer’s prefix and length that pass the Luhn check.", keptWhat: "kept" },
-  ip: { label: "IP addresses", hint: "IPv4 with four valid octets (not “version 1.2.3.4”), valid IPv6 (not Perl’s B:: or C++’s std::). Kept: loopback and documentation addresses.", keptWhat: "loopback or documentation addresses kept" },
+const PII_RULE_TEXT: Record<PiiRule, { label: string; hint: string; keptWhat: (n: number) => string }> = {
+  email: { label: "E-mail addresses", hint: "Personal addresses. Kept: documentation domains (example.com, .test…) and role or list mailboxes (support@, …-request@).", keptWhat: (n) => `documentation or role address${n === 1 ? "" : "es"} kept` },
+  phone: { label: "Phone numbers", hint: "Only phone-shaped numbers (+CC …, (area) …, 415-555-0134, 020 7946 0958, or after “phone:”); never years, dates or versions.", keptWhat: () => "kept" },
+  card: { label: "Card numbers", hint: "Numbers with a card issuer’s prefix and length that pass the Luhn check.", keptWhat: () => "kept" },
+  ip: { label: "IP addresses", hint: "IPv4 with four valid octets (not “version 1.2.3.4”), valid IPv6 (not Perl’s B:: or C++’s std::). Kept: loopback and documentation addresses.", keptWhat: (n) => `loopback or documentation address${n === 1 ? "" : "es"} kept` },
 };
 const PII_RULE_ORDER: PiiRule[] = ["email", "phone", "card", "ip"];
 
@@ -218,7 +218,7 @@ function PiiRules({ cleaning, report, onChange }: { cleaning: Cleaning; report: 
             {r && (r.examples.length > 0 || r.kept > 0) && (
               <details className="ml-6 mt-1 text-xs text-zinc-500">
                 <summary className="cursor-pointer select-none">
-                  Examples{r.kept > 0 ? ` · ${formatCount(r.kept)} ${text.keptWhat}` : ""}
+                  Examples{r.kept > 0 ? ` · ${formatCount(r.kept)} ${text.keptWhat(r.kept)}` : ""}
                 </summary>
                 <ul className="mt-1 space-y-1" data-testid={`pii-examples-${rule}`}>
                   {r.examples.map((e, i) => (
