@@ -5,8 +5,9 @@
 //   indexing.ts                    parse → chunk → embed → store, in one transaction per document
 //   vector-sync.ts, vectors.ts     the sqlite-vec index and bringing it up to date
 //   fts.ts                         FTS5 maintenance
-//   search/                        query terms, BM25 planning, vectors, fusion, prompt packing
-//   retrieve.ts                    retrieval for a chat turn (never throws)
+//   search/                        query terms, BM25 planning, vectors, fusion, duplicate passages out, prompt packing
+//   reranker.ts                    the optional cross-encoder (ATELIER_RERANKER_MODEL)
+//   retrieve.ts                    retrieval for a chat turn with the assistant's settings (never throws)
 //   parse/, chunk.ts               file formats and chunking
 export { createCollection, deleteCollection, getCollection, listCollections, updateCollection, type KnowledgeCollection } from "./collections";
 export { deleteDocument, DOCUMENT_TITLE_MAX, getDocument, getDocumentText, listChunks, listDocuments, renameDocument, type KnowledgeDocument } from "./documents";

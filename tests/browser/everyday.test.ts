@@ -283,6 +283,7 @@ describe("the everyday path in the browser", () => {
       await expect.poll(() => page.getByRole("status").filter({ hasText: "Uploaded and registered Padded starter." }).count(), { timeout: 120_000 }).toBe(1);
       expect(offsets).toEqual([8 * 1024 * 1024, 16 * 1024 * 1024]); // resumed: the first chunk was not sent again
       await expect.poll(() => page.getByText("Padded starter").count(), { timeout: 30_000 }).toBeGreaterThan(0);
+      await page.screenshot({ path: path.join(DOCS, "screenshot-models.png") });
       const row = withDb((db) => db.prepare("SELECT size_bytes AS size, source, json_extract(meta, '$.sha256') AS sha FROM models WHERE name = 'Padded starter'").get()) as { size: number; source: string; sha: string };
       expect(row).toMatchObject({ size: file.length, source: "upload:padded-starter.gguf" });
       const { createHash } = await import("node:crypto");
@@ -292,7 +293,6 @@ describe("the everyday path in the browser", () => {
       await page.getByTestId("upload-model-input").setInputFiles({ name: "notes.gguf", mimeType: "application/octet-stream", buffer: Buffer.from("just some notes, not a model".repeat(10)) });
       await page.getByTestId("upload-model-start").click();
       await expect.poll(() => page.getByTestId("upload-model-form").getByRole("alert").textContent(), { timeout: 30_000 }).toMatch(/notes\.gguf is not a GGUF file/);
-      await page.screenshot({ path: path.join(DOCS, "screenshot-models.png") });
     } catch (e) {
       await onFailure("upload", e);
     }

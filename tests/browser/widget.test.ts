@@ -244,6 +244,8 @@ describe("the embeddable widget on a third-party site", () => {
 
   it("lists only the sources an answer cites, unnumbered by the list itself (no '1. [1]'); the rest as retrieved, not cited", async () => {
     try {
+      // the last answers may still be generating: wait until none is, so nothing overwrites the edit below
+      await expect.poll(() => query<{ n: number }>("SELECT count(*) AS n FROM messages WHERE status = 'streaming'")[0]!.n, { timeout: 150_000 }).toBe(0);
       const [conv] = query<{ id: string }>("SELECT id FROM conversations WHERE channel = 'widget'");
       const [last] = query<{ id: string }>("SELECT id FROM messages WHERE conversation_id = ? AND role = 'assistant' ORDER BY position DESC LIMIT 1", conv!.id);
       const citations = [
