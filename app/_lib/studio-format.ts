@@ -198,3 +198,14 @@ export function estimateError(estimate: number | null | undefined, actual: numbe
   if (!isNum(estimate) || !isNum(actual) || estimate <= 0) return "—";
   return formatRelativeChange(estimate, actual);
 }
+
+/**
+ * A run's time beside its estimate, like for like: the estimate predicts the trainer's own running
+ * time; preparing data and measuring perplexity come on top. "Training took 2 min 40 s — 23% longer
+ * than the 2 min 10 s estimate; 3 min 5 s in all with data preparation and evaluation."
+ */
+export function trainingTiming(estimateSeconds: number | null | undefined, trainSeconds: number | null | undefined, totalSeconds: number | null | undefined): string | null {
+  if (!isNum(trainSeconds)) return estimateVsActual(estimateSeconds, totalSeconds);
+  const core = estimateVsActual(estimateSeconds, trainSeconds)!.replace(/^Took/, "Training took").replace(/\.$/, "");
+  return isNum(totalSeconds) && totalSeconds - trainSeconds >= 1 ? `${core}; ${formatSeconds(totalSeconds)} in all with data preparation and evaluation.` : `${core}.`;
+}

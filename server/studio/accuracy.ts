@@ -7,7 +7,8 @@ import type { EstimateAccuracy } from "./types";
 /*
  * The planner's estimates, checked against what runs measured. Every finished run keeps the raw
  * estimate (calibration speed × steps; the trainer's own memory estimate) beside the measured
- * wall time and peak memory. The median measured/raw ratio of the recent runs of the same method
+ * training time (the trainer process's wall time, without data preparation and evaluations,
+ * which is what the estimate covers) and peak memory. The median measured/raw ratio of the recent runs of the same method
  * corrects the next estimate: a planner that was 40% high on this machine stops being 40% high.
  * The ratios are clamped so one odd run (a machine busy with something else) cannot make the
  * next plan absurd.
@@ -29,6 +30,15 @@ function median(xs: number[]): number | null {
 }
 
 const clamp = (x: number) => Math.min(MAX_FACTOR, Math.max(MIN_FACTOR, x));
+
+/** Seconds the trainer process ran, summed over resumes (null for runs from before it was measured). */
+export function measuredTrainSeconds(row: Pick<StudioRunRow, "settings">): number | null {
+  const m = (row.settings as { measured?: { trainSeconds?: number } }).measured;
+  return typeof m?.trainSeconds === "number" ? m.trainSeconds : null;
+}
+
+/** What a run's time estimate is compared with: the trainer's running time, else (older runs) the whole wall time. */
+const trainSecondsOf = (row: StudioRunRow) => measuredTrainSeconds(row) ?? row.actualSeconds;
 
 function planOf(row: StudioRunRow): PlanRecord | null {
   const p = (row.settings as { plan?: Partial<PlanRecord> }).plan;
@@ -59,16 +69,17 @@ export function estimateAccuracy(db: AtelierDb, method: StudioRunRow["method"]):
     // runs planned before estimates were corrected stored the raw estimate as the estimate
     const rawSeconds = plan?.rawSeconds ?? r.estimateSeconds;
     const rawPeak = plan?.rawPeakBytes ?? r.estimatePeakBytes;
+    const took = trainSecondsOf(r);
     return {
       runId: r.id,
       name: r.name,
       method: r.method,
       finishedAt: r.finishedAt ?? r.createdAt,
       estimatedSeconds: r.estimateSeconds,
-      actualSeconds: r.actualSeconds,
+      actualSeconds: took,
       estimatedPeakBytes: r.estimatePeakBytes,
       actualPeakBytes: r.actualPeakBytes,
-      timeRatio: rawSeconds && r.actualSeconds ? r.actualSeconds / rawSeconds : null,
+      timeRatio: rawSeconds && took ? took / rawSeconds : null,
       memoryRatio: rawPeak && r.actualPeakBytes ? r.actualPeakBytes / rawPeak : null,
     };
   });

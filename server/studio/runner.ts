@@ -29,7 +29,16 @@ export const TERMINAL = ["succeeded", "failed", "cancelled", "interrupted"] as c
 const PERSIST_EVERY_MS = 1000;
 export const LOG_LINES = 200;
 
-export type RunSettings = { input: StartInput; train: TrainSettings; plan?: PlanRecord; heldOut?: HeldOutText };
+export type RunSettings = {
+  input: StartInput;
+  train: TrainSettings;
+  /** The planner's raw estimates and the correction applied (accuracy.ts). */
+  plan?: PlanRecord;
+  /** Targets and bytes of the held-out file, for bits per byte. */
+  heldOut?: HeldOutText;
+  /** Seconds the trainer process ran, summed over resumes: what the time estimate predicts (data preparation and evaluations not included). */
+  measured?: { trainSeconds: number };
+};
 
 export const checkpointDirOf = (row: Pick<StudioRunRow, "workDir">) => path.join(row.workDir, "ckpt");
 export const outputPathOf = (row: Pick<StudioRunRow, "workDir" | "method">) => path.join(row.workDir, row.method === "lora" ? "adapter.gguf" : "model.gguf");
@@ -151,6 +160,7 @@ export class StudioRunner {
         run = startTraining(trainerConfig(prepared, train, { out, checkpointDir: ckptDir, train: trainPath, ...(hasEval ? { eval: evalPath } : {}) }), opts);
       }
       this.active!.run = run;
+      const trainStart = Date.now();
       if (this.active!.cancel) run.stop();
       this.update(id, { pid: run.pid ?? null, resume: false });
       peak = watchPeakMemory(run.pid);
@@ -160,20 +170,28 @@ export class StudioRunner {
       let totalSteps = row.totalSteps;
       for await (const ev of run.progress) {
         watcher.sample(ev.type !== "step");
-        this.onEvent(id, ev, log, () => {
-        const now = Date.now();
-        if (now - lastWrite < PERSIST_EVERY_MS) return false;
-        lastWrite = now;
-        return true;
-        }, (n) => (totalSteps = n));
+        const due = () => {
+          const now = Date.now();
+          if (now - lastWrite < PERSIST_EVERY_MS) return false;
+          lastWrite = now;
+          return true;
+        };
+        this.onEvent(id, ev, log, due, (n) => (totalSteps = n));
       }
       const result = await run.done;
       const actualPeakBytes = peakSoFar();
+      const trainSeconds = (settings.measured?.trainSeconds ?? 0) + (Date.now() - trainStart) / 1000;
+      const withMeasured = { ...settings, ...(heldOut ? { heldOut } : {}), measured: { trainSeconds } } as unknown as Record<string, unknown>;
       const seconds = (row.actualSeconds ?? 0) + (Date.now() - segmentStart) / 1000;
       if (result.status === "stopped") {
         const cancelled = this.active?.cancel ?? false;
         note(`stopped at step ${result.steps} of ${totalSteps}; checkpoint saved, resume continues from there`);
-        this.setStatus(id, cancelled ? "cancelled" : "interrupted", { step: result.steps, actualSeconds: seconds, actualPeakBytes, ...(cancelled ? {} : { error: "The trainer was stopped from outside Atelier." }) }, log);
+        this.setStatus(
+          id,
+          cancelled ? "cancelled" : "interrupted",
+          { step: result.steps, actualSeconds: seconds, actualPeakBytes, settings: withMeasured, ...(cancelled ? {} : { error: "The trainer was stopped from outside Atelier." }) },
+          log,
+        );
         return;
       }
       let pplAfter = result.evalPpl;
@@ -184,13 +202,13 @@ export class StudioRunner {
       }
       const bpbBefore = bitsPerByte(pplBefore, heldOut);
       const bpbAfter = bitsPerByte(pplAfter, heldOut);
-      const modelId = await this.register(row, settings, { pplBefore, pplAfter, bpbBefore, bpbAfter, trainLoss: result.trainLoss, evalLoss: result.evalLoss, steps: result.steps, seconds, peakBytes: actualPeakBytes });
+      const modelId = await this.register(row, settings, { pplBefore, pplAfter, bpbBefore, bpbAfter, trainLoss: result.trainLoss, evalLoss: result.evalLoss, steps: result.steps, seconds, trainSeconds, peakBytes: actualPeakBytes });
       note(
         `done: held-out perplexity ${fmt(pplBefore)}${row.method === "scratch" ? " (untrained)" : ""} → ${fmt(pplAfter)}, bits per byte ${fmt(bpbBefore)} → ${fmt(bpbAfter)}; ` +
           `peak memory ${actualPeakBytes === null ? "not measured" : `${Math.round(actualPeakBytes / 1024 / 1024)} MiB`}; registered as model ${modelId}`,
       );
       this.emit(id, { type: "done", modelId, pplBefore, pplAfter, bpbBefore, bpbAfter });
-      this.setStatus(id, "succeeded", { step: result.steps, actualSeconds: seconds, actualPeakBytes, pplAfter, pplBefore, bpbBefore, bpbAfter, modelId }, log);
+      this.setStatus(id, "succeeded", { step: result.steps, actualSeconds: seconds, actualPeakBytes, pplAfter, pplBefore, bpbBefore, bpbAfter, modelId, settings: withMeasured }, log);
     } catch (err) {
       const seconds = (row.actualSeconds ?? 0) + (Date.now() - segmentStart) / 1000;
       if (err instanceof CancelledBeforeStart) {
@@ -253,6 +271,7 @@ export class StudioRunner {
       evalLoss: number | null;
       steps: number;
       seconds: number;
+      trainSeconds: number;
       peakBytes: number | null;
     },
   ): Promise<string> {
@@ -286,7 +305,7 @@ export class StudioRunner {
           tokenizerKey: row.method === "scratch" ? id : tokenizerKeyOf(this.db, row.baseModelId),
           metrics,
           estimate: { seconds: row.estimateSeconds, peakMemoryBytes: row.estimatePeakBytes },
-          actual: { seconds: metrics.seconds, peakMemoryBytes: metrics.peakBytes },
+          actual: { seconds: metrics.seconds, trainSeconds: metrics.trainSeconds, peakMemoryBytes: metrics.peakBytes },
         },
       })
       .run();

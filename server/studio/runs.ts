@@ -9,6 +9,7 @@ import { env } from "../env";
 import { AtelierError, notFound } from "../errors";
 import { newId } from "../ids";
 import { AsyncQueue } from "../llm/async-queue";
+import { measuredTrainSeconds } from "./accuracy";
 import { planDetail } from "./planner";
 import { hasCheckpoint, LOG_LINES, runnerFor, TERMINAL, type RunSettings } from "./runner";
 import { studioRunPoints, studioRuns, type StudioRunRow } from "./schema";
@@ -45,7 +46,10 @@ export function toRunView(db: AtelierDb, row: StudioRunRow): RunView {
     finishedAt: row.finishedAt,
     error: row.error,
     estimate: { seconds: row.estimateSeconds, peakMemoryBytes: row.estimatePeakBytes },
-    actual: finished && row.actualSeconds !== null ? { seconds: row.actualSeconds, peakMemoryBytes: row.actualPeakBytes } : null,
+    actual:
+      finished && row.actualSeconds !== null
+        ? { seconds: row.actualSeconds, trainSeconds: measuredTrainSeconds(row), peakMemoryBytes: row.actualPeakBytes }
+        : null,
     metrics:
       row.pplBefore !== null || row.pplAfter !== null
         ? { pplBefore: row.pplBefore, pplAfter: row.pplAfter, bpbBefore: row.bpbBefore, bpbAfter: row.bpbAfter, beforeUntrained: row.method === "scratch" }

@@ -167,6 +167,7 @@ export type EstimateAccuracy = {
     method: "lora" | "full" | "scratch";
     finishedAt: number;
     estimatedSeconds: number | null;
+    /** the trainer's own running time (what the estimate predicts) */
     actualSeconds: number | null;
     estimatedPeakBytes: number | null;
     actualPeakBytes: number | null;
@@ -231,8 +232,12 @@ export type RunView = {
   finishedAt: number | null;
   error: string | null;
   estimate: { seconds: number | null; peakMemoryBytes: number | null };
-  /** Measured: wall time, and the trainer process's peak resident memory (null where it cannot be read). */
-  actual: { seconds: number; peakMemoryBytes: number | null } | null;
+  /**
+   * Measured: wall time in all (data preparation and evaluations included), the trainer's own
+   * running time (what the estimate predicts), and the trainer process's peak resident memory (null
+   * where it cannot be read).
+   */
+  actual: { seconds: number; trainSeconds: number | null; peakMemoryBytes: number | null } | null;
   /**
    * Held-out perplexity (per token: compare only within one tokenizer) and bits per byte (any
    * tokenizer); `beforeUntrained`: the "before" is an untrained model's uniform guess (scratch).

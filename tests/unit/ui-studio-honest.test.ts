@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { accuracySentence, bitsPerByteChange, estimateError, peakVsEstimate } from "@/app/_lib/studio-format";
+import { accuracySentence, bitsPerByteChange, estimateError, peakVsEstimate, trainingTiming } from "@/app/_lib/studio-format";
 import { defaultHyperparameters, HYPERPARAMETER_BOUNDS, hyperparameterProblem, initialWizard, planInput } from "@/app/_lib/studio-wizard";
 import { HYPERPARAMETER_BOUNDS as SERVER_BOUNDS } from "@/server/studio/types";
 import { bitsPerByte, heldOutText } from "@/server/studio/bits-per-byte";
@@ -13,6 +13,12 @@ describe("honest numbers, as the studio words them", () => {
     expect(peakVsEstimate(166 * MiB, 168 * MiB)).toBe("168 MiB measured — in line with the 166 MiB estimate.");
     expect(peakVsEstimate(166 * MiB, null)).toBe("Not measured on this system (estimated 166 MiB).");
     expect(peakVsEstimate(3 * 1024 * MiB, 4.5 * 1024 * MiB)).toBe("4.5 GiB measured — 50% above the 3 GiB estimate.");
+  });
+
+  it("time: the trainer's running time against the estimate, the whole wait beside it", () => {
+    expect(trainingTiming(130, 160, 185)).toBe("Training took 2 min 40 s — 23% longer than the 2 min 10 s estimate; 3 min 5 s in all with data preparation and evaluation.");
+    expect(trainingTiming(100, 101, 101.5)).toBe("Training took 1 min 41 s — in line with the 1 min 40 s estimate.");
+    expect(trainingTiming(100, null, 80)).toBe("Took 1 min 20 s — 20% shorter than the 1 min 40 s estimate.");
   });
 
   it("bits per byte and estimate errors", () => {

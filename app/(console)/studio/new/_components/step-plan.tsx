@@ -45,7 +45,7 @@ export function StepPlan({ state, onMethod }: { state: WizardState; onMethod: (m
 
       <div className="grid gap-3 sm:grid-cols-3">
         <Big
-          label="Time"
+          label="Training time"
           value={formatSeconds(p.estSeconds)}
           sub={`at about ${formatCount(Math.round(p.calibration.tokensPerSecond))} tokens/s${p.calibration.cached ? "" : " (just measured)"}${p.accuracy.runs > 0 ? `; ${formatSeconds(p.raw.estSeconds)} before correction by recent runs` : ""}`}
           testId="plan-time"

@@ -3,7 +3,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { errorMessage, formatRelativeTime } from "@/app/_lib/format";
-import { estimateVsActual, formatSeconds, isActiveStatus, peakVsEstimate } from "@/app/_lib/studio-format";
+import { formatSeconds, isActiveStatus, peakVsEstimate, trainingTiming } from "@/app/_lib/studio-format";
 import { useTRPC } from "@/app/_lib/trpc";
 import { Perplexity } from "../../../_components/perplexity";
 import { Facts, FormError, GOAL_LABEL, METHOD_LABEL, RunProgressBar, Section, StatusPill, cardClass, secondaryButtonClass } from "../../../_components/ui";
@@ -40,7 +40,7 @@ export function RunView({ id }: { id: string }) {
   const r = run.data;
   const status = live.status;
   const active = isActiveStatus(status);
-  const timing = estimateVsActual(r.estimate.seconds, r.actual?.seconds);
+  const timing = trainingTiming(r.estimate.seconds, r.actual?.trainSeconds, r.actual?.seconds);
   const settings = r.settings as Record<string, unknown>;
 
   return (
@@ -115,7 +115,7 @@ export function RunView({ id }: { id: string }) {
         </Section>
       )}
       {status !== "succeeded" && r.estimate.seconds !== null && (
-        <p className="mt-3 text-xs text-zinc-500">Estimated to take {formatSeconds(r.estimate.seconds)} in all.</p>
+        <p className="mt-3 text-xs text-zinc-500">Training is estimated to take {formatSeconds(r.estimate.seconds)} (preparing the data and measuring perplexity come on top).</p>
       )}
 
       {status === "succeeded" && (live.modelId ?? r.modelId) && (
