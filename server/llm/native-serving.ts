@@ -144,8 +144,10 @@ export class NativeServing {
             seed: s.seed,
             repeatPenalty: s.repeatPenalty,
             penaltyLastN: REPEAT_PENALTY_LAST_TOKENS,
-            stopStrings: triggers.text,
-            stopTokens: triggers.tokens,
+            // ATELIER_IGNORE_EOS: benchmarks compare engines at exactly the same token count.
+            stopStrings: env().ATELIER_IGNORE_EOS ? [] : triggers.text,
+            stopTokens: env().ATELIER_IGNORE_EOS ? [] : triggers.tokens,
+            ignoreEog: env().ATELIER_IGNORE_EOS,
             adapter: this.adapter,
           },
           {
