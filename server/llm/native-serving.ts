@@ -14,15 +14,15 @@ import { inspectGguf } from "./inspect";
 import { llamaInstance } from "./llama";
 import { checkNativeLoop, NativeLoop, NativeLoopUnavailable, type NativeAdapter, type NativeDone } from "./native-loop";
 import type { ServingSpec } from "./pool";
-import { fitPromptTokens, REPEAT_PENALTY_LAST_TOKENS, stopTriggers } from "./sequence-run";
+import { fitPromptTokens, plainTemplate, REPEAT_PENALTY_LAST_TOKENS, stopTriggers } from "./sequence-run";
 import { inferenceThreads, sequenceContextSize } from "./tuning";
 
 export type EngineKind = "native" | "node-llama-cpp";
 
-type NativeModel = {
-  /** Vocabulary-only load: tokenizer and chat template, no weights. */
-  vocab: LlamaModel;
-  chatWrapper: ChatWrapper;
+/** Vocabulary-only load of a GGUF: tokenizer and chat template, no weights. */
+type Vocab = { vocab: LlamaModel; chatWrapper: ChatWrapper; plain: boolean };
+
+type NativeModel = Vocab & {
   loop: NativeLoop;
   threads: number;
   adapters: Map<string, Promise<NativeAdapter>>;
@@ -203,6 +203,41 @@ export class NativeServing {
 export class NativePool {
   private readonly models = new Map<string, Promise<NativeModel>>();
   private readonly views = new Map<string, Promise<NativeServing>>();
+  private readonly vocabs = new Map<string, Promise<Vocab>>();
+  private readonly plain = new Map<string, boolean>();
+
+  private loadVocab(modelPath: string): Promise<Vocab> {
+    let entry = this.vocabs.get(modelPath);
+    if (!entry) {
+      entry = (async () => {
+        await inspectGguf(modelPath); // missing / damaged files fail with their specific error
+        const vocab = await (await llamaInstance()).loadModel({ modelPath, vocabOnly: true });
+        const chatWrapper = resolveChatWrapper(vocab);
+        const sample = toChatHistory("system", [{ role: "user", content: "hello" }]);
+        return { vocab, chatWrapper, plain: plainTemplate(chatWrapper, chatWrapper.generateContextState({ chatHistory: sample })) };
+      })();
+      this.vocabs.set(modelPath, entry);
+      entry.catch(() => this.vocabs.delete(modelPath));
+    }
+    return entry;
+  }
+
+  /**
+   * Whether the native loop can serve this model: its chat template must be plain text in, text out.
+   * Templates with thought segments or function-call prefixes need LlamaChat's state machine, so
+   * those models stay on node-llama-cpp (ModelPool asks before loading any weights).
+   */
+  async servesTemplateOf(modelPath: string): Promise<boolean> {
+    const known = this.plain.get(modelPath);
+    if (known !== undefined) return known;
+    const v = await this.loadVocab(modelPath);
+    this.plain.set(modelPath, v.plain);
+    if (!v.plain && !this.models.has(modelPath)) {
+      this.vocabs.delete(modelPath);
+      await v.vocab.dispose();
+    }
+    return v.plain;
+  }
 
   private keyOf(spec: ServingSpec): string {
     return `${spec.id}\u0000${spec.modelPath}\u0000${spec.loraPath ?? ""}`;
@@ -250,9 +285,9 @@ export class NativePool {
       entry = (async () => {
         const facts = await inspectGguf(modelPath);
         const llama = await llamaInstance();
-        let vocab: LlamaModel | undefined;
+        let vocab: Vocab | undefined;
         try {
-          vocab = await llama.loadModel({ modelPath, vocabOnly: true });
+          vocab = await this.loadVocab(modelPath);
           const threads = inferenceThreads(llama.cpuMathCores);
           const loop = await NativeLoop.open(llama, {
             modelPath,
@@ -262,9 +297,10 @@ export class NativePool {
             batchSize: env().ATELIER_BATCH_SIZE,
             threads,
           });
-          return { vocab, chatWrapper: resolveChatWrapper(vocab), loop, threads, adapters: new Map(), refs: 0 };
+          return { ...vocab, loop, threads, adapters: new Map(), refs: 0 };
         } catch (err) {
-          await vocab?.dispose();
+          this.vocabs.delete(modelPath);
+          await vocab?.vocab.dispose();
           const reason = err instanceof NativeLoopUnavailable ? err.message : (err as Error).message;
           throw new EngineError("MODEL_LOAD_FAILED", `Could not load ${modelPath}: ${reason}`, { cause: err });
         }
@@ -284,6 +320,7 @@ export class NativePool {
     loaded.refs--;
     if (loaded.refs <= 0) {
       this.models.delete(modelPath);
+      this.vocabs.delete(modelPath);
       await loaded.loop.close();
       await loaded.vocab.dispose();
     }

@@ -159,7 +159,9 @@ export class ModelPool {
   /** What serves a spec on the configured engine, loading the model on first use. */
   serving(spec: ServingSpec): Promise<Serving> {
     if (env().ATELIER_ENGINE === "node-llama-cpp") return this.nodeLlamaCppServing(spec);
-    return engineKind().then((kind): Promise<Serving> => (kind === "native" ? this.native.serving(spec) : this.nodeLlamaCppServing(spec)));
+    return engineKind().then(async (kind): Promise<Serving> =>
+      kind === "native" && (await this.native.servesTemplateOf(spec.modelPath)) ? this.native.serving(spec) : this.nodeLlamaCppServing(spec),
+    );
   }
 
   /** The node-llama-cpp serving context for a spec (the old engine, whatever ATELIER_ENGINE says). */

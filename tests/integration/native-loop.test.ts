@@ -149,7 +149,16 @@ describe("native generation loop", () => {
   it("seeded sampling is reproducible, and seeds change the output", async () => {
     const prompt = chatPrompt("Tell me about Atelier.");
     const req = (seed: number): NativeRequest => ({ prompt, temperature: 1.5, topK: 0, topP: 1, seed, maxTokens: 40, ignoreEog: true });
-    const [a, b, c] = await Promise.all([run(loop, req(11)), run(loop, req(11)), run(loop, req(12))]);
+    // A seed repeats the text when the computation repeats: the same batches (decoded alone here) and the same
+    // cached prefix (a batch of N prompt tokens and N single-token decodes round differently, as in llama.cpp).
+    // So each seeded run starts after the same other conversation has filled the cache.
+    const other = () => run(loop, { prompt: chatPrompt("Something else?"), temperature: 0, topK: 40, topP: 1, maxTokens: 2 });
+    await other();
+    const a = await run(loop, req(11));
+    await other();
+    const b = await run(loop, req(11));
+    await other();
+    const c = await run(loop, req(12));
     expect(a.tokens).toBe(40);
     expect(b.text).toBe(a.text);
     expect(c.text).not.toBe(a.text);
@@ -230,17 +239,18 @@ describe("native generation loop", () => {
   it("a request joining running streams starts at the next step; its long prompt is prefilled in chunks between their tokens", async () => {
     const { NativeLoop } = await import("@/server/llm/native-loop");
     await using chunked = await NativeLoop.open(llama, { modelPath: starterModelPath(), gpuLayers: 0, sequences: 4, contextPerSequence: 512, batchSize: 512, prefillChunk: 32, threads: 1 });
-    const runningTimes: number[] = [];
-    let joinedAt = 0;
+    let atJoin = chunked.stats();
+    let atFirstToken = atJoin;
     let joined: Promise<Run> | undefined;
     const longPrompt = chatPrompt(`Summarise this: ${"Atelier trains and serves your own models. ".repeat(25)}`);
     expect(longPrompt.length).toBeGreaterThan(200);
     const running = [0, 1].map((i) =>
       run(chunked, { prompt: chatPrompt(`Tell me a long story ${i}.`), temperature: 0, topK: 40, topP: 1, maxTokens: 200, ignoreEog: true }, (_c, tokens) => {
-        if (i === 0) runningTimes.push(performance.now());
-        if (i === 0 && tokens === 10) {
-          joinedAt = performance.now();
-          joined = run(chunked, { prompt: longPrompt, temperature: 0, topK: 40, topP: 1, maxTokens: 10, ignoreEog: true });
+        if (i === 0 && tokens >= 10 && !joined) {
+          atJoin = chunked.stats();
+          joined = run(chunked, { prompt: longPrompt, temperature: 0, topK: 40, topP: 1, maxTokens: 10, ignoreEog: true }, (_c2, t2) => {
+            if (t2 === 1) atFirstToken = chunked.stats();
+          });
         }
       }),
     );
@@ -248,9 +258,11 @@ describe("native generation loop", () => {
     const late = await joined!;
     expect(late.tokens).toBe(10);
     expect(late.firstAt).toBeLessThan(Math.min(...done.map((d) => d.doneAt)));
-    // the prompt (> 200 tokens, 32 per step) took several steps, and the running stream got tokens meanwhile
-    const during = runningTimes.filter((t) => t > joinedAt && t < late.firstAt).length;
-    expect(during).toBeGreaterThanOrEqual(3);
+    // the prompt (> 200 tokens, at most 32 per step) took several steps, and both running streams decoded in each
+    const prefillSteps = Math.ceil(longPrompt.length / 32);
+    expect(atFirstToken.steps - atJoin.steps).toBeGreaterThanOrEqual(prefillSteps);
+    expect(atFirstToken.prefillTokens - atJoin.prefillTokens).toBeGreaterThanOrEqual(longPrompt.length);
+    expect(atFirstToken.decodedTokens - atJoin.decodedTokens).toBeGreaterThanOrEqual(2 * (prefillSteps - 1));
     expect(chunked.stats().maxStepSequences).toBe(3);
   });
 
