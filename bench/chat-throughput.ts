@@ -125,6 +125,7 @@ async function startAtelier(model: string, threads: number): Promise<Atelier> {
   return {
     url, proc, client, log: () => log,
     stop: async () => {
+      if (process.env.BENCH_ATELIER_LOG) process.stderr.write(log); // BENCH_ATELIER_LOG=1: the server's output, for debugging
       if (proc.exitCode == null) { const exited = new Promise((r) => proc.once("exit", r)); proc.kill("SIGTERM"); await exited; }
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

@@ -48,6 +48,18 @@ Loop::Loop(const LoopOptions & opts) : opts_(opts) {
         throw std::runtime_error("could not create a context of " + std::to_string(cp.n_ctx) + " tokens for " + opts_.model_path);
     }
     n_ctx_seq_ = llama_n_ctx_seq(ctx_);
+    // A persistent ggml threadpool, as llama-server attaches: without one every decode builds a
+    // disposable pool (and spawns its threads), which shows on small models.
+    if (ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU)) {
+        ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(cpu);
+        auto * tp_new = (ggml_threadpool_t (*)(ggml_threadpool_params *)) ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new");
+        threadpool_free_ = (void (*)(ggml_threadpool_t)) ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_free");
+        if (tp_new && threadpool_free_) {
+            ggml_threadpool_params tpp = ggml_threadpool_params_default(opts_.threads);
+            threadpool_ = tp_new(&tpp);
+            if (threadpool_) llama_attach_threadpool(ctx_, threadpool_, nullptr);
+        }
+    }
     batch_ = llama_batch_init((int32_t) opts_.n_batch, 0, 1);
     slots_.resize(opts_.n_seq);
     for (uint32_t i = 0; i < opts_.n_seq; i++) slots_[i].seq = (int32_t) i;
@@ -57,7 +69,11 @@ Loop::~Loop() {
     stop();
     for (auto & s : slots_) if (s.chain) llama_sampler_free(s.chain);
     llama_batch_free(batch_);
-    if (ctx_) llama_free(ctx_);
+    if (ctx_) {
+        if (threadpool_) llama_detach_threadpool(ctx_);
+        llama_free(ctx_);
+    }
+    if (threadpool_) threadpool_free_(threadpool_);
     for (auto * a : adapters_) llama_adapter_lora_free(a);
     if (model_) llama_model_free(model_);
 }

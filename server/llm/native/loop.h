@@ -3,6 +3,7 @@
 // it to Node, sanitize_main.cpp drives it directly under ASan/UBSan.
 #pragma once
 
+#include "ggml-backend.h"
 #include "llama.h"
 #include "text.h"
 
@@ -143,6 +144,8 @@ private:
     int32_t n_vocab_ = 0;
     uint32_t n_ctx_seq_ = 0;
     llama_token nl_token_ = -1;
+    ggml_threadpool_t threadpool_ = nullptr;
+    void (*threadpool_free_)(ggml_threadpool_t) = nullptr;
     std::vector<llama_adapter_lora *> adapters_;
     int32_t current_adapter_ = -1;
     std::vector<Slot> slots_;
