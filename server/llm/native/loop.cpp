@@ -116,6 +116,7 @@ std::vector<Event> Loop::drain() {
     out.swap(events_);
     event_of_.clear();
     notified_ = false;
+    urgent_ = false;
     return out;
 }
 
@@ -132,11 +133,23 @@ LoopStats Loop::stats() {
     return stats_;
 }
 
+/**
+ * Wakes JS when events wait. A first token or an end goes at once; other text at most every
+ * NOTIFY_EVERY (a fast model would otherwise wake the JS thread once per step, thousands of
+ * times a second, for a few bytes each time).
+ */
 void Loop::notify_js() {
+    static const auto NOTIFY_EVERY = std::chrono::microseconds(1000);
     bool call = false;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        if (!events_.empty() && !notified_) { notified_ = true; call = true; }
+        const auto now = std::chrono::steady_clock::now();
+        if (!events_.empty() && !notified_ && (urgent_ || now - last_notify_ >= NOTIFY_EVERY)) {
+            notified_ = true;
+            urgent_ = false;
+            last_notify_ = now;
+            call = true;
+        }
     }
     if (call && notify_) notify_();
 }
@@ -527,6 +540,7 @@ void Loop::emit(Slot & s, const std::string & text, bool done, StopReason reason
     }
     e->text += text;
     e->tokens = (int32_t) s.generated.size();
+    if (done || s.generated.size() <= 1) urgent_ = true;
     e->seq = s.seq;
     if (done) {
         e->done = true;

@@ -8,6 +8,7 @@
 #include "text.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -163,6 +164,8 @@ private:
     std::vector<Event> events_;
     std::unordered_map<uint32_t, size_t> event_of_;   // id -> index in events_ (coalescing)
     bool notified_ = false;
+    bool urgent_ = false;                             // a first token or an end is waiting
+    std::chrono::steady_clock::time_point last_notify_{};
     LoopStats stats_;
 
     std::function<void()> notify_;
