@@ -219,7 +219,7 @@ function aggregate(list: Summary[]): Agg {
     const xs = list.map(f).filter((x): x is number => x != null && isFinite(x));
     return xs.length ? median(xs) : undefined;
   };
-  return { ...list[0]!, tokens: median(list.map((s) => s.tokens)), aggTps: m((s) => s.aggTps)!, ttftMs: m((s) => s.ttftMs)!, streamTps: m((s) => s.streamTps)!, cpuMsPerTok: m((s) => s.cpuMsPerTok), runs: list.map((s) => +s.aggTps.toFixed(1)) };
+  return { ...list[0]!, errors: [...new Set(list.flatMap((s) => s.errors))], tokens: median(list.map((s) => s.tokens)), aggTps: m((s) => s.aggTps)!, ttftMs: m((s) => s.ttftMs)!, streamTps: m((s) => s.streamTps)!, cpuMsPerTok: m((s) => s.cpuMsPerTok), runs: list.map((s) => +s.aggTps.toFixed(1)) };
 }
 
 async function benchModel(model: string, threads: number) {
@@ -340,7 +340,11 @@ function report(r: Awaited<ReturnType<typeof benchModel>>, threads: number): str
     L.push(`| ${c} | ${sides.map((sd) => f1(results[sd][c]?.aggTps)).join(" | ")} | ${xs?.toFixed(2) ?? "-"} | ${pf(xs == null ? undefined : xs >= TARGETS.aggVsServer)} | ${sides.map((sd) => results[sd][c]?.cpuMsPerTok?.toFixed(2) ?? "-").join(" / ")} | ${c === 1 ? "–" : pf(cpuOk)} |`);
   }
   const short = sides.flatMap((sd) => CONC.filter((c) => results[sd][c] && results[sd][c]!.tokens !== c * TOKENS).map((c) => `${sd} c=${c}: ${results[sd][c]!.tokens}`));
-  if (short.length) L.push("", `Token counts differ from ${TOKENS} per conversation on: ${short.join(", ")} (total tokens); compare rates.`);
+  if (short.length) L.push("", `Token counts differ from ${TOKENS} per conversation on: ${short.join(", ")} (median total tokens); compare rates.`);
+  for (const sd of sides) {
+    const errs = [...new Set(CONC.flatMap((c) => results[sd][c]?.errors ?? []))];
+    if (errs.length) L.push("", `${SIDE_NAMES[sd]} ended streams early with: ${errs.map((e) => `"${e}"`).join("; ")}.`);
+  }
   L.push("", `Runs per side (aggregate tok/s, in run order): ${sides.map((s) => `${s} ${CONC.map((c) => `c${c}=[${results[s][c]?.runs.join(", ") ?? ""}]`).join(" ")}`).join("; ")}`);
   const js = (["native", "server", "atelier"] as Side[]).filter((s) => joins[s]?.length);
   if (js.length) {

@@ -70,7 +70,7 @@ export async function streamCompletion(url: string, i: number, nTokens: number, 
     }),
   });
   if (!res.ok || !res.body) throw new Error(`llama-server /completion ${res.status}: ${await res.text()}`);
-  let firstMs = 0, tokens = 0, predicted = -1, buf = "";
+  let firstMs = 0, tokens = 0, predicted = -1, buf = "", error: string | undefined;
   const dec = new TextDecoder();
   try {
   for await (const chunk of res.body as any as AsyncIterable<Uint8Array>) {
@@ -81,6 +81,7 @@ export async function streamCompletion(url: string, i: number, nTokens: number, 
       const line = ev.split("\n").find((l) => l.startsWith("data: "));
       if (!line) continue;
       const data = JSON.parse(line.slice(6));
+      if (data.error) { error = String(data.error.message ?? JSON.stringify(data.error)); continue; }
       if (data.stop) { predicted = data.timings?.predicted_n ?? tokens; continue; }
       if (tokens++ === 0) firstMs = now();
       tokenAt?.push(now());
@@ -89,7 +90,7 @@ export async function streamCompletion(url: string, i: number, nTokens: number, 
   } catch (err) {
     if (!signal?.aborted) throw err;
   }
-  return { startMs, firstMs, endMs: now(), tokens: predicted >= 0 ? predicted : tokens };
+  return { startMs, firstMs, endMs: now(), tokens: predicted >= 0 ? predicted : tokens, error };
 }
 
 export async function llamaServerRun(server: LlamaServer, concurrency: number, nTokens = 128, sampling = STUDY_SAMPLING, system?: string): Promise<RunResult> {
