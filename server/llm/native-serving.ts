@@ -171,8 +171,13 @@ export class NativeServing {
         opts.signal?.addEventListener("abort", onAbort, { once: true });
       }
 
-      // Text that piled up while the consumer was busy goes out as one chunk.
-      for await (const chunk of queue) yield { type: "text", text: chunk + queue.drain().join("") };
+      // The first text goes out alone (time to first token); text that piled up while the consumer was busy
+      // goes out as one chunk.
+      let first = true;
+      for await (const chunk of queue) {
+        yield { type: "text", text: first ? chunk : chunk + queue.drain().join("") };
+        first = false;
+      }
       const end = done as NativeDone | null;
       const ended = performance.now();
       const genMs = firstTokenAt === null ? 0 : ended - firstTokenAt;

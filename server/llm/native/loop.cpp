@@ -531,7 +531,9 @@ void Loop::emit(Slot & s, const std::string & text, bool done, StopReason reason
     const uint32_t id = s.req->id;
     auto it = event_of_.find(id);
     Event * e;
-    if (it != event_of_.end()) e = &events_[it->second];
+    // Text since the last drain is merged into one event, except the first token's: it stays an event
+    // of its own, so a reader that falls behind still gets the first token apart (time to first token).
+    if (it != event_of_.end() && !(events_[it->second].tokens == 1 && !events_[it->second].text.empty())) e = &events_[it->second];
     else {
         event_of_[id] = events_.size();
         events_.push_back(Event{});
