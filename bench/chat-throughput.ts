@@ -182,7 +182,7 @@ function serverCpu(pid?: number): number {
 type Join = { ttftMs: number; beforeTps: number; duringTps: number; slowdown: number };
 
 /**
- * Seven long streams run; once each has 16 tokens, their aggregate rate is measured for ~0.5 s, then an 8th
+ * Seven long streams run; once each has 16 tokens, their aggregate rate is measured over 16 more each (≥ 0.5 s), then an 8th
  * request starts. Reported: its TTFT, and the seven streams' aggregate tok/s before it joined vs while it ran.
  * `start(i, tokens, tokenAt, signal)` starts stream i, pushing a timestamp per token into tokenAt (Atelier streams
  * text in chunks, so its running rate is not measured: only the joiner's TTFT).
@@ -192,10 +192,13 @@ async function joinScenario(start: (i: number, n: number, tokenAt: number[] | un
   const times = Array.from({ length: 7 }, () => [] as number[]);
   const running = times.map((t, i) => start(i, TOKENS * 4, perToken ? t : undefined, stop.signal).catch(() => null));
   const t0 = now();
-  if (perToken) while (times.some((t) => t.length < 16) && now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 5));
+  const until = async (n: number) => { while (times.some((t) => t.length < n) && now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 5)); };
+  if (perToken) await until(16);
   else await new Promise((r) => setTimeout(r, 1500));
   const ready = now();
-  await new Promise((r) => setTimeout(r, 500));
+  // the "before" window: 16 more tokens per stream (at least 0.5 s), so slow models get a real sample
+  if (perToken) await until(32);
+  await new Promise((r) => setTimeout(r, Math.max(0, 500 - (now() - ready))));
   const joinAt = now();
   const joiner = await start(7, TOKENS, undefined, new AbortController().signal);
   const count = (from: number, to: number) => times.reduce((s, t) => s + t.filter((x) => x > from && x <= to).length, 0);
@@ -348,7 +351,7 @@ function report(r: Awaited<ReturnType<typeof benchModel>>, threads: number): str
   L.push("", `Runs per side (aggregate tok/s, in run order): ${sides.map((s) => `${s} ${CONC.map((c) => `c${c}=[${results[s][c]?.runs.join(", ") ?? ""}]`).join(" ")}`).join("; ")}`);
   const js = (["native", "server", "atelier"] as Side[]).filter((s) => joins[s]?.length);
   if (js.length) {
-    L.push("", `A new request joining 7 running streams (${TOKENS} tokens; medians of ${REPS}): its time to first token, and the 7 streams' aggregate rate in the 0.5 s before it joined vs while it generated.`, "");
+    L.push("", `A new request joining 7 running streams (${TOKENS} tokens; medians of ${REPS}): its time to first token, and the 7 streams' aggregate rate before it joined (while each made 16 tokens, at least 0.5 s) vs while it generated.`, "");
     L.push("| side | joiner TTFT, ms | running streams before, tok/s | while it runs, tok/s | slowdown |");
     L.push("|---|---|---|---|---|");
     for (const s of js) {
