@@ -10,7 +10,9 @@ export const DEFAULT_SYSTEM_PROMPT = "You are Atelier's guide. Answer questions 
 
 /**
  * The starter assistant's scope note, after the trained prompt: what it knows and what it does
- * not. (Checked on the starter: its answers to Atelier questions are unchanged with it.)
+ * not. The 4-layer starter generalises its trained refusals only so far; tests/integration/
+ * everyday.test.ts measures, greedily, how many unseen off-topic questions it declines and how
+ * many Atelier questions it still answers as trained, with this note and without it.
  */
 export const STARTER_SCOPE_NOTE = "You only know about Atelier: for anything else, say that you do not know.";
 

@@ -2,11 +2,12 @@
 // new assistants' defaults, the starter's out-of-scope reply, and retrieval settings stored per
 // assistant and applied to its turns.
 import { eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { citedNumbers } from "@/app/(console)/chat/_components/citation-markers";
 import { citedInAnswer } from "@/server/chat";
 import { conversations, messages, type MessageCitation } from "@/server/db/schema";
-import { freshApp, signedInSession } from "../helpers/app";
+import { collect, freshApp, signedInSession } from "../helpers/app";
 
 let app: Awaited<ReturnType<typeof freshApp>>;
 let other: Awaited<ReturnType<typeof signedInSession>>;
@@ -57,6 +58,11 @@ beforeAll(async () => {
   mineId = conversation(app.admin.user.id, "Harbour gate hours?");
   theirsId = conversation(other.user.id, "Someone else's chat");
   conversation(null, "A widget visitor", "widget");
+});
+
+afterAll(async () => {
+  const { ModelPool } = await import("@/server/llm/pool");
+  await ModelPool.instance()[Symbol.asyncDispose]();
 });
 
 describe("chat export", () => {
@@ -136,6 +142,57 @@ describe("defaults", () => {
     });
     expect(prompt.text).toContain(`reply exactly: ${starter.outOfScopeReply}`);
   });
+
+  // Questions from no family of the starter's training corpus (server/forge/starter/corpus/qa.jsonl
+  // trains refusals for capitals, weather, news, math, code, history, science, advice, writing
+  // and feelings; these are other subjects), written by hand.
+  const OFF_TOPIC = [
+    "Who wrote Hamlet?", "What is the boiling point of water?", "Tell me a joke about cats.", "What is the best programming language?",
+    "Who won the 2018 World Cup?", "How do I bake bread?", "What is the tallest mountain on Earth?", "Recommend a good book.",
+    "How many legs does a spider have?", "What year did the Berlin Wall fall?", "Explain how a car engine works.", "What is the speed of light?",
+    "Who painted the Mona Lisa?", "How do I change a flat tire?", "What is the population of Canada?", "Write a haiku about autumn.",
+    "What's a good name for my dog?", "How do vaccines work?", "What is the stock price of Apple?", "Which is bigger, the sun or the moon?",
+  ];
+  const REFUSAL = /I don't know|I can't|I cannot|only know|outside what I can help/i;
+
+  it("the starter under its defaults declines off-topic questions it never saw and still answers Atelier questions as trained", async () => {
+    const { answer, assistantTurnConfig } = await import("@/server/chat");
+    const { getAssistant } = await import("@/server/assistants");
+    const { STARTER_SYSTEM_PROMPT } = await import("@/server/forge/starter/recipe");
+    const starter = getAssistant(app.db, (await app.caller().assistants.list())[0]!.id);
+    const greedy = { ...starter.sampling, temperature: 0, maxTokens: 24 };
+    const base = assistantTurnConfig(app.db, starter);
+    const configs = {
+      defaults: { ...base, persona: { ...base.persona, sampling: greedy } },
+      // what it answered before: the trained prompt alone, no scope note, no out-of-scope reply
+      trainedPromptOnly: { ...base, persona: { ...base.persona, systemPrompt: STARTER_SYSTEM_PROMPT, outOfScopeReply: null, sampling: greedy } },
+    };
+    const topics = readFileSync("server/forge/starter/corpus/qa.jsonl", "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { id: string; q: string[]; a: string })
+      .filter((t) => !t.id.startsWith("oos-"));
+    const score = async (config: (typeof configs)["defaults"]) => {
+      const ask = async (q: string) => {
+        const done = (await collect(answer(app.db, { config, turns: [{ role: "user", content: q }] }))).at(-1);
+        return done?.type === "done" ? done.text.trim() : "";
+      };
+      let declined = 0;
+      let asTrained = 0;
+      for (const q of OFF_TOPIC) if (REFUSAL.test(await ask(q))) declined++;
+      for (const t of topics) if ((await ask(t.q[0]!)).slice(0, 30) === t.a.slice(0, 30)) asTrained++;
+      return { declined, asTrained };
+    };
+    const withDefaults = await score(configs.defaults);
+    const before = await score(configs.trainedPromptOnly);
+    console.log(`[everyday] starter, ${OFF_TOPIC.length} unseen off-topic questions declined: ${withDefaults.declined} with its defaults, ${before.declined} with the trained prompt alone; ` +
+      `${topics.length} Atelier questions answered as trained: ${withDefaults.asTrained} vs ${before.asTrained}`);
+    // A 4-layer starter generalises its refusals only so far; the scope note must not make it worse at either job.
+    expect(withDefaults.declined).toBeGreaterThanOrEqual(before.declined);
+    expect(withDefaults.declined).toBeGreaterThanOrEqual(5);
+    expect(withDefaults.asTrained).toBeGreaterThanOrEqual(before.asTrained - 3);
+    expect(withDefaults.asTrained).toBeGreaterThanOrEqual(Math.floor(topics.length * 0.8));
+  }, 300_000);
 
   it("retrieval settings are saved per assistant, audited, and a patch without them leaves them alone", async () => {
     const created = await app.caller().assistants.create({ ...(await app.caller().assistants.defaults()), name: "Harbour desk", retrieval: { passages: 3, minScore: 0.4, rerank: false } });
