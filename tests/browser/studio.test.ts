@@ -147,7 +147,9 @@ describe("training studio in the browser", () => {
     } catch (e) {
       await onFailure("wizard", e);
     }
-  });
+    // The goal step measures LoRA and the full fine-tune, and the plan step waits up to 180 s for its
+    // own: on a busy 2-core machine the whole wizard outlasts the default 180 s test timeout.
+  }, 420_000);
 
   it("shows the run live: the loss chart grows until the run finishes, then perplexity before → after", async () => {
     try {
@@ -161,7 +163,8 @@ describe("training studio in the browser", () => {
       expect(seen.every((n, i) => i === 0 || n > (seen[i - 1] ?? 0))).toBe(true);
       await page.getByTestId("run-results").waitFor({ timeout: 30_000 });
       await shot("run");
-      expect(await page.getByTestId("run-results").textContent()).toMatch(/Took/);
+      // The trainer's own time beside the estimate, then the whole wait (preparation and evaluation on top).
+      expect(await page.getByTestId("run-results").textContent()).toMatch(/Training took \d.*(in line with|longer than|shorter than) the .* estimate; .* in all/);
       // Some passages were held out, so perplexity is measured before and after, with its change.
       expect(await page.getByTestId("run-results").getByTestId("perplexity").textContent()).toMatch(/[\d,.]+ → [\d,.]+ \((−|\+|±)[\d.]+%\)/);
       // Bits per byte beside it (comparable across tokenizers), and the peak memory measured from the trainer beside its estimate.

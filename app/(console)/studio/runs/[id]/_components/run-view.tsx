@@ -90,7 +90,14 @@ export function RunView({ id }: { id: string }) {
         </div>
       </div>
 
-      {status === "succeeded" && (
+      {/* The stream says "done" a moment before the stored record has the measured time, peak
+          memory and bits per byte; until it does, say so rather than show them as not measured. */}
+      {status === "succeeded" && r.status !== "succeeded" && (
+        <p className="mt-3 text-xs text-zinc-500" data-testid="run-results-pending">
+          Training finished; reading its results…
+        </p>
+      )}
+      {status === "succeeded" && r.status === "succeeded" && (
         <Section title="Results" testId="run-results">
           <div className={cardClass}>
             <Facts
