@@ -1,6 +1,6 @@
 "use client";
 
-import { skipToken, useQuery } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useId, type ReactNode } from "react";
 import { BookIcon, ChatIcon, SparklesIcon } from "@/app/_components/icons";
 import { formatBytes } from "@/app/_lib/format";
@@ -9,6 +9,7 @@ import type { Goal, Method } from "@/app/_lib/studio-types";
 import { HYPERPARAMETER_BOUNDS, LORA_RANKS, chooseGoal, defaultHyperparameters, hyperparameterProblem, planInput, suggestedGoal, type WizardState } from "@/app/_lib/studio-wizard";
 import { useTRPC } from "@/app/_lib/trpc";
 import { cardClass, inputClass, labelClass } from "../../_components/ui";
+import { usePlanFor } from "./step-plan";
 
 const GOALS: { id: Goal; title: string; body: string; icon: ReactNode; advanced?: boolean }[] = [
   {
@@ -34,13 +35,12 @@ const GOALS: { id: Goal; title: string; body: string; icon: ReactNode; advanced?
 
 /** Step 3: what to teach, and how (LoRA by default; full fine-tune only when this machine has the memory). */
 export function StepGoal({ state, onChange }: { state: WizardState; onChange: (next: WizardState) => void }) {
-  const trpc = useTRPC();
   const id = useId();
   const suggested = state.dataset ? suggestedGoal(state.dataset.kind) : null;
   // The plan measures the chosen method on this machine, and the other one where that is cheap,
   // so each option can say what the planner predicts here rather than what the textbook says.
   const methodInput = state.goal && state.goal !== "scratch" ? planInput(state) : null;
-  const plan = useQuery(trpc.studio.plan.queryOptions(methodInput ?? skipToken, { staleTime: 30_000 }));
+  const plan = usePlanFor(methodInput);
   const predicted = (m: Method) => {
     if (!plan.data) return null;
     if (plan.data.settings.method === m) return { seconds: plan.data.estSeconds, peak: plan.data.peakMemoryBytes, fits: plan.data.fits };
@@ -51,8 +51,8 @@ export function StepGoal({ state, onChange }: { state: WizardState; onChange: (n
   const full = predicted("full");
   const loraSlower = !!lora && !!full && full.fits && full.seconds * 1.5 < lora.seconds;
   // Scratch sizes: each hint comes from a calibration of that size on this machine.
-  const tinyPlan = useQuery(trpc.studio.plan.queryOptions(state.goal === "scratch" ? (planInput({ ...state, scratchSize: "tiny" }) ?? skipToken) : skipToken, { staleTime: 30_000 }));
-  const smallPlan = useQuery(trpc.studio.plan.queryOptions(state.goal === "scratch" ? (planInput({ ...state, scratchSize: "small" }) ?? skipToken) : skipToken, { staleTime: 30_000 }));
+  const tinyPlan = usePlanFor(state.goal === "scratch" ? planInput({ ...state, scratchSize: "tiny" }) : null);
+  const smallPlan = usePlanFor(state.goal === "scratch" ? planInput({ ...state, scratchSize: "small" }) : null);
   const sizeHint = (q: typeof tinyPlan, words: string) =>
     q.data ? `${words} About ${formatSeconds(q.data.estSeconds)} on this machine (measured).` : q.isError ? words : `${words} Measuring this machine…`;
 

@@ -18,11 +18,15 @@ const RECOMMENDATION: Record<Plan["recommendation"], string> = {
   scratch: "Craft a new model from scratch",
 };
 
+/** A plan for `input` (null: none yet), cached like a query; the goal step asks for several. */
+export function usePlanFor(input: ReturnType<typeof planInput>, staleTime = 30_000) {
+  const trpc = useTRPC();
+  return useQuery(trpc.studio.plan.queryOptions(input ?? skipToken, { staleTime }));
+}
+
 /** The plan for the wizard's current choices (shared by the plan and start steps). */
 export function usePlan(state: WizardState) {
-  const trpc = useTRPC();
-  const input = planInput(state);
-  return useQuery(trpc.studio.plan.queryOptions(input ?? skipToken, { staleTime: 30_000 }));
+  return usePlanFor(planInput(state));
 }
 
 /** Step 4: what this training will cost on this machine, whether it fits, and what we'd recommend. */
