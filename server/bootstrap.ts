@@ -11,6 +11,7 @@ import { ensureEnvAdmin } from "./auth/users";
 import { recoverInterruptedIndexing } from "./knowledge";
 import { factsToColumns } from "./models/registry";
 import { recoverStudioRuns } from "./studio/runner";
+import { recoverEvalRuns } from "./evals";
 
 export const DEFAULT_SAMPLING: SamplingSettings = { temperature: 0.3, topP: 0.9, topK: 40, repeatPenalty: 1.1, maxTokens: 512 };
 
@@ -29,6 +30,7 @@ export async function bootstrap(db: AtelierDb): Promise<void> {
     .run();
   recoverInterruptedIndexing(db);
   await recoverStudioRuns(db);
+  recoverEvalRuns(db);
   await ensureEnvAdmin(db);
 
   const starterPath = env().ATELIER_DEFAULT_MODEL;
