@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npx atelier forge <train|eval|export|quantize|resume|starter> ...`
-// Runs server/forge/cli.ts through tsx with the react-server condition (server modules import
+// `npx atelier eval --assistant <id|name> --set <id|file> ...` (evaluations, server/evals/cli.ts)
+// Runs the command's TypeScript entry through tsx with the react-server condition (server modules import
 // "server-only", which only resolves to an empty module under that condition).
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
@@ -10,11 +11,15 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [command, ...rest] = process.argv.slice(2);
 
-if (command !== "forge") {
+const ENTRIES = { forge: ["server", "forge", "cli.ts"], eval: ["server", "evals", "cli.ts"] };
+
+if (!(command in ENTRIES)) {
   const out = command === undefined || command === "help" || command === "--help" || command === "-h" ? process.stdout : process.stderr;
   out.write(
     "usage: atelier forge <command> [options]\n" +
-      "  commands: train, resume, eval, export, quantize, starter (run `atelier forge help` for details)\n",
+      "  commands: train, resume, eval, export, quantize, starter (run `atelier forge help` for details)\n" +
+      "       atelier eval --assistant <id|name> --set <id|file> [--versions a,b] [--knowledge on,off] [--json out.json]\n" +
+      "  scores an assistant on an eval set and prints the matrix (run `atelier eval --help` for details)\n",
   );
   process.exit(out === process.stdout ? 0 : 2);
 }
@@ -28,9 +33,11 @@ try {
   process.exit(1);
 }
 
-const child = spawn(process.execPath, [tsxCli, "--conditions=react-server", path.join(root, "server", "forge", "cli.ts"), ...rest], {
+// eval opens the server's database and migrations, so it runs from the Atelier folder; file arguments resolve against ATELIER_CWD
+const child = spawn(process.execPath, [tsxCli, "--conditions=react-server", path.join(root, ...ENTRIES[command]), ...rest], {
   stdio: "inherit",
-  env: { ...process.env, ATELIER_ROOT: process.env.ATELIER_ROOT ?? root },
+  ...(command === "eval" ? { cwd: root } : {}),
+  env: { ...process.env, ATELIER_ROOT: process.env.ATELIER_ROOT ?? root, ATELIER_CWD: process.cwd() },
 });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
 child.on("exit", (code, signal) => {

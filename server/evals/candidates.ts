@@ -125,19 +125,26 @@ function faqPairs(body: string): { question: string; answer: string; at: number 
   return out;
 }
 
-const DEFINITION = /^(?:(?:an?|the)\s+)?([A-Za-z][\w'’-]*(?:\s+[\w'’-]+){0,4}?)\s+(is|are|means|refers to)\s+(?:an?|the|one|any|how|what|when|where|a\s+\w+|\w+)\b/i;
+const DEFINITION = /^((?:an?|the)\s+)?([A-Za-z][\w'’-]*(?:\s+[\w'’-]+){0,4}?)\s+(is|are|means|refers to)\s+\w/i;
+
+/** Whether `term` is written with a capital inside sentences too (a name such as "Atelier", not "Perplexity"). */
+function isProperName(term: string, context: string): boolean {
+  const esc = term.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`[a-z,;:(] ${esc}\\b`).test(context);
+}
 
 /** "A berth is a place …" → What is a berth? (first sentence of a paragraph only; pronoun subjects are not terms) */
-export function definitionQuestion(sentence: string): string | null {
+export function definitionQuestion(sentence: string, context = ""): string | null {
   if (sentence.length < 25 || sentence.length > 300 || sentence.endsWith("?")) return null;
   const m = DEFINITION.exec(sentence);
   if (!m) return null;
-  const term = m[1]!.trim();
+  const article = m[1]?.trim().toLowerCase();
+  const term = m[2]!.trim();
   const first = term.split(/\s+/)[0]!.toLowerCase();
   if (PRONOUNS.has(first)) return null;
   if (/^(not|also|only|very)$/i.test(term.split(/\s+/).at(-1)!)) return null;
-  const verb = m[2]!.toLowerCase();
-  const t = lowerFirst(term);
+  const verb = m[3]!.toLowerCase();
+  const t = `${article ? `${article} ` : ""}${article || isProperName(term, context) || /^[A-Z0-9]{2,}\b/.test(term) ? term : lowerFirst(term)}`;
   return verb === "means" || verb === "refers to" ? `What does ${t} mean?` : `What ${verb} ${t}?`;
 }
 
@@ -178,14 +185,14 @@ export function extractCandidates(db: AtelierDb, collectionId: string, limit: nu
       const paras = paragraphsOf(s.body);
       if (s.heading && s.heading.endsWith("?") && paras.length) {
         faq.push(make("faq", s.heading, clip(paras[0]!, REFERENCE_CHARS), `${s.heading}\n${s.body}`, s.start));
-      } else if (s.heading && pairs.length === 0 && !FAQ_HEADINGS.test(s.heading) && !(s.level === 1 && s.heading === doc.title && s.body.length < 40)) {
+      } else if (s.heading && pairs.length === 0 && !FAQ_HEADINGS.test(s.heading) && !(s.level === 1 && normalizeText(s.heading) === normalizeText(doc.title))) {
         const reference = clip(paras.join(" "), REFERENCE_CHARS);
         if (reference.length >= 40) headings.push(make("heading", headingQuestion(s.heading), reference, `${s.heading}\n${s.body}`, s.start));
       }
       let at = 0;
       for (const p of paras) {
         const first = sentencesOf(p)[0];
-        const q = first && pairs.length === 0 ? definitionQuestion(first) : null;
+        const q = first && pairs.length === 0 ? definitionQuestion(first, doc.content) : null;
         if (q) definitions.push(make("definition", q, first!, p, s.start + Math.max(0, s.body.indexOf(p, at))));
         at += p.length;
       }

@@ -60,6 +60,17 @@ export class EvalRunner implements HeavyJobWorker {
   runOldest(): Promise<void> {
     const next = this.oldest();
     if (!next) return Promise.resolve();
+    return this.start(next);
+  }
+
+  /** Runs one queued run now, outside the queue's order (the command line runs the run it created, and only that). */
+  runNow(id: string): Promise<void> {
+    const row = this.db.select().from(evalRuns).where(and(eq(evalRuns.id, id), eq(evalRuns.status, "queued"))).get();
+    if (!row || this.active) return Promise.resolve();
+    return this.start(row);
+  }
+
+  private start(next: EvalRunRow): Promise<void> {
     this.active = { id: next.id, abort: new AbortController() };
     this.idle = this.execute(next, this.active.abort.signal).finally(() => {
       this.active = null;

@@ -107,7 +107,7 @@ export type CreatedRun = { runId: string; queuedBehind: number; warnings: string
  * and the newest other version, each with and without the assistant's knowledge), snapshots the
  * set's accepted rows and queues the run.
  */
-export function createRun(db: AtelierDb, raw: RunCreateInput, session: Session | null): CreatedRun {
+export function createRun(db: AtelierDb, raw: RunCreateInput, session: Session | null, opts: { kick?: boolean } = {}): CreatedRun {
   const input = runCreateInput.parse(raw);
   const a = db.select().from(assistants).where(eq(assistants.id, input.assistantId)).get();
   if (!a) throw notFound("Assistant", input.assistantId);
@@ -196,7 +196,7 @@ export function createRun(db: AtelierDb, raw: RunCreateInput, session: Session |
   });
   recordAudit(db, session, "eval.run.start", { type: "eval_run", id }, { assistantId: a.id, setId: set.id, configs: configs.length, rows: rows.length });
   const queuedBehind = queuedAhead(db, getRunRow(db, id));
-  evalRunnerFor(db).kick();
+  if (opts.kick ?? true) evalRunnerFor(db).kick();
   return { runId: id, queuedBehind, warnings };
 }
 

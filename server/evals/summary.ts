@@ -20,12 +20,20 @@ import { describePair, plannerChecks, verdictOf, type TrainingInfo } from "./ver
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
 const iv = (i: ReturnType<typeof bootstrapMean>): IntervalView | null => (i ? { mean: round(i.mean), low: round(i.low), high: round(i.high), n: i.n } : null);
 
-/** The metric the gate and the verdict use: required facts when the set has them, else token-F1, else refusal correctness. */
+const GATE_ORDER: MetricKey[] = ["factsHit", "tokenF1", "refusalCorrect"];
+
+/**
+ * The metric the gate and the verdict use: required facts when at least half the answers can be
+ * checked for them, else token-F1 on the same terms, else refusal correctness (every row has
+ * one); failing all of those, whichever covers the most answers.
+ */
 export function gateMetricOf(results: Pick<EvalResultRow, "factsHit" | "tokenF1" | "refusalCorrect">[]): MetricKey | null {
-  if (results.some((r) => r.factsHit !== null)) return "factsHit";
-  if (results.some((r) => r.tokenF1 !== null)) return "tokenF1";
-  if (results.some((r) => r.refusalCorrect !== null)) return "refusalCorrect";
-  return null;
+  if (results.length === 0) return null;
+  const coverage = (k: MetricKey) => results.filter((r) => r[k as "factsHit"] !== null).length;
+  const half = GATE_ORDER.find((k) => coverage(k) * 2 >= results.length);
+  if (half) return half;
+  const best = [...GATE_ORDER].sort((a, b) => coverage(b) - coverage(a))[0]!;
+  return coverage(best) > 0 ? best : null;
 }
 
 /** Values of one metric for one configuration, indexed by row (null where there is none). */

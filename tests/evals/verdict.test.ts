@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import type { EvalConfig, EvalRunOptions } from "@/server/evals/schema";
+import { bootstrapMean, comparePaired } from "@/server/evals/stats";
+import type { ConfigSummary, MetricKey } from "@/server/evals/types";
+import { verdictOf, type TrainingInfo } from "@/server/evals/verdict";
+
+/*
+ * The verdict on hand-made per-row scores: which configuration wins, what knowledge and
+ * fine-tuning add, and the recommendation (the cheapest configuration not measurably worse).
+ */
+
+const OPTIONS: EvalRunOptions = {
+  activeModelId: "base",
+  assistantHasKnowledge: true,
+  collectionIds: ["c"],
+  outOfScopeReply: null,
+  sampling: { temperature: 0, topP: 1, topK: 0, repeatPenalty: 1, maxTokens: 64, seed: 1234 },
+  seed: 1234,
+  resamples: 2000,
+  concurrency: 4,
+  judge: null,
+};
+const cfg = (modelId: string, knowledge: boolean): EvalConfig => ({
+  label: `${modelId} · ${knowledge ? "with knowledge" : "no knowledge"}`,
+  modelId,
+  modelName: modelId === "base" ? "Base" : "Tuned",
+  knowledge,
+  systemPrompt: "p",
+  personaLabel: null,
+});
+const CONFIGS = [cfg("base", true), cfg("base", false), cfg("tuned", true), cfg("tuned", false)];
+
+/** 0/1 facts per row: `ones` of `n` rows hit, spread evenly. */
+const rows = (n: number, hits: (i: number) => boolean) => Array.from({ length: n }, (_, i) => (hits(i) ? 1 : 0));
+
+function run(columns: number[][], training = new Map<string, TrainingInfo>()) {
+  const g: MetricKey = "factsHit";
+  const summaries: ConfigSummary[] = columns.map((c, i) => ({
+    label: CONFIGS[i]!.label,
+    metrics: { factsHit: bootstrapMean(c), tokenF1: null, rougeL: null, citationHit: null, sourceRetrieved: null, refusalCorrect: null, answerTokens: null, ttftMs: null, tokensPerSecond: null },
+    judge: null,
+    errors: 0,
+  }));
+  const comparisons = [];
+  for (let a = 0; a < columns.length; a++) for (let b = a + 1; b < columns.length; b++) {
+    const c = comparePaired(columns[a]!, columns[b]!);
+    comparisons.push({ a, b, metric: g, ...c });
+  }
+  const n = columns[0]!.length;
+  return verdictOf({ configs: CONFIGS, summaries, comparisons, gateMetric: g, rows: n, enoughRows: n >= 10, options: OPTIONS, training });
+}
+
+describe("verdict", () => {
+  it("keeps the knowledge base when fine-tuning adds only a little (the seed question)", () => {
+    // 50 rows: base+knowledge 41/50 = 82%; tuned+knowledge 43/50 = 86% (2 more rows, within chance); without knowledge far lower
+    const baseK = rows(50, (i) => i < 41);
+    const baseN = rows(50, (i) => i < 15);
+    const tunedK = rows(50, (i) => i < 43);
+    const tunedN = rows(50, (i) => i < 20);
+    const v = run([baseK, baseN, tunedK, tunedN], new Map([["tuned", { runId: "r", seconds: 2400, recommendation: "lora", reasons: [] }]]));
+    expect(v.winner).toEqual({ configIdx: 2, label: "tuned · with knowledge" });
+    expect(v.recommendation).toEqual({ configIdx: 0, label: "base · with knowledge" });
+    const text = v.sentences.join("\n");
+    expect(text).toContain("tuned · with knowledge scores best: 86% of required facts (95% CI");
+    expect(text).toContain("With the knowledge base, Base gets 82% of required facts against 30% without it (+52 points; better on 26 of 50 questions, worse on 0, p < 0.001).");
+    expect(text).toContain("Tuned adds 4 points over Base with the knowledge base for 40 minutes of training (better on 2 of 50 questions, worse on 0, p = 0.5 — within chance).");
+    expect(text).toMatch(/Recommendation: keep Base with the knowledge base as it is\. tuned · with knowledge scores \+4 points higher, but that is within chance/);
+  });
+
+  it("recommends switching when the fine-tuned version is measurably better", () => {
+    const baseK = rows(40, (i) => i < 20);
+    const tunedK = rows(40, (i) => i < 36);
+    const v = run([baseK, rows(40, () => false), tunedK, rows(40, () => false)]);
+    expect(v.recommendation?.configIdx).toBe(2);
+    expect(v.sentences.at(-1)).toBe("Recommendation: switch to Tuned, keep the knowledge base — every simpler configuration scores measurably lower.");
+  });
+
+  it("says in words when there are too few rows, and recommends nothing", () => {
+    const v = run([[1, 1, 0], [0, 0, 0], [1, 1, 1], [0, 1, 0]]);
+    expect(v.recommendation).toBeNull();
+    expect(v.sentences.join(" ")).toContain("Only 3 questions: too few for a conclusion");
+    expect(v.sentences.at(-1)).toBe("No recommendation yet: too few questions to tell the configurations apart.");
+  });
+});
