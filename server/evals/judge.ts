@@ -13,11 +13,11 @@ import type { JudgeSpec } from "./schema";
 
 /** Shown in the UI word for word; changing it changes what past judge scores mean. */
 export const JUDGE_RUBRIC = [
-  "5 — correct and complete: answers the question, agrees with the reference, adds nothing false.",
-  "4 — correct, with a small omission or imprecision.",
-  "3 — partly correct: some key facts right, others missing or wrong.",
-  "2 — mostly wrong or off the point, with a little that is right.",
-  "1 — wrong, empty, or a refusal of a question it should answer (or an answer to one it should refuse).",
+  "5 = correct and complete, nothing false",
+  "4 = correct, a small omission",
+  "3 = partly correct",
+  "2 = mostly wrong",
+  "1 = wrong or empty, or refuses when it should answer (answers when it should refuse)",
 ] as const;
 
 export const JUDGE_SYSTEM = "You grade answers given by an assistant. You are strict, brief and consistent.";
@@ -27,15 +27,12 @@ export const JUDGE_GIVE_UP_AFTER = 3;
 
 export function judgePrompt(row: { question: string; reference: string | null; shouldRefuse: boolean }, answer: string): string {
   return [
+    `Grade the answer from 1 to 5. ${JUDGE_RUBRIC.join("; ")}.`,
     `Question: ${row.question}`,
-    `Reference answer: ${row.reference?.trim() ? row.reference.trim() : "(none given)"}`,
-    `The assistant should ${row.shouldRefuse ? "refuse this question (it is out of scope)" : "answer this question"}.`,
-    `Answer to grade: ${answer.trim() || "(empty)"}`,
-    "",
-    "Rubric:",
-    ...JUDGE_RUBRIC,
-    "",
-    "Reply with exactly one line: Score: <1-5> - <one-line reason>",
+    `Reference: ${row.reference?.trim() ? row.reference.trim() : "(none given)"}`,
+    `It should ${row.shouldRefuse ? "refuse (out of scope)" : "answer"}.`,
+    `Answer: ${answer.trim() || "(empty)"}`,
+    "Reply with one line: Score: <1-5> - <reason>",
   ].join("\n");
 }
 

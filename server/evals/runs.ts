@@ -113,8 +113,9 @@ export function createRun(db: AtelierDb, raw: RunCreateInput, session: Session |
   if (!a) throw notFound("Assistant", input.assistantId);
   const set = getSetRow(db, input.setId);
   if (set.assistantId && set.assistantId !== a.id) throw new AppError("BAD_REQUEST", `The eval set "${set.name}" belongs to another assistant.`);
-  const rows = setRows(db, set.id, "accepted");
-  const coverage = coverageOf(rows);
+  const all = setRows(db, set.id);
+  const rows = all.filter((r) => r.status === "accepted");
+  const coverage = coverageOf(all);
   if (rows.length === 0) {
     throw new AppError(
       "BAD_REQUEST",

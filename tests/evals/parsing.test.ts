@@ -42,7 +42,7 @@ describe("model replies", () => {
     const p = judgePrompt({ question: "Q?", reference: null, shouldRefuse: true }, "A.");
     for (const line of JUDGE_RUBRIC) expect(p).toContain(line);
     expect(p).toContain("(none given)");
-    expect(p).toContain("should refuse this question");
+    expect(p).toContain("It should refuse (out of scope).");
   });
 
   it("reads the generator's question and answer", () => {
