@@ -98,7 +98,7 @@ export async function buildFromCollection(
       rewritten++;
       rows[i] = { ...rows[i]!, question: parsed.question, reference: parsed.answer, facts: factsFrom(parsed.answer), origin: "generated", provenance: { ...rows[i]!.provenance, generator: used } };
     });
-    generator = { used, rewritten, failed, note: failed > 0 ? `${failed} of ${fresh.length} candidates kept the document's own wording (${lastError ? `generator unavailable: ${lastError}` : "the generator's replies could not be read"}).` : null };
+    generator = { used, rewritten, failed, note: failed > 0 ? `${failed} of ${fresh.length} candidates kept the document's own wording (${lastError ? `generator unavailable: ${(lastError as string).replace(/\.$/, "")}` : "the generator's replies could not be read"}).` : null };
   }
   if (rows.length) insertRows(db, input.setId, rows.map((r) => ({ ...r, status: "candidate" as const })));
   recordAudit(db, session, "eval.rows.build", { type: "eval_set", id: input.setId }, { collectionId: collection.id, added: rows.length, generator: generator?.used ?? null });

@@ -45,6 +45,16 @@ afterAll(async () => {
   await ModelPool.instance()[Symbol.asyncDispose]();
 });
 
+/** A loopback port nothing listens on (a "down" endpoint). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+}
+
 const rowCount = (id: string, status?: "accepted" | "candidate") =>
   app.db.select({ n: sql<number>`count(*)` }).from(evalRows).where(status ? and(eq(evalRows.setId, id), eq(evalRows.status, status)) : eq(evalRows.setId, id)).get()!.n;
 
@@ -141,6 +151,34 @@ describe("eval sets", () => {
     expect(down).toMatchObject({ status: "candidate", reference: null, provenance: { rating: -1, answer: answers[1] } });
     // the same messages are not added twice
     expect(await app.caller().evals.sets.fromConversations({ setId: target.id, assistantId, ratings: "both", limit: 10 })).toEqual({ added: 0, skipped: 2 });
+  }, 120_000);
+});
+
+describe("candidate writers", () => {
+  it("a generator that is down leaves the documents' own wording, says so on each row, and stores them for review", async () => {
+    const port = await closedPort();
+    const target = await app.caller().evals.sets.create({ name: "Generated (down)", assistantId, isDefault: false, description: "" });
+    const built = await app.caller().evals.sets.buildFromCollection({ setId: target.id, collectionId, limit: 4, generator: { kind: "endpoint", url: `http://127.0.0.1:${port}/v1`, model: "writer", apiKey: null } });
+    expect(built).toMatchObject({ added: 4, generator: { rewritten: 0, failed: 4 } });
+    expect(built.generator!.note).toMatch(/^4 of 4 candidates kept the document's own wording \(generator unavailable: http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions is unreachable \(ECONNREFUSED\)\)\.$/);
+    const rows = (await app.caller().evals.sets.get({ id: target.id })).rows;
+    expect(rows.every((r) => r.status === "candidate" && r.origin === "knowledge" && /^generator unavailable: /.test(r.provenance?.note ?? ""))).toBe(true);
+  });
+
+  it("a registered model writes candidates through the engine (kept for review either way)", async () => {
+    const target = await app.caller().evals.sets.create({ name: "Generated (starter)", assistantId, isDefault: false, description: "" });
+    const built = await app.caller().evals.sets.buildFromCollection({ setId: target.id, collectionId, limit: 3, generator: { kind: "model", modelId: starterId } });
+    expect(built.added).toBe(3);
+    expect(built.generator).toMatchObject({ used: "model Atelier starter" });
+    expect(built.generator!.rewritten + built.generator!.failed).toBe(3);
+    const rows = (await app.caller().evals.sets.get({ id: target.id })).rows;
+    for (const r of rows) {
+      expect(r.status).toBe("candidate");
+      expect(r.provenance?.generator).toBe("model Atelier starter");
+      // rewritten rows are "generated"; a reply that was not "Question: … Answer: …" keeps the structural row with the reason
+      if (r.origin === "generated") expect(r.reference!.length).toBeGreaterThan(0);
+      else expect(r.provenance?.note).toMatch(/^the generator's reply could not be read/);
+    }
   }, 120_000);
 });
 
@@ -348,12 +386,7 @@ describe("bad input", () => {
   }, 120_000);
 
   it("a judge that is down marks its rows 'judge unavailable' and the run completes", async () => {
-    const port = await new Promise<number>((resolve) => {
-      const srv = net.createServer().listen(0, "127.0.0.1", () => {
-        const p = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(p));
-      });
-    });
+    const port = await closedPort();
     const { runId } = await app.caller().evals.runs.start({ assistantId, setId, versions: [starterId], knowledge: ["off"], maxTokens: 16, judge: { kind: "endpoint", url: `http://127.0.0.1:${port}/v1`, model: "judge", apiKey: "k" } });
     const run = await waitForRun(app, runId, ["succeeded", "failed"]);
     expect(run.status).toBe("succeeded");
