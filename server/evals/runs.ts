@@ -137,7 +137,8 @@ export function createRun(db: AtelierDb, raw: RunCreateInput, session: Session |
       versions = candidate ? [a.modelId, candidate] : [a.modelId];
     }
     const knowledge = input.knowledge ? [...new Set(input.knowledge)].map((k) => k === "on") : hasKnowledge ? [true, false] : [false];
-    wanted = versions.flatMap((modelId) => knowledge.map((k) => ({ modelId, knowledge: k, systemPrompt: null, personaLabel: null, label: null })));
+    const personas = [{ systemPrompt: null as string | null, personaLabel: null as string | null }, ...(input.personas ?? []).map((p) => ({ systemPrompt: p.systemPrompt, personaLabel: p.label }))];
+    wanted = versions.flatMap((modelId) => knowledge.flatMap((k) => personas.map((p) => ({ modelId, knowledge: k, ...p, label: null }))));
   }
   if (!hasKnowledge && wanted.some((w) => w.knowledge)) {
     warnings.push(`${a.name} has no knowledge collections, so "knowledge on" would answer exactly like "off"; those configurations were left out.`);

@@ -119,7 +119,12 @@ export const runCreateInput = z.object({
   versions: z.array(z.string().min(1).max(200)).min(1).max(6).optional(),
   /** default: both, when the assistant has knowledge collections */
   knowledge: z.array(z.enum(["on", "off"])).min(1).max(2).optional(),
-  /** explicit configurations (replace versions × knowledge) */
+  /** personas to try besides the assistant's saved one (each crossed with versions × knowledge) */
+  personas: z
+    .array(z.object({ label: z.string().trim().min(1, "Name the persona.").max(80), systemPrompt: z.string().max(EVAL_LIMITS.systemPrompt) }))
+    .max(3)
+    .optional(),
+  /** explicit configurations (replace versions × knowledge × personas) */
   configs: z.array(configInput).min(1).max(EVAL_LIMITS.configs).optional(),
   judge: modelRefSchema.nullish().transform((j) => j ?? null),
   temperature: z.number().min(0).max(2).default(0),

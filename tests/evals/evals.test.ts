@@ -383,6 +383,15 @@ describe("bad input", () => {
     expect(run.summary!.gateMetric).toBe("refusalCorrect");
     expect(run.summary!.configs[0]!.metrics.tokenF1).toBeNull();
     expect(run.summary!.verdict.join(" ")).toContain("Only 3 questions: too few for a conclusion");
+
+    // a persona to try beside the saved one is one more configuration
+    const personas = await app.caller().evals.runs.start({ assistantId, setId: empty.id, versions: [starterId], knowledge: ["off"], maxTokens: 8, personas: [{ label: "pirate", systemPrompt: "Answer like a pirate." }] });
+    const withPersona = await waitForRun(app, personas.runId, ["succeeded", "failed"]);
+    expect(withPersona.configs.map((c) => [c.personaLabel, c.systemPrompt, c.label])).toEqual([
+      [null, "You are Atelier's guide. Answer questions about Atelier briefly.", "Atelier starter (active) · no knowledge"],
+      ["pirate", "Answer like a pirate.", "Atelier starter (active) · no knowledge · pirate"],
+    ]);
+    expect(withPersona.progress).toMatchObject({ done: 6, total: 6 });
   }, 120_000);
 
   it("a judge that is down marks its rows 'judge unavailable' and the run completes", async () => {

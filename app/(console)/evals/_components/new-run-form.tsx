@@ -26,6 +26,7 @@ export function NewRunForm({ assistantId }: { assistantId: string }) {
   const [judgeKind, setJudgeKind] = useState<"none" | "model" | "endpoint">("none");
   const [judgeModel, setJudgeModel] = useState("");
   const [endpoint, setEndpoint] = useState({ url: "", model: "", apiKey: "" });
+  const [persona, setPersona] = useState({ label: "", systemPrompt: "" });
 
   const ready = useMemo(() => (versions.data ?? []).filter((v) => v.status === "ready"), [versions.data]);
   const active = ready.find((v) => v.activeFor.includes(assistantId));
@@ -53,6 +54,8 @@ export function NewRunForm({ assistantId }: { assistantId: string }) {
         ? { kind: "endpoint", url: endpoint.url, model: endpoint.model, apiKey: endpoint.apiKey || null }
         : null;
   const k = [...(knowledge.on ? (["on"] as const) : []), ...(knowledge.off ? (["off"] as const) : [])];
+  const personas = persona.systemPrompt.trim() ? [{ label: persona.label.trim() || "alternative persona", systemPrompt: persona.systemPrompt }] : [];
+  const count = chosen.length * k.length * (1 + personas.length);
 
   return (
     <form
@@ -60,7 +63,7 @@ export function NewRunForm({ assistantId }: { assistantId: string }) {
       data-testid="new-eval-run"
       onSubmit={(e) => {
         e.preventDefault();
-        start.mutate({ assistantId, setId, versions: chosen, knowledge: k, judge, ...(maxTokens ? { maxTokens: Number(maxTokens) } : {}) });
+        start.mutate({ assistantId, setId, versions: chosen, knowledge: k, personas, judge, ...(maxTokens ? { maxTokens: Number(maxTokens) } : {}) });
       }}
     >
       <div className="grid gap-4 sm:grid-cols-2">
@@ -110,6 +113,13 @@ export function NewRunForm({ assistantId }: { assistantId: string }) {
           </label>
         </div>
       </fieldset>
+      <details>
+        <summary className="cursor-pointer text-xs font-medium text-zinc-600 dark:text-zinc-400">Also try another persona (optional)</summary>
+        <div className="mt-2 grid gap-2 sm:grid-cols-[12rem_1fr]">
+          <input aria-label="Persona name" placeholder="name, e.g. concise" value={persona.label} onChange={(e) => setPersona({ ...persona, label: e.target.value })} className={inputClass} />
+          <textarea aria-label="Persona system prompt" rows={2} placeholder="A system prompt to compare with the saved one" value={persona.systemPrompt} onChange={(e) => setPersona({ ...persona, systemPrompt: e.target.value })} className={inputClass} />
+        </div>
+      </details>
       <fieldset>
         <legend className={labelClass}>Judge (optional; an opinion shown apart from the metrics)</legend>
         <div className="flex flex-wrap items-center gap-3 text-sm">
@@ -139,7 +149,7 @@ export function NewRunForm({ assistantId }: { assistantId: string }) {
         )}
       </fieldset>
       <p className="text-xs text-zinc-500">
-        Answers are greedy (temperature 0), so a rerun gives the same answers; {chosen.length * k.length} configuration{chosen.length * k.length === 1 ? "" : "s"}. The run
+        Answers are greedy (temperature 0), so a rerun gives the same answers; {count} configuration{count === 1 ? "" : "s"}. The run
         waits for any training in progress (one heavy job at a time).
       </p>
       <button type="submit" className={primaryButtonClass} disabled={!setId || chosen.length === 0 || k.length === 0 || start.isPending} data-testid="start-eval-run">
