@@ -1,5 +1,8 @@
 import "server-only";
+import { eq } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
+import { assistants } from "../db/schema";
+import { ModelPool } from "../llm/pool";
 import { generateWithSettings, resolveModel, type ResolvedModel } from "../assistants/generate";
 import type { GenerationSettings } from "../assistants/settings";
 import { knowledgeBudget, retrieveFromCollections, withKnowledge } from "../knowledge/retrieve";
@@ -70,6 +73,17 @@ export async function answerQuestion(
     };
   }
   throw new Error("The engine ended without an answer.");
+}
+
+/**
+ * After a run: frees the serving contexts of versions no assistant answers with (an eval of three
+ * 7B versions must not keep all three in memory). Turns still generating on them finish first.
+ */
+export async function releaseUnusedModels(db: AtelierDb, modelIds: string[]): Promise<void> {
+  for (const id of new Set(modelIds)) {
+    if (db.select({ id: assistants.id }).from(assistants).where(eq(assistants.modelId, id)).get()) continue;
+    await ModelPool.instance().unload(id);
+  }
 }
 
 /** Plain completion on a registered model (the judge and the candidate writer): one system prompt, one user message. */

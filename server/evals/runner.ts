@@ -5,7 +5,7 @@ import type { AtelierDb } from "../db/client";
 import { models } from "../db/schema";
 import { heavyQueueFor, type HeavyJobWorker } from "../jobs/heavy-queue";
 import { forEachConcurrent } from "./concurrency";
-import { answerQuestion, servedModel, type EvalAnswer } from "./generate";
+import { answerQuestion, releaseUnusedModels, servedModel, type EvalAnswer } from "./generate";
 import { RunJudge, type JudgeVerdict } from "./judge";
 import { evalResults, evalRunRows, evalRuns, type EvalRunRow, type EvalRunStatus } from "./schema";
 import { collectionLookup, scoreAnswer } from "./score";
@@ -228,6 +228,9 @@ export class EvalRunner implements HeavyJobWorker {
       this.setStatus(id, "failed", { error: message }, log);
     } finally {
       this.listeners.delete(id);
+      await releaseUnusedModels(db, [...row.configs.map((c) => c.modelId), ...(row.options.judge?.kind === "model" ? [row.options.judge.modelId] : [])]).catch((err: unknown) =>
+        console.error("Could not release the eval's models:", err),
+      );
     }
   }
 }
