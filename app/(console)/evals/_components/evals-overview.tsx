@@ -49,6 +49,7 @@ function SetsList({ assistantId }: { assistantId: string }) {
   const { can } = useSession();
   const sets = useQuery(trpc.evals.sets.list.queryOptions({ assistantId }));
   const [name, setName] = useState("");
+  const [shared, setShared] = useState(false);
   const create = useMutation(
     trpc.evals.sets.create.mutationOptions({
       onSuccess: (s) => {
@@ -90,7 +91,7 @@ function SetsList({ assistantId }: { assistantId: string }) {
           data-testid="create-eval-set"
           onSubmit={(e) => {
             e.preventDefault();
-            create.mutate({ name, assistantId, description: "", isDefault: false });
+            create.mutate({ name, assistantId: shared ? null : assistantId, description: "", isDefault: false });
           }}
         >
           <div className="min-w-64 flex-1">
@@ -99,6 +100,10 @@ function SetsList({ assistantId }: { assistantId: string }) {
             </label>
             <input id="new-set-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Customer questions" className={inputClass} />
           </div>
+          <label className="flex items-center gap-1.5 pb-2 text-sm">
+            <input type="checkbox" checked={shared} onChange={(e) => setShared(e.target.checked)} />
+            shared by every assistant
+          </label>
           <button type="submit" className={primaryButtonClass} disabled={!name.trim() || create.isPending}>
             Create set
           </button>
