@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npx atelier forge <train|eval|export|quantize|resume|starter> ...`
 // `npx atelier eval --assistant <id|name> --set <id|file> ...` (evaluations, server/evals/cli.ts)
-// Runs the command's TypeScript entry through tsx with the react-server condition (server modules import
-// "server-only", which only resolves to an empty module under that condition).
+// Runs the command's TypeScript entry through tsx: forge is a plain library (no "server-only", no Next); eval uses
+// server modules, which import "server-only" and so need the react-server condition (it resolves to an empty module).
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -11,7 +11,10 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [command, ...rest] = process.argv.slice(2);
 
-const ENTRIES = { forge: ["server", "forge", "cli.ts"], eval: ["server", "evals", "cli.ts"] };
+const ENTRIES = {
+  forge: { file: ["server", "forge", "cli.ts"], tsxArgs: [] },
+  eval: { file: ["server", "evals", "cli.ts"], tsxArgs: ["--conditions=react-server"] },
+};
 
 if (!(command in ENTRIES)) {
   const out = command === undefined || command === "help" || command === "--help" || command === "-h" ? process.stdout : process.stderr;
@@ -34,7 +37,8 @@ try {
 }
 
 // eval opens the server's database and migrations, so it runs from the Atelier folder; file arguments resolve against ATELIER_CWD
-const child = spawn(process.execPath, [tsxCli, "--conditions=react-server", path.join(root, ...ENTRIES[command]), ...rest], {
+const entry = ENTRIES[command];
+const child = spawn(process.execPath, [tsxCli, ...entry.tsxArgs, path.join(root, ...entry.file), ...rest], {
   stdio: "inherit",
   ...(command === "eval" ? { cwd: root } : {}),
   env: { ...process.env, ATELIER_ROOT: process.env.ATELIER_ROOT ?? root, ATELIER_CWD: process.cwd() },

@@ -105,11 +105,10 @@ async function benchModel(label: string, modelPath: string) {
   const { ModelPool } = await import("../../server/llm/pool");
   const { llamaInstance } = await import("../../server/llm/llama");
   const { inferenceThreads, sequenceContextSize } = await import("../../server/llm/tuning");
-  const { composeSystemPrompt } = await import("../../server/assistants/generate");
-  const { retrieveForEval } = await import("../../server/evals/generate");
-  const { withKnowledge } = await import("../../server/knowledge/retrieve");
+  const { composeSystemPrompt } = await import("../../server/chat");
+  const { knowledgeBudget, retrieveFromCollections, withKnowledge } = await import("../../server/knowledge");
   const { toChatHistory } = await import("../../server/llm/chat-history");
-  const { getModelRow, servingSpecFor } = await import("../../server/models/registry");
+  const { getModelRow, servingSpecFor } = await import("../../server/models");
 
   const assistant = db.select().from(assistants).get()!;
   db.update(assistants).set({ sampling: { ...assistant.sampling, maxTokens: TOKENS } }).where(eq(assistants.id, assistant.id)).run();
@@ -161,7 +160,7 @@ async function benchModel(label: string, modelPath: string) {
     for (const r of results) {
       const q = runRows.find((x) => x.idx === r.rowIdx)!.question;
       const knowledge = r.configIdx === 0;
-      const sys = knowledge ? withKnowledge(persona.systemPrompt, await retrieveForEval(db, [col.id], q, getModelRow(db, assistant.modelId!).contextLength)) : persona.systemPrompt;
+      const sys = knowledge ? withKnowledge(persona.systemPrompt, await retrieveFromCollections(db, [col.id], q, knowledgeBudget(getModelRow(db, assistant.modelId!).contextLength))) : persona.systemPrompt;
       const history = toChatHistory(composeSystemPrompt({ systemPrompt: sys, outOfScopeReply: persona.outOfScopeReply }), [{ role: "user", content: q }]);
       out.push({ history, n: r.answerTokens ?? 0 });
     }

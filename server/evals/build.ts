@@ -1,12 +1,11 @@
 import "server-only";
 import { and, eq, sql } from "drizzle-orm";
-import { recordAudit } from "../auth/audit";
-import type { Session } from "../auth/sessions";
+import { recordAudit, type Session } from "../auth";
 import type { AtelierDb } from "../db/client";
 import { conversations, messages } from "../db/schema";
 import { env } from "../env";
-import { AppError } from "../errors";
-import { getModelRow } from "../models/registry";
+import { AtelierError } from "../errors";
+import { getModelRow } from "../models";
 import { getCollection } from "../knowledge";
 import { extractCandidates, factsFrom, type Candidate } from "./candidates";
 import { forEachConcurrent } from "./concurrency";
@@ -63,7 +62,7 @@ export async function buildFromCollection(
   const existing = new Set(db.select({ q: evalRows.question }).from(evalRows).where(eq(evalRows.setId, input.setId)).all().map((r) => normalizeText(r.q)));
   const all = extractCandidates(db, collection.id, input.limit + existing.size);
   const fresh = all.filter((c) => !existing.has(normalizeText(c.question))).slice(0, input.limit);
-  if (all.length === 0) throw new AppError("BAD_REQUEST", `No candidates found in "${collection.name}": it has no ready documents with headings, FAQ-style questions or definition sentences.`);
+  if (all.length === 0) throw new AtelierError("bad_request:eval", `No candidates found in "${collection.name}": it has no ready documents with headings, FAQ-style questions or definition sentences.`);
   const rows = fresh.map((c) => ({ question: c.question, reference: c.reference, facts: c.facts, expectedSource: c.expectedSource, shouldRefuse: false, provenance: c.provenance as RowProvenance, origin: "knowledge" as EvalRowOrigin }));
 
   let generator: BuildResult["generator"] = null;

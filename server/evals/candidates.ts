@@ -1,7 +1,6 @@
 import "server-only";
-import { asc, eq } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
-import { knowledgeChunks, knowledgeDocuments } from "../knowledge/schema";
+import { getDocumentText, listChunks, listDocuments } from "../knowledge";
 import { normalizeText, sentencesOf } from "./normalize";
 import type { ExpectedSource, RowProvenance } from "./schema";
 
@@ -154,22 +153,18 @@ function chunkAt(chunks: { id: number; startOffset: number; endOffset: number }[
 
 /** Candidates from every ready document of a collection, up to `limit`, FAQ pairs first (they are the best questions). */
 export function extractCandidates(db: AtelierDb, collectionId: string, limit: number): Candidate[] {
-  const docs = db
-    .select({ id: knowledgeDocuments.id, title: knowledgeDocuments.title, content: knowledgeDocuments.content, outline: knowledgeDocuments.outline, status: knowledgeDocuments.status })
-    .from(knowledgeDocuments)
-    .where(eq(knowledgeDocuments.collectionId, collectionId))
-    .orderBy(asc(knowledgeDocuments.createdAt))
-    .all()
-    .filter((d) => d.status === "ready");
+  const docs: Doc[] = listDocuments(db, collectionId)
+    .filter((d) => d.status === "ready")
+    .sort((x, y) => x.createdAt - y.createdAt)
+    .map((d) => {
+      const { text, outline } = getDocumentText(db, d.id);
+      return { id: d.id, title: d.title, content: text, outline };
+    });
   const faq: Candidate[] = [];
   const headings: Candidate[] = [];
   const definitions: Candidate[] = [];
   for (const doc of docs) {
-    const chunks = db
-      .select({ id: knowledgeChunks.id, startOffset: knowledgeChunks.startOffset, endOffset: knowledgeChunks.endOffset })
-      .from(knowledgeChunks)
-      .where(eq(knowledgeChunks.documentId, doc.id))
-      .all();
+    const chunks = listChunks(db, doc.id);
     const source: ExpectedSource = { kind: "document", id: doc.id, title: doc.title };
     const make = (rule: string, question: string, reference: string, passage: string, at: number): Candidate => ({
       question,

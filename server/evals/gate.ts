@@ -1,9 +1,9 @@
 import "server-only";
 import { and, desc, eq } from "drizzle-orm";
-import type { Session } from "../auth/sessions";
+import type { Session } from "../auth";
 import type { AtelierDb } from "../db/client";
 import { assistants } from "../db/schema";
-import { AppError, notFound } from "../errors";
+import { AtelierError, notFound } from "../errors";
 import { metricInfo } from "./metric-info";
 import { evalActivationChecks, evalResults, evalRunRows, evalRuns, type EvalActivationCheckRow } from "./schema";
 import { defaultSetOf } from "./sets";
@@ -85,7 +85,7 @@ export function activationEvidence(db: AtelierDb, input: { assistantId: string; 
 /** The gate's reading for activating `modelId` on the assistant now (nothing is changed). */
 export function evidenceForActivation(db: AtelierDb, input: { assistantId: string; modelId: string }): GateEvidence {
   const a = db.select({ modelId: assistants.modelId }).from(assistants).where(eq(assistants.id, input.assistantId)).get();
-  if (!a) throw notFound("Assistant", input.assistantId);
+  if (!a) throw notFound("assistant", "Assistant", input.assistantId);
   return activationEvidence(db, { ...input, previousModelId: a.modelId });
 }
 
@@ -93,7 +93,7 @@ export function evidenceForActivation(db: AtelierDb, input: { assistantId: strin
 export function checkActivation(db: AtelierDb, input: { assistantId: string; modelId: string; previousModelId: string | null; override: boolean }): GateEvidence & { overridden: boolean } {
   const evidence = activationEvidence(db, input);
   if (evidence.verdict === "worse" && !input.override) {
-    throw new AppError("PRECONDITION_FAILED", `Activation refused: ${evidence.message} Activate with the override to switch anyway; the override is recorded in the version's lineage.`);
+    throw new AtelierError("precondition:eval", `Activation refused: ${evidence.message} Activate with the override to switch anyway; the override is recorded in the version's lineage.`);
   }
   return { ...evidence, overridden: evidence.verdict === "worse" && input.override };
 }

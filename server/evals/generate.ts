@@ -1,23 +1,22 @@
 import "server-only";
 import { eq } from "drizzle-orm";
+import { generateTurn, prepareTurn, resolveModel, type ResolvedModel, type TurnConfig } from "../chat";
 import type { AtelierDb } from "../db/client";
 import { assistants } from "../db/schema";
+import type { Persona } from "../assistants";
 import { ModelPool } from "../llm/pool";
-import { generateWithSettings, resolveModel, type ResolvedModel } from "../assistants/generate";
-import type { GenerationSettings } from "../assistants/settings";
-import { knowledgeBudget, retrieveFromCollections, withKnowledge } from "../knowledge/retrieve";
-import { getModelRow } from "../models/registry";
 import type { StoredCitation } from "./schema";
 
 /*
- * The one door from evaluations to generation and retrieval. Eval answers, the model judge and
- * the model generator of candidate rows all come through here, so when the chat turn gets a new
- * owner only this file changes. An eval answer is produced exactly as a chat turn is: the same
- * retrieval and prompt packing (knowledge on), the same persona and out-of-scope instruction, the
- * same engine; the question is the only turn (no history).
+ * The one door from evaluations to generation and retrieval: the chat turn's owner
+ * (server/chat/turn). An eval answer is a chat turn with a TurnConfig — model version,
+ * persona, knowledge on (the assistant's collections) or off — and the question as the only
+ * turn: the same retrieval and prompt packing, the same out-of-scope instruction, the same
+ * engine (parallel sequences of the model's serving context). The judge and the candidate writer
+ * use the same door with their own persona.
  */
 
-export type EvalSampling = GenerationSettings["sampling"] & { seed?: number };
+export type EvalSampling = Persona["sampling"] & { seed?: number };
 
 export type EvalAnswer = {
   text: string;
@@ -29,21 +28,15 @@ export type EvalAnswer = {
 };
 
 /** The engine's view of a model version (a LoRA runs on its base); throws when it cannot be served. */
-export function servedModel(db: AtelierDb, modelId: string): ResolvedModel & { contextLength: number | null } {
-  const resolved = resolveModel(db, modelId, "This configuration");
-  return { ...resolved, contextLength: getModelRow(db, modelId).contextLength };
+export function servedModel(db: AtelierDb, modelId: string): ResolvedModel {
+  return resolveModel(db, modelId, "This configuration");
 }
 
-/** Retrieval as a chat turn does it: the collections' best passages packed into a fifth of the context. */
-export async function retrieveForEval(db: AtelierDb, collectionIds: string[], question: string, contextLength: number | null) {
-  return retrieveFromCollections(db, collectionIds, question, knowledgeBudget(contextLength));
-}
-
-/** One answer to one question under one configuration; the sequence comes from the model's serving context. */
+/** One answer to one question under one configuration; nothing is stored by the chat turn. */
 export async function answerQuestion(
   db: AtelierDb,
   opts: {
-    model: ResolvedModel & { contextLength: number | null };
+    model: ResolvedModel;
     persona: { systemPrompt: string; outOfScopeReply: string | null };
     sampling: EvalSampling;
     /** the assistant's collections; null = knowledge off */
@@ -52,25 +45,19 @@ export async function answerQuestion(
     signal?: AbortSignal;
   },
 ): Promise<EvalAnswer> {
-  const knowledge = opts.collectionIds ? await retrieveForEval(db, opts.collectionIds, opts.question, opts.model.contextLength) : null;
-  const settings: GenerationSettings = {
-    systemPrompt: knowledge ? withKnowledge(opts.persona.systemPrompt, knowledge) : opts.persona.systemPrompt,
-    outOfScopeReply: opts.persona.outOfScopeReply,
-    historyWindow: 0,
-    sampling: opts.sampling,
+  const { seed, ...sampling } = opts.sampling;
+  const config: TurnConfig = {
     modelId: opts.model.id,
+    name: opts.model.label,
+    persona: { systemPrompt: opts.persona.systemPrompt, outOfScopeReply: opts.persona.outOfScopeReply, historyWindow: 0, sampling },
+    collectionIds: opts.collectionIds ?? [],
+    ...(seed !== undefined ? { seed } : {}),
   };
-  const citations: StoredCitation[] = knowledge?.citations ?? [];
-  for await (const ev of generateWithSettings({ spec: opts.model.spec, settings, turns: [{ role: "user", content: opts.question }], signal: opts.signal })) {
+  const turn = await prepareTurn(db, config, opts.question);
+  const citations: StoredCitation[] = turn.knowledge?.citations ?? [];
+  for await (const ev of generateTurn(turn, [{ role: "user", content: opts.question }], { signal: opts.signal })) {
     if (ev.type !== "end") continue;
-    return {
-      text: ev.text,
-      citations,
-      completionTokens: ev.stats.completionTokens,
-      ttftMs: ev.stats.ttftMs,
-      tokensPerSecond: ev.stats.tokensPerSecond,
-      aborted: ev.aborted,
-    };
+    return { text: ev.text, citations, completionTokens: ev.stats.completionTokens, ttftMs: ev.stats.ttftMs, tokensPerSecond: ev.stats.tokensPerSecond, aborted: ev.aborted };
   }
   throw new Error("The engine ended without an answer.");
 }
@@ -88,9 +75,8 @@ export async function releaseUnusedModels(db: AtelierDb, modelIds: string[]): Pr
 
 /** Plain completion on a registered model (the judge and the candidate writer): one system prompt, one user message. */
 export async function completeWithModel(db: AtelierDb, opts: { modelId: string; system: string; prompt: string; maxTokens: number; signal?: AbortSignal }): Promise<string> {
-  const model = servedModel(db, opts.modelId);
   const answer = await answerQuestion(db, {
-    model,
+    model: servedModel(db, opts.modelId),
     persona: { systemPrompt: opts.system, outOfScopeReply: null },
     sampling: { temperature: 0, topP: 1, topK: 0, repeatPenalty: 1.1, maxTokens: opts.maxTokens, seed: 1234 },
     collectionIds: null,

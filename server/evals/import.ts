@@ -1,6 +1,5 @@
 import "server-only";
-import { recordAudit } from "../auth/audit";
-import type { Session } from "../auth/sessions";
+import { recordAudit, type Session } from "../auth";
 import type { AtelierDb } from "../db/client";
 import { exportRows, parseEvalFile } from "./io";
 import { getSetRow, insertRows, setRows } from "./sets";

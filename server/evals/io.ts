@@ -1,8 +1,7 @@
 import "server-only";
-import { eq, or, sql } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
-import { AppError } from "../errors";
-import { knowledgeCollections, knowledgeDocuments } from "../knowledge/schema";
+import { AtelierError } from "../errors";
+import { listCollections, listDocuments } from "../knowledge";
 import type { EvalRowRow, ExpectedSource } from "./schema";
 import { EVAL_LIMITS, rowInput, type RowInput } from "./types";
 
@@ -65,8 +64,24 @@ function parseFacts(v: unknown): string[] | string {
   return s.split(";").map((f) => f.trim()).filter(Boolean);
 }
 
+/** The knowledge base's collections and documents, looked up by id or name (case-insensitive) for expected sources. */
+export type SourceIndex = {
+  collection: (ref: string) => { id: string; name: string } | null;
+  document: (ref: string) => { id: string; title: string } | null;
+};
+
+export function sourceIndex(db: AtelierDb): SourceIndex {
+  const cols = listCollections(db);
+  const docs = cols.flatMap((c) => listDocuments(db, c.id));
+  const low = (x: string) => x.trim().toLowerCase();
+  return {
+    collection: (ref) => cols.find((c) => c.id === ref || low(c.name) === low(ref)) ?? null,
+    document: (ref) => docs.find((d) => d.id === ref || low(d.title) === low(ref) || low(d.fileName) === low(ref)) ?? null,
+  };
+}
+
 /** "Harbour handbook", a document id, or "collection:Harbour" → an expected source (matched against the knowledge base). */
-export function resolveSource(db: AtelierDb, v: unknown): ExpectedSource | null | string {
+export function resolveSource(index: SourceIndex, v: unknown): ExpectedSource | null | string {
   if (v === undefined || v === null || v === "") return null;
   if (typeof v === "object") {
     const o = v as Record<string, unknown>;
@@ -78,23 +93,15 @@ export function resolveSource(db: AtelierDb, v: unknown): ExpectedSource | null 
   const col = /^collection:\s*(.+)$/i.exec(s);
   if (col) {
     const name = col[1]!.trim();
-    const found = db
-      .select({ id: knowledgeCollections.id, name: knowledgeCollections.name })
-      .from(knowledgeCollections)
-      .where(or(eq(knowledgeCollections.id, name), sql`lower(${knowledgeCollections.name}) = lower(${name})`))
-      .get();
+    const found = index.collection(name);
     return { kind: "collection", id: found?.id ?? null, title: found?.name ?? name };
   }
-  const doc = db
-    .select({ id: knowledgeDocuments.id, title: knowledgeDocuments.title })
-    .from(knowledgeDocuments)
-    .where(or(eq(knowledgeDocuments.id, s), sql`lower(${knowledgeDocuments.title}) = lower(${s})`, sql`lower(${knowledgeDocuments.fileName}) = lower(${s})`))
-    .get();
+  const doc = index.document(s);
   return { kind: "document", id: doc?.id ?? null, title: doc?.title ?? s };
 }
 
 /** One record (field → raw value) → a validated row, or a message. */
-function toRow(db: AtelierDb, raw: Record<string, unknown>): RowInput | string {
+function toRow(index: SourceIndex, raw: Record<string, unknown>): RowInput | string {
   const fields: Record<string, unknown> = {};
   const unknown: string[] = [];
   if (Array.isArray(raw.messages)) {
@@ -115,7 +122,7 @@ function toRow(db: AtelierDb, raw: Record<string, unknown>): RowInput | string {
   if (typeof facts === "string") return facts;
   const shouldRefuse = parseBool(fields.shouldRefuse);
   if (typeof shouldRefuse === "string") return shouldRefuse;
-  const expectedSource = resolveSource(db, fields.expectedSource);
+  const expectedSource = resolveSource(index, fields.expectedSource);
   if (typeof expectedSource === "string") return expectedSource;
   const parsed = rowInput.safeParse({ question: fields.question, reference: fields.reference ?? null, facts, expectedSource, shouldRefuse });
   if (!parsed.success) return parsed.error.issues.map((i) => i.message).join("; ");
@@ -188,11 +195,11 @@ export function csvRecords(content: string): { line: number; cells: string[] }[]
   return out;
 }
 
-/** Parses an eval file; throws one AppError naming the file and the first bad lines, having stored nothing. */
+/** Parses an eval file; throws one AtelierError naming the file and the first bad lines, having stored nothing. */
 export function parseEvalFile(db: AtelierDb, fileName: string, content: string): RowInput[] {
   const ext = /\.([a-z0-9]+)$/i.exec(fileName)?.[1]?.toLowerCase();
-  if (Buffer.byteLength(content, "utf8") > EVAL_LIMITS.importBytes) throw new AppError("PAYLOAD_TOO_LARGE", `"${fileName}" is larger than ${EVAL_LIMITS.importBytes / 1024 / 1024} MB. Nothing was imported.`);
-  if (ext !== "jsonl" && ext !== "csv" && ext !== "tsv" && ext !== "json") throw new AppError("BAD_REQUEST", `"${fileName}": eval files are .jsonl or .csv. Nothing was imported.`);
+  if (Buffer.byteLength(content, "utf8") > EVAL_LIMITS.importBytes) throw new AtelierError("too_large:eval", `"${fileName}" is larger than ${EVAL_LIMITS.importBytes / 1024 / 1024} MB. Nothing was imported.`);
+  if (ext !== "jsonl" && ext !== "csv" && ext !== "tsv" && ext !== "json") throw new AtelierError("bad_request:eval", `"${fileName}": eval files are .jsonl or .csv. Nothing was imported.`);
   const problems: Problem[] = [];
   const rows: RowInput[] = [];
   let records: { line: number; raw: Record<string, unknown> | string }[];
@@ -203,25 +210,26 @@ export function parseEvalFile(db: AtelierDb, fileName: string, content: string):
         const items = JSON.parse(trimmed) as unknown[];
         records = items.map((v, i) => ({ line: i + 1, raw: v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : "expected a JSON object" }));
       } catch (err) {
-        throw new AppError("BAD_REQUEST", `"${fileName}": invalid JSON (${(err as Error).message.slice(0, 100)}). Nothing was imported.`);
+        throw new AtelierError("bad_request:eval", `"${fileName}": invalid JSON (${(err as Error).message.slice(0, 100)}). Nothing was imported.`);
       }
     } else records = jsonlRecords(content);
   } else {
     const parsed = csvRecords(content);
-    if (!Array.isArray(parsed)) throw new AppError("BAD_REQUEST", `"${fileName}" line ${parsed.line}: ${parsed.message}. Nothing was imported.`);
-    if (parsed.length === 0) throw new AppError("BAD_REQUEST", `"${fileName}" is empty. Nothing was imported.`);
+    if (!Array.isArray(parsed)) throw new AtelierError("bad_request:eval", `"${fileName}" line ${parsed.line}: ${parsed.message}. Nothing was imported.`);
+    if (parsed.length === 0) throw new AtelierError("bad_request:eval", `"${fileName}" is empty. Nothing was imported.`);
     const header = parsed[0]!.cells.map((h) => h.trim());
     const unknown = header.filter((h) => !fieldName(h));
-    if (unknown.length) throw new AppError("BAD_REQUEST", `"${fileName}" line 1: unknown column${unknown.length === 1 ? "" : "s"} ${unknown.map((u) => `"${u}"`).join(", ")}; expected ${KNOWN}. Nothing was imported.`);
-    if (!header.some((h) => fieldName(h) === "question")) throw new AppError("BAD_REQUEST", `"${fileName}" line 1: the header needs a question column. Nothing was imported.`);
+    if (unknown.length) throw new AtelierError("bad_request:eval", `"${fileName}" line 1: unknown column${unknown.length === 1 ? "" : "s"} ${unknown.map((u) => `"${u}"`).join(", ")}; expected ${KNOWN}. Nothing was imported.`);
+    if (!header.some((h) => fieldName(h) === "question")) throw new AtelierError("bad_request:eval", `"${fileName}" line 1: the header needs a question column. Nothing was imported.`);
     records = parsed.slice(1).map(({ line, cells }) =>
       cells.length !== header.length
         ? { line, raw: `the row has ${cells.length} cells, the header has ${header.length}` }
         : { line, raw: Object.fromEntries(header.map((h, i) => [h, cells[i]!])) },
     );
   }
+  const index = sourceIndex(db);
   for (const { line, raw } of records) {
-    const row = typeof raw === "string" ? raw : toRow(db, raw);
+    const row = typeof raw === "string" ? raw : toRow(index, raw);
     if (typeof row === "string") {
       problems.push({ line, message: row });
       if (problems.length >= MAX_ERRORS) break;
@@ -231,9 +239,9 @@ export function parseEvalFile(db: AtelierDb, fileName: string, content: string):
     const where = ext === "json" ? "item" : "line";
     const first = problems[0]!;
     const more = problems.length > 1 ? ` (also ${problems.slice(1).map((p) => `${where} ${p.line}`).join(", ")}${problems.length >= MAX_ERRORS ? ", …" : ""})` : "";
-    throw new AppError("BAD_REQUEST", `"${fileName}" ${where} ${first.line}: ${first.message}${more}. Nothing was imported.`);
+    throw new AtelierError("bad_request:eval", `"${fileName}" ${where} ${first.line}: ${first.message}${more}. Nothing was imported.`);
   }
-  if (rows.length === 0) throw new AppError("BAD_REQUEST", `"${fileName}" has no rows. Nothing was imported.`);
+  if (rows.length === 0) throw new AtelierError("bad_request:eval", `"${fileName}" has no rows. Nothing was imported.`);
   return rows;
 }
 

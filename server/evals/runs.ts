@@ -1,20 +1,18 @@
 import "server-only";
 import { and, asc, desc, eq, inArray, lt } from "drizzle-orm";
-import { recordAudit } from "../auth/audit";
-import type { Session } from "../auth/sessions";
+import { recordAudit, type Session } from "../auth";
 import type { AtelierDb } from "../db/client";
 import { assistants, models } from "../db/schema";
 import { env } from "../env";
-import { AppError, notFound } from "../errors";
+import { AtelierError, notFound } from "../errors";
 import { newId } from "../ids";
-import { assistantCollectionIds } from "../knowledge/retrieve";
-import { getModelRow, servingSpecFor } from "../models/registry";
-import { studioActivations, studioRuns } from "../studio/schema";
+import { assistantTurnConfig } from "../chat";
+import { getModelRow, servingSpecFor } from "../models";
 import { completionsUrl, EndpointError } from "./endpoint";
 import { describeJudge } from "./judge";
 import { csvCell } from "./io";
 import { EVAL_LOG_LINES, EVAL_TERMINAL, evalRunnerFor } from "./runner";
-import { evalResults, evalRunRows, evalRuns, type EvalConfig, type EvalRunOptions, type EvalRunRow, type JudgeSpec } from "./schema";
+import { evalActivationChecks, evalResults, evalRunRows, evalRuns, type EvalConfig, type EvalRunOptions, type EvalRunRow, type JudgeSpec } from "./schema";
 import { isFailure } from "./score";
 import { coverageOf, getSetRow, setRows } from "./sets";
 import type { CellView, EvalRunView, MetricKey, ResultRowView, RunCreateInput, RunSummary } from "./types";
@@ -27,7 +25,7 @@ import { runCreateInput } from "./types";
 
 export function getRunRow(db: AtelierDb, id: string): EvalRunRow {
   const row = db.select().from(evalRuns).where(eq(evalRuns.id, id)).get();
-  if (!row) throw notFound("Eval run", id);
+  if (!row) throw notFound("eval", "Eval run", id);
   return row;
 }
 
@@ -66,13 +64,17 @@ export function toRunView(db: AtelierDb, row: EvalRunRow): EvalRunView {
   };
 }
 
-/** The newest ready version of this assistant other than the active one (a candidate to compare). */
+/**
+ * The newest ready version of this assistant other than the active one (a candidate to compare):
+ * one the studio trained for it (the model's lineage names the assistant) or one it was ever
+ * switched to or from (the activation checks).
+ */
 export function candidateVersion(db: AtelierDb, assistantId: string, activeModelId: string | null): string | null {
   const ids = new Set<string>();
-  for (const r of db.select({ id: studioRuns.modelId }).from(studioRuns).where(eq(studioRuns.assistantId, assistantId)).all()) if (r.id) ids.add(r.id);
-  for (const r of db.select({ id: studioActivations.modelId, prev: studioActivations.previousModelId }).from(studioActivations).where(eq(studioActivations.assistantId, assistantId)).all()) {
-    ids.add(r.id);
-    if (r.prev) ids.add(r.prev);
+  for (const m of db.select({ id: models.id, meta: models.meta }).from(models).all()) if (m.meta?.assistantId === assistantId) ids.add(m.id);
+  for (const c of db.select({ id: evalActivationChecks.modelId, prev: evalActivationChecks.previousModelId }).from(evalActivationChecks).where(eq(evalActivationChecks.assistantId, assistantId)).all()) {
+    ids.add(c.id);
+    if (c.prev) ids.add(c.prev);
   }
   ids.delete(activeModelId ?? "");
   if (ids.size === 0) return null;
@@ -95,7 +97,7 @@ function checkJudge(db: AtelierDb, judge: JudgeSpec | null): JudgeSpec | null {
   try {
     completionsUrl(judge.url);
   } catch (err) {
-    throw new AppError("BAD_REQUEST", (err as EndpointError).message);
+    throw new AtelierError("bad_request:eval", (err as EndpointError).message);
   }
   return { kind: "endpoint", url: judge.url.trim(), model: judge.model, apiKey: judge.apiKey?.trim() || null };
 }
@@ -110,20 +112,20 @@ export type CreatedRun = { runId: string; queuedBehind: number; warnings: string
 export function createRun(db: AtelierDb, raw: RunCreateInput, session: Session | null, opts: { kick?: boolean } = {}): CreatedRun {
   const input = runCreateInput.parse(raw);
   const a = db.select().from(assistants).where(eq(assistants.id, input.assistantId)).get();
-  if (!a) throw notFound("Assistant", input.assistantId);
+  if (!a) throw notFound("assistant", "Assistant", input.assistantId);
   const set = getSetRow(db, input.setId);
-  if (set.assistantId && set.assistantId !== a.id) throw new AppError("BAD_REQUEST", `The eval set "${set.name}" belongs to another assistant.`);
+  if (set.assistantId && set.assistantId !== a.id) throw new AtelierError("bad_request:eval", `The eval set "${set.name}" belongs to another assistant.`);
   const all = setRows(db, set.id);
   const rows = all.filter((r) => r.status === "accepted");
   const coverage = coverageOf(all);
   if (rows.length === 0) {
-    throw new AppError(
-      "BAD_REQUEST",
+    throw new AtelierError(
+      "bad_request:eval",
       `The eval set "${set.name}" has no accepted rows, so none of the metrics (required facts, token-F1, ROUGE-L, citation hit, refusal correctness) can be computed.${coverage.candidates ? ` Review its ${coverage.candidates} candidate rows first.` : " Add rows first."}`,
     );
   }
   const warnings = coverage.cannotCompute.map((c) => c.reason);
-  const collectionIds = assistantCollectionIds(db, a.id);
+  const collectionIds = assistantTurnConfig(db, a).collectionIds;
   const hasKnowledge = collectionIds.length > 0;
 
   let wanted: { modelId: string; knowledge: boolean; systemPrompt: string | null; personaLabel: string | null; label: string | null }[];
@@ -132,7 +134,7 @@ export function createRun(db: AtelierDb, raw: RunCreateInput, session: Session |
   } else {
     let versions = input.versions;
     if (!versions) {
-      if (!a.modelId) throw new AppError("PRECONDITION_FAILED", `${a.name} has no active model version; choose the versions to evaluate.`);
+      if (!a.modelId) throw new AtelierError("precondition:eval", `${a.name} has no active model version; choose the versions to evaluate.`);
       const candidate = candidateVersion(db, a.id, a.modelId);
       versions = candidate ? [a.modelId, candidate] : [a.modelId];
     }
@@ -143,7 +145,7 @@ export function createRun(db: AtelierDb, raw: RunCreateInput, session: Session |
   if (!hasKnowledge && wanted.some((w) => w.knowledge)) {
     warnings.push(`${a.name} has no knowledge collections, so "knowledge on" would answer exactly like "off"; those configurations were left out.`);
     wanted = wanted.filter((w) => !w.knowledge);
-    if (wanted.length === 0) throw new AppError("BAD_REQUEST", `${a.name} has no knowledge collections; link one to the assistant or evaluate with knowledge off.`);
+    if (wanted.length === 0) throw new AtelierError("bad_request:eval", `${a.name} has no knowledge collections; link one to the assistant or evaluate with knowledge off.`);
   }
   const configs: EvalConfig[] = [];
   for (const w of wanted) {
@@ -151,7 +153,7 @@ export function createRun(db: AtelierDb, raw: RunCreateInput, session: Session |
     try {
       servingSpecFor(db, m);
     } catch (err) {
-      throw new AppError("PRECONDITION_FAILED", `${m.name} cannot be served: ${(err as Error).message}`);
+      throw new AtelierError("precondition:eval", `${m.name} cannot be served: ${(err as Error).message}`);
     }
     const label = w.label || `${m.name}${m.id === a.modelId ? " (active)" : ""} · ${w.knowledge ? "with knowledge" : "no knowledge"}${w.personaLabel ? ` · ${w.personaLabel}` : ""}`;
     if (configs.some((c) => c.modelId === m.id && c.knowledge === w.knowledge && c.systemPrompt === (w.systemPrompt ?? a.systemPrompt))) continue;
@@ -222,9 +224,9 @@ export function cancelRun(db: AtelierDb, id: string, session: Session | null): E
   if (row.status === "queued") {
     db.update(evalRuns).set({ status: "cancelled", finishedAt: Date.now(), log: [...row.log, "cancelled while queued"].slice(-EVAL_LOG_LINES) }).where(eq(evalRuns.id, id)).run();
   } else if (row.status === "running") {
-    if (!evalRunnerFor(db).cancelActive(id)) throw new AppError("CONFLICT", "This run is executing in another process (the command line?); stop it there.");
+    if (!evalRunnerFor(db).cancelActive(id)) throw new AtelierError("conflict:eval", "This run is executing in another process (the command line?); stop it there.");
   } else {
-    throw new AppError("CONFLICT", `The run has already ${row.status === "succeeded" ? "finished" : row.status}.`);
+    throw new AtelierError("conflict:eval", `The run has already ${row.status === "succeeded" ? "finished" : row.status}.`);
   }
   recordAudit(db, session, "eval.run.cancel", { type: "eval_run", id });
   return getRun(db, id);
@@ -232,7 +234,7 @@ export function cancelRun(db: AtelierDb, id: string, session: Session | null): E
 
 export function deleteRun(db: AtelierDb, id: string, session: Session | null): { id: string } {
   const row = getRunRow(db, id);
-  if (!EVAL_TERMINAL.includes(row.status)) throw new AppError("CONFLICT", "Cancel the run before deleting it.");
+  if (!EVAL_TERMINAL.includes(row.status)) throw new AtelierError("conflict:eval", "Cancel the run before deleting it.");
   db.delete(evalRuns).where(eq(evalRuns.id, id)).run();
   recordAudit(db, session, "eval.run.delete", { type: "eval_run", id }, { name: row.name });
   return { id };

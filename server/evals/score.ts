@@ -1,7 +1,6 @@
 import "server-only";
-import { eq } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
-import { knowledgeCollections, knowledgeDocuments } from "../knowledge/schema";
+import { getCollection, getDocument } from "../knowledge";
 import { citationHit, citedMarkers, factsHitRate, refusalCorrect, rougeL, sourceRetrieved, tokenF1 } from "./metrics";
 import type { EvalRunRowRow, StoredCitation } from "./schema";
 
@@ -21,13 +20,12 @@ export function collectionLookup(db: AtelierDb): (documentId: string) => { id: s
   const cache = new Map<string, { id: string; name: string } | null>();
   return (documentId) => {
     if (!cache.has(documentId)) {
-      const row = db
-        .select({ id: knowledgeCollections.id, name: knowledgeCollections.name })
-        .from(knowledgeDocuments)
-        .innerJoin(knowledgeCollections, eq(knowledgeCollections.id, knowledgeDocuments.collectionId))
-        .where(eq(knowledgeDocuments.id, documentId))
-        .get();
-      cache.set(documentId, row ?? null);
+      try {
+        const col = getCollection(db, getDocument(db, documentId).collectionId);
+        cache.set(documentId, { id: col.id, name: col.name });
+      } catch {
+        cache.set(documentId, null); // removed since: it cannot be the expected collection
+      }
     }
     return cache.get(documentId)!;
   };

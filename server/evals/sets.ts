@@ -1,10 +1,9 @@
 import "server-only";
 import { and, asc, desc, eq, inArray, isNull, or, sql } from "drizzle-orm";
-import { recordAudit } from "../auth/audit";
-import type { Session } from "../auth/sessions";
+import { recordAudit, type Session } from "../auth";
 import type { AtelierDb } from "../db/client";
 import { assistants } from "../db/schema";
-import { AppError, notFound } from "../errors";
+import { AtelierError, notFound } from "../errors";
 import { newId } from "../ids";
 import { refreshFingerprints } from "./fingerprints";
 import { evalRows, evalSets, type EvalRowOrigin, type EvalRowRow, type EvalRowStatus, type EvalSetRow, type RowProvenance } from "./schema";
@@ -21,12 +20,12 @@ type Tx = Parameters<Parameters<AtelierDb["transaction"]>[0]>[0];
 
 export function getSetRow(db: AtelierDb, id: string): EvalSetRow {
   const row = db.select().from(evalSets).where(eq(evalSets.id, id)).get();
-  if (!row) throw notFound("Eval set", id);
+  if (!row) throw notFound("eval", "Eval set", id);
   return row;
 }
 
 function assistantExists(db: AtelierDb, id: string) {
-  if (!db.select({ id: assistants.id }).from(assistants).where(eq(assistants.id, id)).get()) throw notFound("Assistant", id);
+  if (!db.select({ id: assistants.id }).from(assistants).where(eq(assistants.id, id)).get()) throw notFound("assistant", "Assistant", id);
 }
 
 export function toRowView(r: EvalRowRow): EvalRowView {
@@ -127,7 +126,7 @@ function clearOtherDefaults(tx: Tx, assistantId: string, keep: string) {
 
 export function createSet(db: AtelierDb, input: { name: string; description: string; assistantId: string | null; isDefault: boolean }, session: Session | null): EvalSetView {
   if (input.assistantId) assistantExists(db, input.assistantId);
-  if (input.isDefault && !input.assistantId) throw new AppError("BAD_REQUEST", "Only a set that belongs to an assistant can be its default.");
+  if (input.isDefault && !input.assistantId) throw new AtelierError("bad_request:eval", "Only a set that belongs to an assistant can be its default.");
   const id = newId();
   // an assistant's first set is its default
   const isDefault = input.isDefault || (!!input.assistantId && !defaultSetOf(db, input.assistantId));
@@ -141,7 +140,7 @@ export function createSet(db: AtelierDb, input: { name: string; description: str
 
 export function updateSet(db: AtelierDb, input: { id: string; name?: string; description?: string; isDefault?: boolean }, session: Session | null): EvalSetView {
   const row = getSetRow(db, input.id);
-  if (input.isDefault && !row.assistantId) throw new AppError("BAD_REQUEST", "Only a set that belongs to an assistant can be its default.");
+  if (input.isDefault && !row.assistantId) throw new AtelierError("bad_request:eval", "Only a set that belongs to an assistant can be its default.");
   db.transaction((tx) => {
     tx.update(evalSets)
       .set({
@@ -179,7 +178,7 @@ export function insertRows(
   getSetRow(db, setId);
   const count = db.select({ n: sql<number>`count(*)` }).from(evalRows).where(eq(evalRows.setId, setId)).get()!.n;
   if (count + rows.length > EVAL_LIMITS.rowsPerSet) {
-    throw new AppError("BAD_REQUEST", `A set holds at most ${EVAL_LIMITS.rowsPerSet.toLocaleString("en")} rows; this one has ${count} and ${rows.length} more were given.`);
+    throw new AtelierError("bad_request:eval", `A set holds at most ${EVAL_LIMITS.rowsPerSet.toLocaleString("en")} rows; this one has ${count} and ${rows.length} more were given.`);
   }
   return db.transaction((tx) => {
     let position = nextPosition(tx, setId);
@@ -211,7 +210,7 @@ export function addRows(db: AtelierDb, input: { setId: string; rows: RowInput[] 
 
 function rowById(db: AtelierDb, id: string): EvalRowRow {
   const row = db.select().from(evalRows).where(eq(evalRows.id, id)).get();
-  if (!row) throw notFound("Eval row", id);
+  if (!row) throw notFound("eval", "Eval row", id);
   return row;
 }
 
@@ -234,7 +233,7 @@ export function updateRow(db: AtelierDb, input: { id: string; row: RowInput }, s
 
 export function deleteRows(db: AtelierDb, ids: string[], session: Session | null): { deleted: number } {
   const rows = db.select({ id: evalRows.id, setId: evalRows.setId }).from(evalRows).where(inArray(evalRows.id, ids)).all();
-  if (rows.length === 0) throw notFound("Eval row", ids[0]!);
+  if (rows.length === 0) throw notFound("eval", "Eval row", ids[0]!);
   db.delete(evalRows).where(inArray(evalRows.id, rows.map((r) => r.id))).run();
   for (const setId of new Set(rows.map((r) => r.setId))) recordAudit(db, session, "eval.rows.delete", { type: "eval_set", id: setId }, { count: rows.filter((r) => r.setId === setId).length });
   return { deleted: rows.length };
@@ -248,9 +247,9 @@ export function reviewRows(db: AtelierDb, input: { setId: string; accept: { id: 
     (ids.length ? db.select().from(evalRows).where(and(eq(evalRows.setId, input.setId), inArray(evalRows.id, ids))).all() : []).map((r) => [r.id, r]),
   );
   const missing = ids.find((id) => !found.has(id));
-  if (missing) throw new AppError("NOT_FOUND", `Row ${missing} is not in this set.`);
+  if (missing) throw new AtelierError("not_found:eval", `Row ${missing} is not in this set.`);
   const notCandidate = ids.find((id) => found.get(id)!.status !== "candidate");
-  if (notCandidate) throw new AppError("CONFLICT", `Row ${notCandidate} was already reviewed.`);
+  if (notCandidate) throw new AtelierError("conflict:eval", `Row ${notCandidate} was already reviewed.`);
   db.transaction((tx) => {
     const accepted: EvalRowRow[] = [];
     for (const a of input.accept) {

@@ -2,7 +2,6 @@ import "server-only";
 import { asc, eq } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
 import { models } from "../db/schema";
-import { studioRuns } from "../studio/schema";
 import { METRICS } from "./metric-info";
 import { evalResults, evalRunRows, type EvalResultRow, type EvalRunRow } from "./schema";
 import { coverageOf } from "./sets";
@@ -43,19 +42,18 @@ export function column(results: EvalResultRow[], configIdx: number, rows: number
   return out;
 }
 
+/** The studio writes each trained version's lineage into models.meta: its run, the planner's advice, the seconds it trained. */
 function trainingInfo(db: AtelierDb, modelIds: string[]): Map<string, TrainingInfo> {
   const out = new Map<string, TrainingInfo>();
   for (const id of new Set(modelIds)) {
-    const m = db.select({ runId: models.runId, name: models.name }).from(models).where(eq(models.id, id)).get();
+    const m = db.select({ runId: models.runId, meta: models.meta }).from(models).where(eq(models.id, id)).get();
     if (!m?.runId) continue;
-    const run = db.select({ id: studioRuns.id, settings: studioRuns.settings, actualSeconds: studioRuns.actualSeconds }).from(studioRuns).where(eq(studioRuns.id, m.runId)).get();
-    if (!run) continue;
-    const plan = (run.settings as { plan?: { recommendation?: unknown; reasons?: unknown } }).plan;
+    const meta = (m.meta ?? {}) as { plan?: { recommendation?: unknown; reasons?: unknown }; actual?: { seconds?: unknown } };
     out.set(id, {
-      runId: run.id,
-      seconds: run.actualSeconds,
-      recommendation: typeof plan?.recommendation === "string" ? plan.recommendation : null,
-      reasons: Array.isArray(plan?.reasons) ? plan.reasons.filter((r): r is string => typeof r === "string") : [],
+      runId: m.runId,
+      seconds: typeof meta.actual?.seconds === "number" ? meta.actual.seconds : null,
+      recommendation: typeof meta.plan?.recommendation === "string" ? meta.plan.recommendation : null,
+      reasons: Array.isArray(meta.plan?.reasons) ? meta.plan.reasons.filter((r): r is string => typeof r === "string") : [],
     });
   }
   return out;

@@ -2,6 +2,7 @@ import "server-only";
 import { resolveChatWrapper, type ChatWrapper, type LlamaContext, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
 import { env } from "../env";
 import { lockstepDispatchSchedule, sequenceOrderStrategy, StepBarrier } from "./batching";
+import { checkInternalsOnce, nativeSequenceId } from "./internals";
 import { EngineError } from "./errors";
 import { inspectGguf } from "./inspect";
 import { llamaInstance } from "./llama";
@@ -52,6 +53,7 @@ export class ServingContext {
       this.idOf.set(sequence, this.sequences.length);
       this.sequences.push(sequence);
     }
+    if (this.sequences[0]) checkInternalsOnce(context, this.sequences[0]);
   }
 
   get activeSequences(): number {
@@ -127,12 +129,6 @@ export class ServingContext {
     for (const w of this.waiters.splice(0)) w.reject(new EngineError("ENGINE_BUSY", `${this.spec.label} was unloaded.`));
     if (this.busy.size === 0) return this.onIdleRetired();
   }
-}
-
-/** node-llama-cpp 3.21.1 keeps the native id private; the batch queue is keyed by it. */
-function nativeSequenceId(sequence: LlamaContextSequence): number | undefined {
-  const id = (sequence as unknown as { _sequenceId?: unknown })._sequenceId;
-  return typeof id === "number" ? id : undefined;
 }
 
 const globalForPool = globalThis as unknown as { atelierPool?: ModelPool };

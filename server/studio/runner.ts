@@ -5,10 +5,10 @@ import { and, asc, eq, inArray } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
 import { models } from "../db/schema";
 import { newId } from "../ids";
-import { evaluate, readCheckpointInfo, resumeTraining, startTraining, type ProgressEvent, type TrainingRun } from "../forge/trainer";
+import { evaluate, readCheckpointInfo, resumeTraining, startTraining, type ProgressEvent, type TrainingRun } from "../forge";
 import { heavyQueueFor, type HeavyJobWorker } from "../jobs/heavy-queue";
 import { inspectGguf } from "../llm/inspect";
-import { factsToColumns } from "../models/registry";
+import { factsToColumns } from "../models";
 import { trainerConfig } from "./planner";
 import { packPrepared, prepareData } from "./prepare";
 import { studioRunPoints, studioRuns, type StudioRunRow } from "./schema";
@@ -265,6 +265,9 @@ export class StudioRunner implements HeavyJobWorker {
           metrics,
           estimate: { seconds: row.estimateSeconds, peakMemoryBytes: row.estimatePeakBytes },
           actual: { seconds: metrics.seconds },
+          // lineage evaluations read: which assistant it was trained for, and what the planner advised
+          ...(row.assistantId ? { assistantId: row.assistantId } : {}),
+          ...(settings.plan ? { plan: settings.plan } : {}),
         },
       })
       .run();
@@ -341,5 +344,3 @@ export async function recoverStudioRuns(db: AtelierDb, opts: { kick?: boolean; w
   return { resumed, failed };
 }
 
-export const isActiveStatus = (s: string) => s === "queued" || s === "running";
-export const activeRuns = (db: AtelierDb) => db.select().from(studioRuns).where(inArray(studioRuns.status, ["queued", "running"])).all();
