@@ -12,7 +12,8 @@
 // Raw side: node-llama-cpp directly (one context × N sequences, the same sequence-order batching and lockstep
 // dispatch Atelier's engine configures, a plain `sequence.evaluate()` loop, cached prompt prefixes kept with
 // `adaptStateToTokens`), the same prompts (persona + retrieved sources + question, rendered with the model's chat template
-// and tokenized inside the timed loop), greedy, the same number of tokens per answer as the eval produced, the same
+// and tokenized inside the timed loop), the same sampler (greedy with the assistant's repeat penalty over the last 64
+// tokens, as the engine's token loop applies it), the same number of tokens per answer as the eval produced, the same
 // number of streams at once. Retrieval, scoring, SQLite writes and the summary count against the eval side only.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -78,7 +79,24 @@ function benchQuestions(n: number): { question: string; reference: string }[] {
   return out;
 }
 
-type SideResult = { wallMs: number; cpuMs: number; answers: number; tokens: number };
+type SideResult = { wallMs: number; cpuMs: number; answers: number; tokens: number; decodes: number; batchTokens: number };
+
+/** Counts llama_decode calls and the tokens in them on a context (node-llama-cpp 3.21.1's native handle, as bench/lib/raw.ts does). */
+function decodeCounter(ctx: unknown) {
+  const native = (ctx as { _ctx: Record<string, (...args: unknown[]) => unknown> })._ctx;
+  const stats = { decodes: 0, tokens: 0 };
+  const init = native.initBatch!.bind(native);
+  Object.defineProperty(native, "initBatch", {
+    configurable: true,
+    writable: true,
+    value: (size: number) => {
+      stats.decodes++;
+      stats.tokens += size;
+      return init(size);
+    },
+  });
+  return stats;
+}
 
 async function benchModel(label: string, modelPath: string) {
   // A fresh Atelier (temporary data dir, real SQLite) inside this process, answering on this model.
@@ -123,12 +141,15 @@ async function benchModel(label: string, modelPath: string) {
   const sequences = env().ATELIER_SEQUENCES;
   const concurrency = a.concurrency ? Number(a.concurrency) : Math.max(1, sequences - 1);
   const runner = evalRunnerFor(db);
+  const evalDecodes = { decodes: 0, tokens: 0 };
+  let evalCounter: { decodes: number; tokens: number } | null = null;
   const runEval = async (setId: string): Promise<{ id: string; side: SideResult }> => {
     const { runId } = createRun(db, { assistantId: assistant.id, setId, versions: [assistant.modelId!], knowledge: ["on", "off"], maxTokens: TOKENS, concurrency }, null, { kick: false });
+    const d0 = { ...(evalCounter ?? evalDecodes) };
     const t0 = now();
     const c0 = cpuMs();
     await runner.runNow(runId);
-    const side = { wallMs: now() - t0, cpuMs: cpuMs() - c0, answers: 0, tokens: 0 };
+    const side = { wallMs: now() - t0, cpuMs: cpuMs() - c0, answers: 0, tokens: 0, decodes: (evalCounter ?? evalDecodes).decodes - d0.decodes, batchTokens: (evalCounter ?? evalDecodes).tokens - d0.tokens };
     const run = getRun(db, runId);
     if (run.status !== "succeeded") throw new Error(`eval run ${run.status}: ${run.error}`);
     const results = db.select().from(evalResults).where(eq(evalResults.runId, runId)).all();
@@ -139,7 +160,7 @@ async function benchModel(label: string, modelPath: string) {
 
   // The prompts exactly as the eval renders them (same retrieval, same persona, same chat template).
   const spec = servingSpecFor(db, getModelRow(db, assistant.modelId!));
-  await ModelPool.instance().serving(spec);
+  evalCounter = decodeCounter((await ModelPool.instance().serving(spec)).context);
   const persona = { systemPrompt: assistant.systemPrompt, outOfScopeReply: assistant.outOfScopeReply };
   const llama = await llamaInstance();
   const threads = inferenceThreads(llama.cpuMathCores);
@@ -150,6 +171,8 @@ async function benchModel(label: string, modelPath: string) {
   const barrier = raw.refs[0]!.barrier;
   const free: LlamaContextSequence[] = Array.from({ length: sequences }, () => ctx.getSequence());
   const seqId = (s: LlamaContextSequence) => (s as unknown as { _sequenceId: number })._sequenceId;
+  // the same sampler as the eval: greedy, with the assistant's repeat penalty over the last 64 generated tokens (sequence-run.ts)
+  const penalty = db.select().from(assistants).where(eq(assistants.id, assistant.id)).get()!.sampling.repeatPenalty;
 
   type RawItem = { history: ChatHistoryItem[]; n: number };
   /** The chat history each eval answer was generated from (rendered and tokenized by the raw side, timed). */
@@ -172,6 +195,7 @@ async function benchModel(label: string, modelPath: string) {
   async function runRaw(items: RawItem[]): Promise<SideResult> {
     let next = 0;
     let tokens = 0;
+    const r0 = { ...raw.stats };
     const t0 = now();
     const c0 = cpuMs();
     const worker = async () => {
@@ -185,8 +209,11 @@ async function benchModel(label: string, modelPath: string) {
           await seq.adaptStateToTokens(prompt, false);
           if (seq.nextTokenIndex >= prompt.length) await seq.eraseContextTokenRanges([{ start: prompt.length - 1, end: seq.nextTokenIndex }]);
           let count = 0;
+          const generated: number[] = [];
+          const punishTokens = () => generated.slice(-64);
           try {
-            for await (const _t of seq.evaluate(prompt.slice(seq.nextTokenIndex), { temperature: 0 })) {
+            for await (const t of seq.evaluate(prompt.slice(seq.nextTokenIndex), { temperature: 0, ...(penalty === 1 ? {} : { repeatPenalty: { penalty, punishTokens: punishTokens as never, maxPunishTokens: 64 } }) })) {
+              generated.push(t);
               if (++count >= item.n) break;
               await barrier.arrive(seqId(seq));
             }
@@ -200,7 +227,7 @@ async function benchModel(label: string, modelPath: string) {
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
-    return { wallMs: now() - t0, cpuMs: cpuMs() - c0, answers: items.filter((i) => i.n > 0).length, tokens };
+    return { wallMs: now() - t0, cpuMs: cpuMs() - c0, answers: items.filter((i) => i.n > 0).length, tokens, decodes: raw.stats.decodes - r0.decodes, batchTokens: raw.stats.tokens - r0.tokens };
   }
 
   console.error(`[${label}] warming up (${modelPath}; ${sequences} sequences, ${concurrency} at a time, ${threads} threads, ${TOKENS} tokens max)`);
@@ -216,7 +243,10 @@ async function benchModel(label: string, modelPath: string) {
     items ??= await promptsFor(e.id); // greedy: every rep produces the same answers
     const r = await runRaw(items);
     rawSides.push(r);
-    console.error(`[${label}] rep ${rep + 1}: eval ${e.side.answers} answers, ${e.side.tokens} tokens in ${(e.side.wallMs / 1000).toFixed(1)} s; raw ${r.answers} answers, ${r.tokens} tokens in ${(r.wallMs / 1000).toFixed(1)} s; ratio ${(r.wallMs / e.side.wallMs).toFixed(3)}`);
+    console.error(
+      `[${label}] rep ${rep + 1}: eval ${e.side.answers} answers, ${e.side.tokens} tokens in ${(e.side.wallMs / 1000).toFixed(1)} s (${e.side.decodes} decodes, ${(e.side.batchTokens / Math.max(1, e.side.decodes)).toFixed(1)} tokens each); ` +
+        `raw ${r.answers} answers, ${r.tokens} tokens in ${(r.wallMs / 1000).toFixed(1)} s (${r.decodes} decodes, ${(r.batchTokens / Math.max(1, r.decodes)).toFixed(1)} tokens each); ratio ${(r.wallMs / e.side.wallMs).toFixed(3)}`,
+    );
   }
   await raw.dispose();
   await rawModel.dispose();
@@ -240,6 +270,8 @@ async function benchModel(label: string, modelPath: string) {
     ratios,
     evalCpuPerAnswer: median(evalSides.map((s) => s.cpuMs / s.answers)),
     rawCpuPerAnswer: median(rawSides.map((s) => s.cpuMs / s.answers)),
+    evalPerDecode: median(evalSides.map((s) => s.batchTokens / Math.max(1, s.decodes))),
+    rawPerDecode: median(rawSides.map((s) => s.batchTokens / Math.max(1, s.decodes))),
   };
 }
 
@@ -261,16 +293,17 @@ lines.push("");
 lines.push(`Command: \`npx tsx --conditions=react-server bench/evals/throughput.ts --models ${a.models} --reps ${REPS} --tokens ${TOKENS} --ctx ${a.ctx}\``);
 lines.push(`(written by that script). ${QUESTIONS} questions × 2 configurations (the assistant's model with and without its knowledge base) = ${QUESTIONS * 2} answers per run, up to ${TOKENS} tokens each, greedy;`);
 lines.push("the raw side generates the same prompts (persona + retrieved sources + question through the model's chat template) with the same");
-lines.push("token count per answer and the same number of streams at once, straight on node-llama-cpp (`sequence.evaluate()`, one context × N sequences,");
-lines.push("the engine's batching). Eval and raw runs alternate; each figure is the median of the runs; the ratio is eval ÷ raw answers per minute.");
+lines.push("sampler (greedy, the assistant's repeat penalty), token count per answer and number of streams at once, straight on node-llama-cpp");
+lines.push("(`sequence.evaluate()`, one context × N sequences, the engine's batching). Eval and raw runs alternate; each figure is the median of");
+lines.push("the runs; the ratio is eval ÷ raw answers per minute. Tokens per decode shows both sides batch alike.");
 lines.push(`Machine: ${machine.nproc} CPUs, ${machine.cpu}, ${machine.memGiB} GiB; load average ${loadStart.map((l) => l.toFixed(2)).join(" ")} at the start, ${loadEnd.map((l) => l.toFixed(2)).join(" ")} at the end.`);
 if (busy) lines.push(`**The machine was shared with other jobs during this run (load average above 1 on 2 cores): wall-clock numbers are depressed and noisy; CPU ms per token is the steadier measure. Re-run in a quiet window before quoting.**`);
 lines.push("");
-lines.push("| model | answers (tokens) per run | context per sequence | streams at once / sequences / threads | eval answers/min | raw answers/min | eval ÷ raw (median) | each run | target ≥ 0.90 | CPU ms per answer eval / raw | CPU: raw ÷ eval |");
-lines.push("|---|---|---|---|---|---|---|---|---|---|---|");
+lines.push("| model | answers (tokens) per run | context per sequence | streams at once / sequences / threads | eval answers/min | raw answers/min | eval ÷ raw (median) | each run | target ≥ 0.90 | CPU ms per answer eval / raw | CPU: raw ÷ eval | tokens per decode eval / raw |");
+lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   lines.push(
-    `| ${r.model} | ${r.answers} (${r.tokens}) | ${r.ctx} | ${r.concurrency} / ${r.sequences} / ${r.threads} | ${r.evalPerMin.toFixed(0)} (${(r.evalPerMin / 2).toFixed(0)} questions/min) | ${r.rawPerMin.toFixed(0)} | ${r.ratio.toFixed(3)} | ${r.ratios.map((x) => x.toFixed(3)).join(", ")} | ${r.ratio >= TARGET ? "PASS" : "FAIL"} | ${r.evalCpuPerAnswer.toFixed(1)} / ${r.rawCpuPerAnswer.toFixed(1)} | ${(r.rawCpuPerAnswer / r.evalCpuPerAnswer).toFixed(3)} |`,
+    `| ${r.model} | ${r.answers} (${r.tokens}) | ${r.ctx} | ${r.concurrency} / ${r.sequences} / ${r.threads} | ${r.evalPerMin.toFixed(0)} (${(r.evalPerMin / 2).toFixed(0)} questions/min) | ${r.rawPerMin.toFixed(0)} | ${r.ratio.toFixed(3)} | ${r.ratios.map((x) => x.toFixed(3)).join(", ")} | ${r.ratio >= TARGET ? "PASS" : "FAIL"} | ${r.evalCpuPerAnswer.toFixed(1)} / ${r.rawCpuPerAnswer.toFixed(1)} | ${(r.rawCpuPerAnswer / r.evalCpuPerAnswer).toFixed(3)} | ${r.evalPerDecode.toFixed(1)} / ${r.rawPerDecode.toFixed(1)} |`,
   );
 }
 lines.push("");
