@@ -363,7 +363,7 @@ describe("eval runs", () => {
     expect(stderr).toMatch(/"done":\d+,"total":\d+/);
     const json = JSON.parse(fs.readFileSync(out, "utf8"));
     expect(json).toMatchObject({ status: "succeeded", setName: "Atelier FAQ" });
-  }, 120_000);
+  }, 300_000);
 });
 
 describe("bad input", () => {
