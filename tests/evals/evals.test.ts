@@ -151,7 +151,7 @@ describe("eval sets", () => {
     expect(down).toMatchObject({ status: "candidate", reference: null, provenance: { rating: -1, answer: answers[1] } });
     // the same messages are not added twice
     expect(await app.caller().evals.sets.fromConversations({ setId: target.id, assistantId, ratings: "both", limit: 10 })).toEqual({ added: 0, skipped: 2 });
-  }, 120_000);
+  }, 240_000);
 });
 
 describe("candidate writers", () => {
@@ -179,7 +179,7 @@ describe("candidate writers", () => {
       if (r.origin === "generated") expect(r.reference!.length).toBeGreaterThan(0);
       else expect(r.provenance?.note).toMatch(/^the generator's reply could not be read/);
     }
-  }, 120_000);
+  }, 240_000);
 });
 
 describe("eval runs", () => {
@@ -392,7 +392,7 @@ describe("bad input", () => {
       ["pirate", "Answer like a pirate.", "Atelier starter (active) · no knowledge · pirate"],
     ]);
     expect(withPersona.progress).toMatchObject({ done: 6, total: 6 });
-  }, 120_000);
+  }, 240_000);
 
   it("a judge that is down marks its rows 'judge unavailable' and the run completes", async () => {
     const port = await closedPort();
@@ -406,7 +406,7 @@ describe("bad input", () => {
     expect(run.summary!.configs[0]!.metrics.tokenF1).not.toBeNull();
     expect(run.options.judge).toBe(`judge at http://127.0.0.1:${port}/v1`);
     expect(JSON.stringify(await app.caller().evals.runs.get({ id: runId }))).not.toContain('"k"');
-  }, 120_000);
+  }, 240_000);
 
   it("a judge behind a real OpenAI-compatible endpoint (this instance's /v1) gives its opinion apart from the metrics", async () => {
     // a judge assistant of its own (no knowledge to pack into its tiny context), served by /v1 with an API key
@@ -438,7 +438,7 @@ describe("bad input", () => {
     } finally {
       await server.close();
     }
-  }, 120_000);
+  }, 240_000);
 
   it("a version deleted during a run fails that run with the reason", async () => {
     const copy = path.join(app.dataDir, "starter-copy.gguf");
@@ -471,7 +471,7 @@ describe("bad input", () => {
     await expect(app.caller().evals.runs.cancel({ id: runId })).rejects.toThrow(/already cancelled/);
     await app.caller().evals.runs.delete({ id: runId });
     expect(app.db.select().from(evalResults).where(eq(evalResults.runId, runId)).all()).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 
   it("refuses a set of another assistant and a judge that is not http(s)", async () => {
     const other = await app.caller().assistants.create({
