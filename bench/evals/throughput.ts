@@ -160,7 +160,9 @@ async function benchModel(label: string, modelPath: string) {
 
   // The prompts exactly as the eval renders them (same retrieval, same persona, same chat template).
   const spec = servingSpecFor(db, getModelRow(db, assistant.modelId!));
-  evalCounter = decodeCounter((await ModelPool.instance().serving(spec)).context);
+  const serving = await ModelPool.instance().serving(spec);
+  if (!("context" in serving)) throw new Error("this benchmark measures node-llama-cpp's engine: run it with ATELIER_ENGINE=node-llama-cpp");
+  evalCounter = decodeCounter(serving.context);
   const persona = { systemPrompt: assistant.systemPrompt, outOfScopeReply: assistant.outOfScopeReply };
   const llama = await llamaInstance();
   const threads = inferenceThreads(llama.cpuMathCores);
