@@ -1,6 +1,6 @@
 import "server-only";
 import { eq } from "drizzle-orm";
-import { generateTurn, prepareTurn, resolveModel, type ResolvedModel, type TurnConfig } from "../chat";
+import { answer, resolveModel, type ResolvedModel, type TurnConfig } from "../chat";
 import type { AtelierDb } from "../db/client";
 import { assistants } from "../db/schema";
 import type { Persona } from "../assistants";
@@ -9,7 +9,7 @@ import type { StoredCitation } from "./schema";
 
 /*
  * The one door from evaluations to generation and retrieval: the chat turn's owner
- * (server/chat/turn). An eval answer is a chat turn with a TurnConfig — model version,
+ * (server/chat/turn, its `answer()`). An eval answer is a chat turn with a TurnConfig — model version,
  * persona, knowledge on (the assistant's collections) or off — and the question as the only
  * turn: the same retrieval and prompt packing, the same out-of-scope instruction, the same
  * engine (parallel sequences of the model's serving context). The judge and the candidate writer
@@ -32,7 +32,10 @@ export function servedModel(db: AtelierDb, modelId: string): ResolvedModel {
   return resolveModel(db, modelId, "This configuration");
 }
 
-/** One answer to one question under one configuration; nothing is stored by the chat turn. */
+/**
+ * One answer to one question under one configuration, through the chat turn's `answer()` (which
+ * prepares the turn — model, retrieval, persona — and generates it); nothing is stored.
+ */
 export async function answerQuestion(
   db: AtelierDb,
   opts: {
@@ -53,10 +56,10 @@ export async function answerQuestion(
     collectionIds: opts.collectionIds ?? [],
     ...(seed !== undefined ? { seed } : {}),
   };
-  const turn = await prepareTurn(db, config, opts.question);
-  const citations: StoredCitation[] = turn.knowledge?.citations ?? [];
-  for await (const ev of generateTurn(turn, [{ role: "user", content: opts.question }], { signal: opts.signal })) {
-    if (ev.type !== "end") continue;
+  let citations: StoredCitation[] = [];
+  for await (const ev of answer(db, { config, turns: [{ role: "user", content: opts.question }], signal: opts.signal })) {
+    if (ev.type === "citations") citations = ev.citations;
+    if (ev.type !== "done") continue;
     return { text: ev.text, citations, completionTokens: ev.stats.completionTokens, ttftMs: ev.stats.ttftMs, tokensPerSecond: ev.stats.tokensPerSecond, aborted: ev.aborted };
   }
   throw new Error("The engine ended without an answer.");
@@ -75,7 +78,7 @@ export async function releaseUnusedModels(db: AtelierDb, modelIds: string[]): Pr
 
 /** Plain completion on a registered model (the judge and the candidate writer): one system prompt, one user message. */
 export async function completeWithModel(db: AtelierDb, opts: { modelId: string; system: string; prompt: string; maxTokens: number; signal?: AbortSignal }): Promise<string> {
-  const answer = await answerQuestion(db, {
+  const reply = await answerQuestion(db, {
     model: servedModel(db, opts.modelId),
     persona: { systemPrompt: opts.system, outOfScopeReply: null },
     sampling: { temperature: 0, topP: 1, topK: 0, repeatPenalty: 1.1, maxTokens: opts.maxTokens, seed: 1234 },
@@ -83,5 +86,5 @@ export async function completeWithModel(db: AtelierDb, opts: { modelId: string; 
     question: opts.prompt,
     signal: opts.signal,
   });
-  return answer.text;
+  return reply.text;
 }
