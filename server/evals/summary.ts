@@ -123,7 +123,7 @@ export function computeSummary(db: AtelierDb, run: EvalRunRow): RunSummary {
     verdict: verdict.sentences,
     recommendation: verdict.recommendation,
     measuredWinner: verdict.winner,
-    planner: plannerChecks({ configs: run.configs, options: run.options, training, recommendation: verdict.recommendation, gateMetric, summaries: configs }),
+    planner: plannerChecks({ configs: run.configs, options: run.options, training, recommendation: verdict.recommendation, winner: verdict.winner }),
     enoughRows,
   };
 }

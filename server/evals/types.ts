@@ -214,6 +214,9 @@ export type PlannerCheck = {
   recommendation: string | null;
   reasons: string[];
   trainingSeconds: number | null;
+  /** what the run measured: the best-scoring configuration, and the one it recommends */
+  measuredWinner: string | null;
+  recommended: string | null;
   held: boolean | null;
   sentence: string;
 };

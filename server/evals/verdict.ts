@@ -154,17 +154,22 @@ const ADVICE: Record<string, string> = {
   scratch: "a model from scratch",
 };
 
-/** The planner's advice for each trained version in the run, beside what the run measured. */
+/**
+ * The planner's advice for each trained version in the run, beside what the run measured: the
+ * measured winner (best score) and the recommendation (the cheapest configuration not measurably
+ * worse). The advice held when it said "train" and the recommendation uses the trained version,
+ * or it said "knowledge base" and the recommendation does not.
+ */
 export function plannerChecks(input: {
   configs: EvalConfig[];
   options: EvalRunOptions;
   training: Map<string, TrainingInfo>;
   recommendation: { configIdx: number } | null;
-  gateMetric: MetricKey | null;
-  summaries: ConfigSummary[];
+  winner: { configIdx: number } | null;
 }): PlannerCheck[] {
   const out: PlannerCheck[] = [];
   const seen = new Set<string>();
+  const winner = input.winner ? input.configs[input.winner.configIdx]! : null;
   for (const c of input.configs) {
     if (seen.has(c.modelId) || c.modelId === input.options.activeModelId) continue;
     seen.add(c.modelId);
@@ -174,15 +179,29 @@ export function plannerChecks(input: {
     const trainedWins = rec ? rec.modelId === c.modelId : null;
     let held: boolean | null = null;
     let sentence: string;
+    const measured = winner ? `measured, ${winner.label} scores best` : "measured, nothing scored";
     if (!t.recommendation) {
-      sentence = `${c.modelName}: the planner's advice was not recorded for its training run (it predates this check).`;
+      sentence = `${c.modelName}: the planner's advice was not recorded for its training run (it predates this check); ${measured}.`;
     } else if (trainedWins === null) {
-      sentence = `${c.modelName}: the planner advised ${ADVICE[t.recommendation] ?? t.recommendation}; too few questions to check that advice yet.`;
+      sentence = `${c.modelName}: the planner advised ${ADVICE[t.recommendation] ?? t.recommendation}; ${measured}, but there are too few questions to check that advice yet.`;
     } else {
       held = t.recommendation === "knowledge" ? !trainedWins : trainedWins;
-      sentence = `${c.modelName}: the planner advised ${ADVICE[t.recommendation] ?? t.recommendation}; measured, ${trainedWins ? `the trained version is the one to use` : `the trained version does not earn its place`} — the advice ${held ? "held" : "did not hold"}.`;
+      const verdict = trainedWins ? "the trained version is the one to use" : "the trained version does not earn its place";
+      const recommended = rec && winner && rec !== winner ? ` and ${rec.label} is recommended (not measurably worse, and cheaper)` : "";
+      sentence = `${c.modelName}: the planner advised ${ADVICE[t.recommendation] ?? t.recommendation}; ${measured}${recommended}, so ${verdict} — the advice ${held ? "held" : "did not hold"}.`;
     }
-    out.push({ modelId: c.modelId, modelName: c.modelName, runId: t.runId, recommendation: t.recommendation, reasons: t.reasons, trainingSeconds: t.seconds, held, sentence });
+    out.push({
+      modelId: c.modelId,
+      modelName: c.modelName,
+      runId: t.runId,
+      recommendation: t.recommendation,
+      reasons: t.reasons,
+      trainingSeconds: t.seconds,
+      measuredWinner: winner?.label ?? null,
+      recommended: rec?.label ?? null,
+      held,
+      sentence,
+    });
   }
   return out;
 }

@@ -258,7 +258,8 @@ describe("eval runs", () => {
     expect(s.planner).toHaveLength(1);
     expect(s.planner[0]).toMatchObject({ modelId: badModelId, modelName: "printer scratch" });
     expect(["knowledge", "lora", "scratch"]).toContain(s.planner[0]!.recommendation);
-    expect(s.planner[0]!.sentence).toMatch(/the planner advised .*; measured, the trained version does not earn its place — the advice (held|did not hold)/);
+    expect(s.planner[0]!.sentence).toMatch(/the planner advised .*; measured, Atelier starter .* scores best.*, so the trained version does not earn its place — the advice (held|did not hold)\./);
+    expect(s.planner[0]).toMatchObject({ measuredWinner: s.measuredWinner!.label, recommended: s.recommendation!.label });
 
     // drill-down: side by side, failures only, exports
     const all = await app.caller().evals.runs.results({ runId, limit: 500 });

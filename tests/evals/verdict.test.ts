@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { EvalConfig, EvalRunOptions } from "@/server/evals/schema";
 import { bootstrapMean, comparePaired } from "@/server/evals/stats";
 import type { ConfigSummary, MetricKey } from "@/server/evals/types";
-import { verdictOf, type TrainingInfo } from "@/server/evals/verdict";
+import { plannerChecks, verdictOf, type TrainingInfo } from "@/server/evals/verdict";
 
 /*
  * The verdict on hand-made per-row scores: which configuration wins, what knowledge and
@@ -80,5 +80,32 @@ describe("verdict", () => {
     expect(v.recommendation).toBeNull();
     expect(v.sentences.join(" ")).toContain("Only 3 questions: too few for a conclusion");
     expect(v.sentences.at(-1)).toBe("No recommendation yet: too few questions to tell the configurations apart.");
+  });
+});
+
+describe("the planner's advice beside the measured winner", () => {
+  const trained = (recommendation: string | null) => new Map<string, TrainingInfo>([["tuned", { runId: "run-1", seconds: 600, recommendation, reasons: ["Little data."] }]]);
+  const check = (recommendation: string | null, rec: number | null, winner: number | null) =>
+    plannerChecks({ configs: CONFIGS, options: OPTIONS, training: trained(recommendation), recommendation: rec === null ? null : { configIdx: rec }, winner: winner === null ? null : { configIdx: winner } });
+
+  it("did not hold: it advised training, the tuned version scores best but only within chance, so the base is recommended", () => {
+    expect(check("lora", 0, 2)).toEqual([
+      {
+        modelId: "tuned", modelName: "Tuned", runId: "run-1", recommendation: "lora", reasons: ["Little data."], trainingSeconds: 600,
+        measuredWinner: "tuned · with knowledge", recommended: "base · with knowledge", held: false,
+        sentence: "Tuned: the planner advised training a LoRA adapter; measured, tuned · with knowledge scores best and base · with knowledge is recommended (not measurably worse, and cheaper), so the trained version does not earn its place — the advice did not hold.",
+      },
+    ]);
+  });
+
+  it("held: it advised the knowledge base and the base version is recommended; or it advised training and the tuned version wins", () => {
+    expect(check("knowledge", 0, 0)[0]).toMatchObject({ held: true, measuredWinner: "base · with knowledge", sentence: "Tuned: the planner advised putting the data in the knowledge base instead of training; measured, base · with knowledge scores best, so the trained version does not earn its place — the advice held." });
+    expect(check("lora", 2, 2)[0]).toMatchObject({ held: true, sentence: "Tuned: the planner advised training a LoRA adapter; measured, tuned · with knowledge scores best, so the trained version is the one to use — the advice held." });
+  });
+
+  it("with too few rows (no recommendation) names the winner and leaves the advice unchecked; the active version has no check", () => {
+    expect(check("lora", null, 2)[0]).toMatchObject({ held: null, recommended: null, sentence: "Tuned: the planner advised training a LoRA adapter; measured, tuned · with knowledge scores best, but there are too few questions to check that advice yet." });
+    expect(check(null, 0, 0)[0]!.sentence).toBe("Tuned: the planner's advice was not recorded for its training run (it predates this check); measured, base · with knowledge scores best.");
+    expect(check("lora", 0, 0).map((c) => c.modelId)).toEqual(["tuned"]);
   });
 });

@@ -92,9 +92,17 @@ export function EvalRunView({ id }: { id: string }) {
                 </p>
               ))}
               {s.planner.map((p) => (
-                <p key={p.modelId} className="text-zinc-600 dark:text-zinc-400" data-testid="planner-check">
-                  {p.sentence}
-                </p>
+                <div key={p.modelId} className="border-t border-zinc-200 pt-2 text-zinc-600 dark:border-zinc-800 dark:text-zinc-400" data-testid="planner-check">
+                  <p>{p.sentence}</p>
+                  <dl className="mt-1 grid grid-cols-[auto_1fr] gap-x-3 text-xs">
+                    <dt className="text-zinc-500">Planner advised</dt>
+                    <dd data-testid="planner-advice">{p.recommendation ?? "not recorded"}{p.reasons.length > 0 ? ` — ${p.reasons.join(" ")}` : ""}</dd>
+                    <dt className="text-zinc-500">Measured winner</dt>
+                    <dd data-testid="measured-winner">{p.measuredWinner ?? s.measuredWinner?.label ?? "—"}</dd>
+                    <dt className="text-zinc-500">Recommended</dt>
+                    <dd>{p.recommended ?? s.recommendation?.label ?? "none yet"}</dd>
+                  </dl>
+                </div>
               ))}
             </div>
           </Section>
