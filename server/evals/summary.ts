@@ -35,6 +35,24 @@ export function gateMetricOf(results: Pick<EvalResultRow, "factsHit" | "tokenF1"
   return coverage(best) > 0 ? best : null;
 }
 
+/**
+ * The best configuration(s) per metric column, by mean. A column where every configuration ties
+ * (all 0%, say) has no best: marking them all would say nothing, and the mark would read as a win.
+ */
+export function bestPerColumn(configs: Pick<ConfigSummary, "metrics">[]): RunSummary["best"] {
+  const best: RunSummary["best"] = {};
+  for (const m of METRICS) {
+    if (!m.better) continue;
+    const means = configs.map((c) => c.metrics[m.key]?.mean ?? null);
+    const valid = means.filter((v): v is number => v !== null);
+    if (valid.length < 2) continue;
+    const target = m.better === "higher" ? Math.max(...valid) : Math.min(...valid);
+    const winners = means.flatMap((v, i) => (v !== null && Math.abs(v - target) < 1e-9 ? [i] : []));
+    if (winners.length < valid.length) best[m.key] = winners;
+  }
+  return best;
+}
+
 /** Values of one metric for one configuration, indexed by row (null where there is none). */
 export function column(results: EvalResultRow[], configIdx: number, rows: number, key: MetricKey): (number | null)[] {
   const out = new Array<number | null>(rows).fill(null);
@@ -81,15 +99,7 @@ export function computeSummary(db: AtelierDb, run: EvalRunRow): RunSummary {
     };
   });
 
-  const best: RunSummary["best"] = {};
-  for (const m of METRICS) {
-    if (!m.better) continue;
-    const means = configs.map((c) => c.metrics[m.key]?.mean ?? null);
-    const valid = means.filter((v): v is number => v !== null);
-    if (valid.length < 2) continue;
-    const target = m.better === "higher" ? Math.max(...valid) : Math.min(...valid);
-    best[m.key] = means.flatMap((v, i) => (v !== null && Math.abs(v - target) < 1e-9 ? [i] : []));
-  }
+  const best = bestPerColumn(configs);
 
   const gateMetric = gateMetricOf(results);
   const comparisons: PairView[] = [];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { EvalConfig, EvalRunOptions } from "@/server/evals/schema";
 import { bootstrapMean, comparePaired } from "@/server/evals/stats";
+import { bestPerColumn } from "@/server/evals/summary";
 import type { ConfigSummary, MetricKey } from "@/server/evals/types";
 import { plannerChecks, verdictOf, type TrainingInfo } from "@/server/evals/verdict";
 
@@ -107,5 +108,25 @@ describe("the planner's advice beside the measured winner", () => {
     expect(check("lora", null, 2)[0]).toMatchObject({ held: null, recommended: null, sentence: "Tuned: the planner advised training a LoRA adapter; measured, tuned · with knowledge scores best, but there are too few questions to check that advice yet." });
     expect(check(null, 0, 0)[0]!.sentence).toBe("Tuned: the planner's advice was not recorded for its training run (it predates this check); measured, base · with knowledge scores best.");
     expect(check("lora", 0, 0).map((c) => c.modelId)).toEqual(["tuned"]);
+  });
+});
+
+describe("best per column", () => {
+  const metrics = (m: Partial<Record<MetricKey, number>>) => ({
+    metrics: Object.fromEntries(
+      (["factsHit", "tokenF1", "rougeL", "citationHit", "sourceRetrieved", "refusalCorrect", "answerTokens", "ttftMs", "tokensPerSecond"] as const).map((k) => [
+        k,
+        m[k] === undefined ? null : { mean: m[k]!, low: m[k]!, high: m[k]!, n: 10 },
+      ]),
+    ) as ConfigSummary["metrics"],
+  });
+
+  it("marks the highest (or, for time to first token, the lowest) mean; ties at the top share it; a column where all tie has no best", () => {
+    const best = bestPerColumn([
+      metrics({ factsHit: 0.8, tokenF1: 0, rougeL: 0.4, ttftMs: 120, answerTokens: 30, refusalCorrect: 1 }),
+      metrics({ factsHit: 0.5, tokenF1: 0, rougeL: 0.4, ttftMs: 90, answerTokens: 50, refusalCorrect: 1 }),
+      metrics({ factsHit: 0.8, tokenF1: 0, rougeL: 0.2, ttftMs: 300, answerTokens: 10 }),
+    ]);
+    expect(best).toEqual({ factsHit: [0, 2], rougeL: [0, 1], ttftMs: [1] });
   });
 });
