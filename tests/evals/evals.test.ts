@@ -309,7 +309,7 @@ describe("eval runs", () => {
   });
 
   it("survives its process being killed: a restart continues with the answers already stored", async () => {
-    const child = spawn(process.execPath, [path.join(ROOT, "bin/atelier.mjs"), "eval", "--assistant", "Atelier Guide", "--set", setId, "--knowledge", "on,off", "--concurrency", "1"], {
+    const child = spawn(process.execPath, [path.join(ROOT, "bin/atelier.mjs"), "eval", "--assistant", "Atelier Guide", "--set", setId, "--knowledge", "on,off", "--concurrency", "1", "--max-tokens", "16"], {
       env: { ...process.env, ATELIER_DATA_DIR: app.dataDir },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
@@ -348,7 +348,7 @@ describe("eval runs", () => {
 
   it("the command line prints the matrix and writes the JSON", async () => {
     const out = path.join(app.dataDir, "cli.json");
-    const child = spawn(process.execPath, [path.join(ROOT, "bin/atelier.mjs"), "eval", "--assistant", assistantId, "--set", "Atelier FAQ", "--knowledge", "off", "--versions", starterId, "--json", out], {
+    const child = spawn(process.execPath, [path.join(ROOT, "bin/atelier.mjs"), "eval", "--assistant", assistantId, "--set", "Atelier FAQ", "--knowledge", "off", "--versions", starterId, "--max-tokens", "24", "--json", out], {
       env: { ...process.env, ATELIER_DATA_DIR: app.dataDir },
       stdio: ["ignore", "pipe", "pipe"],
     });
