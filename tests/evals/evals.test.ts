@@ -395,6 +395,29 @@ describe("bad input", () => {
     expect(withPersona.progress).toMatchObject({ done: 6, total: 6 });
   }, 240_000);
 
+  it("an answer the engine cannot give is an error, not a wrong answer; a run where every answer fails ends failed", async () => {
+    // 4000 characters of distinct words: far more tokens than the starter's 512-token context holds
+    const huge = `${Array.from({ length: 700 }, (_, i) => `w${i}`).join(" ")}?`.slice(-4000);
+    const mixed = await app.caller().evals.sets.create({ name: "One too long", assistantId, isDefault: false, description: "" });
+    await app.caller().evals.rows.add({ setId: mixed.id, rows: [{ question: "How do I change the port?", reference: "Set PORT.", facts: ["PORT"], shouldRefuse: false }, { question: huge, reference: "Nothing.", facts: ["nothing"], shouldRefuse: false }] });
+    const ran = await waitForRun(app, (await app.caller().evals.runs.start({ assistantId, setId: mixed.id, versions: [starterId], knowledge: ["off"], maxTokens: 8 })).runId, ["succeeded", "failed"]);
+    expect(ran.status).toBe("succeeded");
+    const [ok, failed] = app.db.select().from(evalResults).where(eq(evalResults.runId, ran.id)).orderBy(evalResults.rowIdx).all();
+    expect(ok!.error).toBeNull();
+    expect(failed!.error).toMatch(/too long|context/i);
+    // nothing measured on the failed answer: it neither lowers nor raises a metric
+    expect([failed!.factsHit, failed!.tokenF1, failed!.rougeL, failed!.refusalCorrect, failed!.answerTokens]).toEqual([null, null, null, null, null]);
+    expect(ran.summary!.configs[0]!.errors).toBe(1);
+    expect(ran.summary!.configs[0]!.metrics.tokenF1!.n).toBe(1);
+    expect(ran.log.join("\n")).toMatch(/1 of 2 answers failed and are left out of the metrics \(first: /);
+
+    const only = await app.caller().evals.sets.create({ name: "Only too long", assistantId, isDefault: false, description: "" });
+    await app.caller().evals.rows.add({ setId: only.id, rows: [{ question: huge, facts: [], shouldRefuse: false }] });
+    const dead = await waitForRun(app, (await app.caller().evals.runs.start({ assistantId, setId: only.id, versions: [starterId], knowledge: ["off"], maxTokens: 8 })).runId, ["succeeded", "failed"]);
+    expect(dead.status).toBe("failed");
+    expect(dead.error).toMatch(/^Every answer failed, so nothing was measured: .*(too long|context)/i);
+  }, 120_000);
+
   it("a judge that is down marks its rows 'judge unavailable' and the run completes", async () => {
     const port = await closedPort();
     const { runId } = await app.caller().evals.runs.start({ assistantId, setId, versions: [starterId], knowledge: ["off"], maxTokens: 16, judge: { kind: "endpoint", url: `http://127.0.0.1:${port}/v1`, model: "judge", apiKey: "k" } });
