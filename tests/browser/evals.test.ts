@@ -32,6 +32,12 @@ function withDb<T>(fn: (db: Database.Database) => T): T {
 
 async function onFailure(name: string, e: unknown): Promise<never> {
   console.error(server.log());
+  // an answer that failed says why in its stored result (the page shows only a count)
+  try {
+    console.error(withDb((db) => db.prepare("SELECT config_idx, error FROM eval_results WHERE error IS NOT NULL LIMIT 4").all()));
+  } catch {
+    /* no results table yet */
+  }
   fs.mkdirSync(FAILURE_SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(FAILURE_SHOTS, `evals-${name}.png`), fullPage: true }).catch(() => {});
   throw e;
@@ -115,7 +121,11 @@ describe("evaluate in the browser", () => {
       await form.getByLabel("Max tokens per answer (empty: the assistant's setting)").fill("40");
       await form.getByTestId("start-eval-run").click();
       await page.waitForURL(/\/evals\/runs\/[^/]+$/);
-      await page.locator('[data-testid="eval-run-status"][data-status="succeeded"]').waitFor({ timeout: 150_000 });
+      const status = page.locator('[data-testid="eval-run-status"]:is([data-status="succeeded"], [data-status="failed"])');
+      await status.waitFor({ timeout: 150_000 });
+      // a failed run or answer says why (the engine's error), not just that the numbers are 0%
+      expect(withDb((db) => db.prepare("SELECT error FROM eval_runs UNION ALL SELECT error FROM eval_results").pluck().all()).filter(Boolean)).toEqual([]);
+      expect(await status.getAttribute("data-status")).toBe("succeeded");
 
       const rows = page.getByTestId("matrix-row");
       await expect.poll(() => rows.count()).toBe(2);
