@@ -102,6 +102,8 @@ async function benchModel(label: string, modelPath: string) {
   // A fresh Atelier (temporary data dir, real SQLite) inside this process, answering on this model.
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "atelier-bench-evals-"));
   process.env.ATELIER_DATA_DIR = dataDir;
+  // the raw side is node-llama-cpp's own loop, so the eval side serves on the same engine (the default, auto, would pick the native loop)
+  process.env.ATELIER_ENGINE ??= "node-llama-cpp";
   process.env.ATELIER_DEFAULT_MODEL = modelPath;
   process.env.ATELIER_MAX_TOKENS = String(TOKENS);
   const { inspectGguf } = await import("../../server/llm/inspect");
@@ -293,7 +295,7 @@ const lines: string[] = [];
 lines.push(`## Eval throughput: the eval runner vs raw node-llama-cpp (${started.toISOString().slice(0, 16).replace("T", " ")} UTC)`);
 lines.push("");
 lines.push(`Command: \`npx tsx --conditions=react-server bench/evals/throughput.ts --models ${a.models} --reps ${REPS} --tokens ${TOKENS} --ctx ${a.ctx}\``);
-lines.push(`(written by that script). ${QUESTIONS} questions × 2 configurations (the assistant's model with and without its knowledge base) = ${QUESTIONS * 2} answers per run, up to ${TOKENS} tokens each, greedy;`);
+lines.push(`(written by that script; it serves the eval with \`ATELIER_ENGINE=node-llama-cpp\`, the engine the raw side measures). ${QUESTIONS} questions × 2 configurations (the assistant's model with and without its knowledge base) = ${QUESTIONS * 2} answers per run, up to ${TOKENS} tokens each, greedy;`);
 lines.push("the raw side generates the same prompts (persona + retrieved sources + question through the model's chat template) with the same");
 lines.push("sampler (greedy, the assistant's repeat penalty), token count per answer and number of streams at once, straight on node-llama-cpp");
 lines.push("(`sequence.evaluate()`, one context × N sequences, the engine's batching). Eval and raw runs alternate; each figure is the median of");
