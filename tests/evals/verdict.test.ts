@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { EvalConfig, EvalRunOptions } from "@/server/evals/schema";
 import { bootstrapMean, comparePaired } from "@/server/evals/stats";
+import { matrixTable } from "@/server/evals/matrix-table";
 import { bestPerColumn } from "@/server/evals/summary";
-import type { ConfigSummary, MetricKey } from "@/server/evals/types";
+import type { ConfigSummary, EvalRunView, MetricKey } from "@/server/evals/types";
 import { plannerChecks, verdictOf, type TrainingInfo } from "@/server/evals/verdict";
 
 /*
@@ -128,5 +129,25 @@ describe("best per column", () => {
       metrics({ factsHit: 0.8, tokenF1: 0, rougeL: 0.2, ttftMs: 300, answerTokens: 10 }),
     ]);
     expect(best).toEqual({ factsHit: [0, 2], rougeL: [0, 1], ttftMs: [1] });
+  });
+});
+
+describe("the command line's matrix table", () => {
+  it("says how many answers of a configuration failed, apart from the scores", () => {
+    const none = { factsHit: null, rougeL: null, citationHit: null, sourceRetrieved: null, refusalCorrect: null, answerTokens: null, ttftMs: null, tokensPerSecond: null };
+    const config = (label: string, mean: number, errors: number) => ({ label, metrics: { ...none, tokenF1: { mean, low: mean - 0.1, high: mean + 0.1, n: 4 - errors } }, judge: null, errors });
+    const summary = { seed: 7, resamples: 200, rows: 4, configs: [config("a", 0.5, 0), config("b", 0.25, 1)], best: { tokenF1: [0] }, cannotCompute: [], verdict: ["v."], planner: [] };
+    const text = matrixTable({ name: "r", status: "succeeded", error: null, summary } as unknown as EvalRunView);
+    expect(text.split("\n")).toEqual([
+      "Configuration  Token-F1",
+      "-------------  --------------",
+      "1. a           50% [40%–60%]*",
+      "2. b           25% [15%–35%]",
+      "",
+      "4 questions; mean [95% bootstrap CI, seed 7, 200 resamples]; * best in column.",
+      "2. b: 1 of 4 answers failed and are not scored (the engine's error is in the drill-down and --json).",
+      "",
+      "v.",
+    ]);
   });
 });
