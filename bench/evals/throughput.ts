@@ -294,7 +294,7 @@ const busy = Math.max(loadStart[0]!, loadEnd[0]!) > 1.0;
 const lines: string[] = [];
 lines.push(`## Eval throughput: the eval runner vs raw node-llama-cpp (${started.toISOString().slice(0, 16).replace("T", " ")} UTC)`);
 lines.push("");
-lines.push(`Command: \`npx tsx --conditions=react-server bench/evals/throughput.ts --models ${a.models} --reps ${REPS} --tokens ${TOKENS} --ctx ${a.ctx}\``);
+lines.push(`Command: \`npx tsx --conditions=react-server bench/evals/throughput.ts --models ${a.models} --reps ${REPS}${QUESTIONS !== 100 ? ` --questions ${QUESTIONS}` : ""} --tokens ${TOKENS} --ctx ${a.ctx}\``);
 lines.push(`(written by that script; it serves the eval with \`ATELIER_ENGINE=node-llama-cpp\`, the engine the raw side measures). ${QUESTIONS} questions × 2 configurations (the assistant's model with and without its knowledge base) = ${QUESTIONS * 2} answers per run, up to ${TOKENS} tokens each, greedy;`);
 lines.push("the raw side generates the same prompts (persona + retrieved sources + question through the model's chat template) with the same");
 lines.push("sampler (greedy, the assistant's repeat penalty), token count per answer and number of streams at once, straight on node-llama-cpp");
