@@ -23,7 +23,7 @@ export function matrixTable(run: EvalRunView): string {
   const out = [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)];
   out.push("", `${s.rows} questions; mean [95% bootstrap CI, seed ${s.seed}, ${s.resamples} resamples]; * best in column.`);
   if (s.cannotCompute.length) out.push(...s.cannotCompute.map((c) => `Not computed: ${c.reason}`));
-  const failed = s.configs.flatMap((c, i) => (c.errors > 0 ? [`${i + 1}. ${c.label}: ${c.errors} of ${s.rows} answers failed and are not scored (the engine's error is in the drill-down and --json).`] : []));
+  const failed = s.configs.flatMap((c, i) => (c.errors > 0 ? [`${i + 1}. ${c.label}: ${c.errors} of ${s.rows} answers failed and count as empty answers (the engine's error is in the drill-down and --json).`] : []));
   out.push(...failed);
   out.push("", ...s.verdict);
   if (s.planner.length) out.push("", ...s.planner.map((p) => p.sentence));

@@ -8,7 +8,7 @@ import { forEachConcurrent } from "./concurrency";
 import { answerQuestion, releaseUnusedModels, servedModel, type EvalAnswer } from "./generate";
 import { RunJudge, type JudgeVerdict } from "./judge";
 import { evalResults, evalRunRows, evalRuns, type EvalRunRow, type EvalRunStatus } from "./schema";
-import { collectionLookup, scoreAnswer, type AnswerScores } from "./score";
+import { collectionLookup, scoreAnswer } from "./score";
 import { computeSummary } from "./summary";
 
 /*
@@ -25,9 +25,6 @@ export const EVAL_LOG_LINES = 100;
 
 export type EvalRunEvent = { type: "progress"; done: number; total: number } | { type: "status"; status: EvalRunStatus; error?: string };
 type Listener = (ev: EvalRunEvent) => void;
-
-/** The scores of an answer that failed: nothing measured. */
-const NOT_SCORED: { [K in keyof AnswerScores]: K extends "cited" ? number[] : null } = { cited: [], factsHit: null, tokenF1: null, rougeL: null, citationHit: null, sourceRetrieved: null, refusalCorrect: null };
 
 /** A failure that ends the whole run (with this reason). */
 class RunFailure extends Error {}
@@ -183,8 +180,9 @@ export class EvalRunner implements HeavyJobWorker {
             answer = { text: "", citations: [], completionTokens: 0, ttftMs: null, tokensPerSecond: null, aborted: false };
           }
           if (signal.aborted || answer.aborted) return;
-          // an answer the engine could not give is an error, not a wrong answer: it stays out of every metric
-          const scores = error ? NOT_SCORED : scoreAnswer(r, { text: answer.text, citations: answer.citations, knowledge: config.knowledge }, outOfScopeReply, collectionOf);
+          // an answer the engine could not give (a prompt too long for the version's context, say) is scored as the empty
+          // answer a visitor would have got: a configuration that cannot answer must not escape the comparison or the gate
+          const scores = scoreAnswer(r, { text: answer.text, citations: answer.citations, knowledge: config.knowledge }, outOfScopeReply, collectionOf);
           let verdict: JudgeVerdict | null = null;
           if (judge && !error) verdict = await judge.grade(r, answer.text, signal).catch((err: unknown) => (signal.aborted ? null : { status: "unavailable" as const, reason: `judge unavailable: ${(err as Error).message}` }));
           if (signal.aborted) return;
@@ -228,7 +226,7 @@ export class EvalRunner implements HeavyJobWorker {
         .where(and(eq(evalResults.runId, id), isNotNull(evalResults.error)))
         .all();
       if (failed.length > 0 && failed.length === done) throw new RunFailure(`Every answer failed, so nothing was measured: ${failed[0]!.error}`);
-      if (failed.length > 0) note(`${failed.length} of ${done} answers failed and are left out of the metrics (first: ${failed[0]!.error})`);
+      if (failed.length > 0) note(`${failed.length} of ${done} answers failed and count as empty answers (first: ${failed[0]!.error})`);
       const summary = computeSummary(db, { ...row, doneItems: done });
       note(`done: ${done} answers scored`);
       this.setStatus(id, "succeeded", { summary: summary as unknown as Record<string, unknown> }, log);

@@ -395,7 +395,7 @@ describe("bad input", () => {
     expect(withPersona.progress).toMatchObject({ done: 6, total: 6 });
   }, 240_000);
 
-  it("an answer the engine cannot give is an error, not a wrong answer; a run where every answer fails ends failed", async () => {
+  it("an answer the engine cannot give is stored with its error and scored as an empty answer; a run where every answer fails ends failed", async () => {
     // 4000 characters of distinct words: far more tokens than the starter's 512-token context holds
     const huge = `${Array.from({ length: 700 }, (_, i) => `w${i}`).join(" ")}?`.slice(-4000);
     const mixed = await app.caller().evals.sets.create({ name: "One too long", assistantId, isDefault: false, description: "" });
@@ -405,11 +405,12 @@ describe("bad input", () => {
     const [ok, failed] = app.db.select().from(evalResults).where(eq(evalResults.runId, ran.id)).orderBy(evalResults.rowIdx).all();
     expect(ok!.error).toBeNull();
     expect(failed!.error).toMatch(/too long|context/i);
-    // nothing measured on the failed answer: it neither lowers nor raises a metric
-    expect([failed!.factsHit, failed!.tokenF1, failed!.rougeL, failed!.refusalCorrect, failed!.answerTokens]).toEqual([null, null, null, null, null]);
+    // no answer is what a visitor would get: it misses its facts and its reference, and generated no tokens
+    expect([failed!.answer, failed!.factsHit, failed!.tokenF1, failed!.rougeL, failed!.answerTokens, failed!.ttftMs]).toEqual(["", 0, 0, 0, null, null]);
     expect(ran.summary!.configs[0]!.errors).toBe(1);
-    expect(ran.summary!.configs[0]!.metrics.tokenF1!.n).toBe(1);
-    expect(ran.log.join("\n")).toMatch(/1 of 2 answers failed and are left out of the metrics \(first: /);
+    expect(ran.summary!.configs[0]!.metrics.tokenF1!.n).toBe(2);
+    expect(ran.summary!.configs[0]!.metrics.answerTokens!.n).toBe(1);
+    expect(ran.log.join("\n")).toMatch(/1 of 2 answers failed and count as empty answers \(first: /);
 
     const only = await app.caller().evals.sets.create({ name: "Only too long", assistantId, isDefault: false, description: "" });
     await app.caller().evals.rows.add({ setId: only.id, rows: [{ question: huge, facts: [], shouldRefuse: false }] });

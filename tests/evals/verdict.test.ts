@@ -133,7 +133,7 @@ describe("best per column", () => {
 });
 
 describe("the command line's matrix table", () => {
-  it("says how many answers of a configuration failed, apart from the scores", () => {
+  it("says how many answers of a configuration failed", () => {
     const none = { factsHit: null, rougeL: null, citationHit: null, sourceRetrieved: null, refusalCorrect: null, answerTokens: null, ttftMs: null, tokensPerSecond: null };
     const config = (label: string, mean: number, errors: number) => ({ label, metrics: { ...none, tokenF1: { mean, low: mean - 0.1, high: mean + 0.1, n: 4 - errors } }, judge: null, errors });
     const summary = { seed: 7, resamples: 200, rows: 4, configs: [config("a", 0.5, 0), config("b", 0.25, 1)], best: { tokenF1: [0] }, cannotCompute: [], verdict: ["v."], planner: [] };
@@ -145,7 +145,7 @@ describe("the command line's matrix table", () => {
       "2. b           25% [15%–35%]",
       "",
       "4 questions; mean [95% bootstrap CI, seed 7, 200 resamples]; * best in column.",
-      "2. b: 1 of 4 answers failed and are not scored (the engine's error is in the drill-down and --json).",
+      "2. b: 1 of 4 answers failed and count as empty answers (the engine's error is in the drill-down and --json).",
       "",
       "v.",
     ]);
