@@ -7,6 +7,7 @@ import { env } from "./env";
 import { recoverInterruptedIndexing } from "./knowledge";
 import { ensureStarterModel } from "./models";
 import { recoverStudioRuns } from "./studio";
+import { recoverEvalRuns } from "./evals";
 
 /*
  * The process's start-up, composed from each capability's own housekeeping. Only process entry
@@ -23,6 +24,7 @@ export async function bootstrap(db: AtelierDb): Promise<void> {
   markInterruptedAnswers(db);
   recoverInterruptedIndexing(db);
   await recoverStudioRuns(db);
+  recoverEvalRuns(db);
   await ensureEnvAdmin(db);
   const starter = await ensureStarterModel(db, env().ATELIER_DEFAULT_MODEL);
   ensureDefaultAssistant(db, starter.id);

@@ -32,6 +32,7 @@ export const SURFACES = [
   "conversation",
   "deploy",
   "engine",
+  "eval",
   "forge",
   "knowledge",
   "model",

@@ -5,6 +5,7 @@ import { chatRouter } from "./routers/chat";
 import { conversationsRouter } from "./routers/conversations";
 import { knowledgeRouter } from "./routers/knowledge";
 import { deployRouter } from "./routers/deploy";
+import { evalsRouter } from "./routers/evals";
 import { modelsRouter } from "./routers/models";
 import { studioRouter } from "./routers/studio";
 import { systemRouter } from "./routers/system";
@@ -22,6 +23,7 @@ export const appRouter = createTRPCRouter({
   knowledge: knowledgeRouter,
   deploy: deployRouter,
   studio: studioRouter,
+  evals: evalsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -5,6 +5,7 @@ import { recordAudit } from "../auth";
 import type { Session } from "../auth";
 import type { AtelierDb } from "../db/client";
 import { env } from "../env";
+import { findLeakage, leakageWarning } from "../evals";
 import { AtelierError, notFound } from "../errors";
 import { newId } from "../ids";
 import { DocumentParseError } from "../documents";
@@ -67,6 +68,10 @@ export async function createDataset(db: AtelierDb, input: { name?: string | null
     throw uploadRefused(code, `${first.message}${more} Nothing was imported.`, problems);
   }
 
+  for (const p of parsed) {
+    const warning = leakageWarning(findLeakage(db, p.records).leakage);
+    if (warning) p.warnings.push(warning);
+  }
   const records = parsed.flatMap((p) => p.records);
   const kind = records.some((r) => r.kind === "chat") ? "chat" : "text";
   const tokenCount = records.reduce((n, r) => n + estimateTokens(recordText(r)), 0);

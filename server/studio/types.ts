@@ -62,7 +62,12 @@ export const evalPromptsSetInput = z.object({
 });
 
 export const compareInput = z.object({ assistantId: z.string().min(1), candidateModelId: z.string().min(1) });
-export const activateInput = z.object({ assistantId: z.string().min(1), modelId: z.string().min(1) });
+export const activateInput = z.object({
+  assistantId: z.string().min(1),
+  modelId: z.string().min(1),
+  /** activate although the default eval set scores it worse (recorded in the version's lineage) */
+  override: z.boolean().optional(),
+});
 
 // ---------------------------------------------------------------------------------------------
 
@@ -108,6 +113,8 @@ export type PreviewResult = {
   tokenizer: "model" | "estimate";
   samples: { before: string; after: string }[];
   effect: CleaningEffect;
+  /** records left out because they contain an eval question or answer (counted before cleaning) */
+  evalLeakage?: { records: number; evalRows: number; sets: string[]; warning: string | null };
 };
 
 export type Recommendation = "knowledge" | "lora" | "full" | "scratch";
