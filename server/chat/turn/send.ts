@@ -11,6 +11,7 @@ import type { Turn } from "../../llm/generate";
 import { NEW_CHAT_TITLE, getConversation, listMessages, truncateFrom } from "../conversations";
 import { generateTurn, prepareTurn, type PreparedTurn } from "./answer";
 import { assistantTurnConfig } from "./config";
+import { knowledgeRevision, personaRevision } from "./revision";
 
 /*
  * The stored chat turn (console, widget, API): the user's message is on disk before anything is
@@ -119,8 +120,9 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
 
   let turn: PreparedTurn | null = null;
   let setupError: string | null = null;
+  const config = assistantTurnConfig(db, assistant);
   try {
-    turn = await prepareTurn(db, assistantTurnConfig(db, assistant), user.content);
+    turn = await prepareTurn(db, config, user.content);
   } catch (err) {
     setupError = (err as Error).message;
   }
@@ -138,6 +140,9 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
       modelId: turn?.model.id ?? null,
       modelLabel: turn?.model.label ?? "no model",
       citations: knowledge?.citations.length ? knowledge.citations : null,
+      personaRevision: personaRevision(config),
+      knowledgeRevision: knowledgeRevision(db, config.collectionIds),
+      regenerated: input.kind === "regenerate",
     })
     .returning()
     .get();
