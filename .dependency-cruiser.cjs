@@ -35,7 +35,7 @@ const ALLOWED = {
   loop: [...FOUNDATION, "auth", "assistants", "chat", "models", "evals", "studio"],
   edge: [...FOUNDATION, "assistants", "chat"],
   api: [...FOUNDATION, "llm", "models", "knowledge", "auth", "assistants", "chat", "studio", "evals", "loop", "edge", "bootstrap"],
-  bootstrap: [...FOUNDATION, "models", "knowledge", "auth", "assistants", "chat", "studio", "evals"],
+  bootstrap: [...FOUNDATION, "models", "knowledge", "auth", "assistants", "chat", "studio", "evals", "loop"],
 };
 
 /** Capabilities reached from outside only through their entry file (index.ts). */

@@ -16,3 +16,4 @@ export { markInterruptedAnswers, sendChat, sendInput, validateContent, type Chat
 export { previewPrompt, tryIt, tryItInput, draftSchema, MAX_TRY_MESSAGES, type TryItEvent, type TryItInput } from "./turn/try-it";
 export { MAX_FEEDBACK_COMMENT_CHARS, rateAnswer, validateFeedbackComment, type FeedbackSurface, type Rating } from "./feedback";
 export { knowledgeRevision, personaRevision } from "./turn/revision";
+export { registerArmResolver, type ArmChoice, type ArmResolver } from "./turn/arms";

@@ -146,7 +146,7 @@ export const messages = sqliteTable(
     experimentArmId: text("experiment_arm_id"),
     createdAt: integer("created_at").notNull().default(now),
   },
-  (t) => [index("messages_conversation_idx").on(t.conversationId, t.position)],
+  (t) => [index("messages_conversation_idx").on(t.conversationId, t.position), index("messages_experiment_arm_idx").on(t.experimentArmId)],
 );
 export type MessageCitation = { n: number; documentId: string; documentTitle: string; chunkId: number; heading: string | null; excerpt: string };
 export type MessageRow = typeof messages.$inferSelect;

@@ -14,3 +14,6 @@ export { chatTurns, createVersion, deleteConversationEverywhere, forgetConversat
 export { scrub } from "./pii";
 export * from "./types";
 export { REVIEW_ACTIONS, type ReviewAction } from "./schema";
+export { createExperiment, getExperiment, listExperiments, pickArm, promoteArm, readingOf, resolveArm, rollbackExperiment, stopExperiment, subjectOf } from "./experiments";
+export { twoProportionP, wilson } from "./stats";
+export { startLoop } from "./start";

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { assistants } from "../db/schema";
 
 // No "server-only" here: drizzle-kit loads this file outside Next to generate migrations.
@@ -108,3 +108,49 @@ export const improvementTrainings = sqliteTable(
   (t) => [index("improvement_trainings_dataset_idx").on(t.datasetId), index("improvement_trainings_studio_idx").on(t.studioDatasetId)],
 );
 export type ImprovementTrainingRow = typeof improvementTrainings.$inferSelect;
+
+export const EXPERIMENT_STATUSES = ["running", "promoted", "stopped"] as const;
+export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
+
+/** A/B on live traffic: two or more versions of one assistant share its conversations. */
+export const experiments = sqliteTable(
+  "experiments",
+  {
+    id: text("id").primaryKey(),
+    assistantId: text("assistant_id")
+      .notNull()
+      .references(() => assistants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    status: text("status", { enum: EXPERIMENT_STATUSES }).notNull().default("running"),
+    /** An arm whose error rate passes this (with at least minAnswers answers) is stopped automatically. */
+    errorThreshold: real("error_threshold").notNull().default(0.2),
+    minAnswers: integer("min_answers").notNull().default(10),
+    /** The version active when it started (Stop and rollback return to it). */
+    baselineModelId: text("baseline_model_id"),
+    winnerArmId: text("winner_arm_id"),
+    endedReason: text("ended_reason"),
+    createdBy: text("created_by"),
+    createdAt: integer("created_at").notNull().default(now),
+    endedAt: integer("ended_at"),
+  },
+  (t) => [index("experiments_assistant_idx").on(t.assistantId, t.status)],
+);
+export type ExperimentRow = typeof experiments.$inferSelect;
+
+export const experimentArms = sqliteTable(
+  "experiment_arms",
+  {
+    id: text("id").primaryKey(),
+    experimentId: text("experiment_id")
+      .notNull()
+      .references(() => experiments.id, { onDelete: "cascade" }),
+    label: text("label").notNull(),
+    modelId: text("model_id").notNull(),
+    /** Share of traffic, in percent of the arms still running. */
+    weight: integer("weight").notNull(),
+    stoppedAt: integer("stopped_at"),
+    stoppedReason: text("stopped_reason"),
+  },
+  (t) => [index("experiment_arms_experiment_idx").on(t.experimentId)],
+);
+export type ExperimentArmRow = typeof experimentArms.$inferSelect;

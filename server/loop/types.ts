@@ -55,3 +55,15 @@ export const retrainInput = z.object({
   method: z.enum(["lora", "full"]).optional(),
 });
 export type RetrainInput = z.input<typeof retrainInput>;
+
+export const experimentInput = z.object({
+  assistantId: id,
+  name: z.string().max(200).optional(),
+  arms: z
+    .array(z.object({ modelId: id, weight: z.number().int().min(1).max(100) }))
+    .min(2, "An experiment needs at least two versions.")
+    .max(4, "An experiment has at most four arms."),
+  errorThreshold: z.number().min(0.01).max(1).default(0.2),
+  minAnswers: z.number().int().min(1).max(10_000).default(10),
+});
+export type ExperimentInput = z.input<typeof experimentInput>;

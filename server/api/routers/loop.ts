@@ -1,7 +1,14 @@
 import "server-only";
 import { z } from "zod";
 import {
+  createExperiment,
   createVersion,
+  experimentInput,
+  getExperiment,
+  listExperiments,
+  promoteArm,
+  rollbackExperiment,
+  stopExperiment,
   createVersionInput,
   deleteConversationEverywhere,
   inboxCounts,
@@ -34,4 +41,15 @@ export const loopRouter = createTRPCRouter({
   deleteConversation: editorProcedure
     .input(z.object({ conversationId: id }))
     .mutation(({ ctx, input }) => deleteConversationEverywhere(ctx.db, input.conversationId, ctx.session)),
+  /** A/B on live traffic: versions × traffic split, live per-arm numbers, promote (through the activation gate), stop, rollback. */
+  experiments: createTRPCRouter({
+    list: editorProcedure.input(z.object({ assistantId: id })).query(({ ctx, input }) => listExperiments(ctx.db, input.assistantId)),
+    get: editorProcedure.input(z.object({ id })).query(({ ctx, input }) => getExperiment(ctx.db, input.id)),
+    create: editorProcedure.input(experimentInput).mutation(({ ctx, input }) => createExperiment(ctx.db, input, ctx.session)),
+    stop: editorProcedure.input(z.object({ id })).mutation(({ ctx, input }) => stopExperiment(ctx.db, input.id, ctx.session)),
+    promote: editorProcedure
+      .input(z.object({ experimentId: id, armId: id, override: z.boolean().optional() }))
+      .mutation(({ ctx, input }) => promoteArm(ctx.db, input, ctx.session)),
+    rollback: editorProcedure.input(z.object({ id })).mutation(({ ctx, input }) => rollbackExperiment(ctx.db, input.id, ctx.session)),
+  }),
 });

@@ -10,6 +10,7 @@ import { newId } from "../../ids";
 import type { Turn } from "../../llm/generate";
 import { NEW_CHAT_TITLE, getConversation, listMessages, truncateFrom } from "../conversations";
 import { generateTurn, prepareTurn, type PreparedTurn } from "./answer";
+import { armFor } from "./arms";
 import { assistantTurnConfig } from "./config";
 import { knowledgeRevision, personaRevision } from "./revision";
 
@@ -120,7 +121,9 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
 
   let turn: PreparedTurn | null = null;
   let setupError: string | null = null;
-  const config = assistantTurnConfig(db, assistant);
+  // In an experiment, the conversation's arm decides the model version (sticky per conversation or visitor).
+  const arm = armFor(db, conversation);
+  const config = { ...assistantTurnConfig(db, assistant), ...(arm ? { modelId: arm.modelId } : {}) };
   try {
     turn = await prepareTurn(db, config, user.content);
   } catch (err) {
@@ -143,6 +146,7 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
       personaRevision: personaRevision(config),
       knowledgeRevision: knowledgeRevision(db, config.collectionIds),
       regenerated: input.kind === "regenerate",
+      experimentArmId: arm?.armId ?? null,
     })
     .returning()
     .get();
