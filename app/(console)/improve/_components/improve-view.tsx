@@ -5,6 +5,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
 import { FormError, inputClass, Panel, primaryButtonClass, secondaryButtonClass } from "../../models/_components/panel";
+import { ExperimentsPanel } from "./experiments-panel";
 import { InboxItemCard } from "./inbox-item";
 
 type Filters = {
@@ -33,6 +34,7 @@ export function ImproveView({ assistantId }: { assistantId: string }) {
   const inbox = useQuery(trpc.loop.inbox.queryOptions({ assistantId, ...filters }));
   const datasets = useQuery(trpc.loop.datasets.queryOptions({ assistantId }));
   const sets = useQuery(trpc.evals.sets.list.queryOptions({ assistantId }));
+  const experimentList = useQuery(trpc.loop.experiments.list.queryOptions({ assistantId }));
   const refresh = () =>
     Promise.all([
       queryClient.invalidateQueries(trpc.loop.inbox.queryFilter()),
@@ -51,14 +53,16 @@ export function ImproveView({ assistantId }: { assistantId: string }) {
           <Link href="/improve" className="text-xs text-zinc-500 hover:underline">← Improve</Link>
           <h1 className="text-xl font-semibold tracking-tight">Improve {assistant.data?.name ?? ""}</h1>
         </header>
-        <ol className="grid grid-cols-2 gap-2 sm:grid-cols-6" data-testid="funnel" aria-label="The improvement funnel">
+        <ol className="grid grid-cols-2 gap-2 sm:grid-cols-4 lg:grid-cols-8" data-testid="funnel" aria-label="The improvement funnel">
           {[
             ["Conversations", c?.conversations, "#inbox"],
             ["Rated answers", c?.rated, "#inbox"],
             ["Reviewed", c?.reviewed, "#inbox"],
             ["Approved for training", c?.approved, "#datasets"],
             ["Dataset versions", datasets.data?.length, "#datasets"],
-            ["Trained versions", trainedVersions, "/studio"],
+            ["Trained versions", trainedVersions, "#experiments"],
+            ["Experiments", experimentList.data?.length, "#experiments"],
+            ["Promoted", experimentList.data?.filter((e) => e.status === "promoted").length, "#experiments"],
           ].map(([label, n, href]) => (
             <li key={label as string}>
               <a href={href as string} className="block rounded-lg border border-zinc-200 px-3 py-2 hover:bg-zinc-50 dark:border-zinc-800 dark:hover:bg-zinc-900">
@@ -124,6 +128,10 @@ export function ImproveView({ assistantId }: { assistantId: string }) {
               {datasets.data?.map((d) => <DatasetVersion key={d.id} version={d} />)}
             </ul>
           </Panel>
+        </section>
+
+        <section id="experiments" aria-label="Experiments">
+          <ExperimentsPanel assistantId={assistantId} />
         </section>
       </div>
     </div>
