@@ -7,6 +7,7 @@ import type { AtelierDb } from "../db/client";
 import { messages, models, type ConversationRow, type ModelRow } from "../db/schema";
 import { AtelierError, notFound } from "../errors";
 import { newId } from "../ids";
+import { activationEvidence } from "../evals";
 import { getModelRow, servingSpecFor } from "../models";
 import { activateVersion } from "../studio";
 import { experimentArms, experiments, type ExperimentArmRow, type ExperimentRow } from "./schema";
@@ -193,6 +194,11 @@ export function getExperiment(db: AtelierDb, id: string) {
       avgTokens: s?.avgTokens ?? null,
       avgLatencyMs: s?.avgMs ?? null,
       avgTtftMs: s?.avgTtftMs ?? null,
+      /** The default eval set's reading of this arm against the version active before the experiment (the activation gate's evidence). */
+      eval:
+        a.modelId === exp.baselineModelId
+          ? { verdict: "baseline", message: "The version that was active when the experiment started." }
+          : (({ verdict, message, evalRunId }) => ({ verdict, message, evalRunId }))(activationEvidence(db, { assistantId: exp.assistantId, modelId: a.modelId, previousModelId: exp.baselineModelId })),
     };
   });
   return { ...exp, assistantName: assistant.name, activeModelId: assistant.modelId, arms: armViews, reading: readingOf(armViews) };

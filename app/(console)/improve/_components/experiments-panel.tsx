@@ -39,7 +39,7 @@ export function ExperimentsPanel({ assistantId }: { assistantId: string }) {
             <table className="w-full text-left text-xs">
               <thead className="text-zinc-500">
                 <tr>
-                  {["Arm", "Version", "Share", "Conversations", "👍 rate (95% CI)", "Regenerate", "Out of scope", "Answer length", "Latency", "Errors", ""].map((h) => <th key={h} className="px-2 py-1 font-medium">{h}</th>)}
+                  {["Arm", "Version", "Share", "Conversations", "👍 rate (95% CI)", "Regenerate", "Out of scope", "Answer length", "Latency", "Errors", "Default eval set", ""].map((h) => <th key={h} className="px-2 py-1 font-medium">{h}</th>)}
                 </tr>
               </thead>
               <tbody>
@@ -55,6 +55,7 @@ export function ExperimentsPanel({ assistantId }: { assistantId: string }) {
                     <td className="px-2 py-1 tabular-nums">{a.avgTokens === null ? "–" : `${Math.round(a.avgTokens)} tok`}</td>
                     <td className="px-2 py-1 tabular-nums">{a.avgLatencyMs === null ? "–" : `${Math.round(a.avgLatencyMs)} ms`}</td>
                     <td className="px-2 py-1 tabular-nums" title={a.stoppedReason ?? undefined}>{pct(a.errorRate)}{a.stoppedReason ? " ⚠" : ""}</td>
+                    <td className="max-w-56 px-2 py-1 text-zinc-500" title={a.eval.message}>{a.eval.verdict}</td>
                     <td className="px-2 py-1">
                       {exp.status === "running" && (
                         <button type="button" className={secondaryButtonClass} data-testid="promote-arm" onClick={() => promote.mutate({ experimentId: exp.id, armId: a.id, override })}>
