@@ -138,4 +138,31 @@ describe("experiments", () => {
     expect(stopped.status).toBe("stopped");
     await expect(caller.loop.experiments.stop({ id: exp.id })).rejects.toThrow(/already ended/);
   });
+
+  it("promoting during an in-flight turn lets that turn finish on its version", async () => {
+    const caller = app.caller();
+    app.db.update(assistants).set({ modelId: starterId }).where(eq(assistants.id, assistantId)).run();
+    const exp = await caller.loop.experiments.create({ assistantId, arms: [{ modelId: starterId, weight: 50 }, { modelId: otherId, weight: 50 }] });
+    // A console conversation whose arm is A (the starter): find one by trying conversations.
+    let conversationId = "";
+    for (let i = 0; i < 40 && !conversationId; i++) {
+      const conv = await caller.conversations.create({ assistantId });
+      if (pickArm(exp.id, `conversation:${conv.id}`, exp.arms)!.id === exp.arms[0]!.id) conversationId = conv.id;
+    }
+    expect(conversationId).not.toBe("");
+    const stream = await caller.chat.send({ kind: "send", conversationId, content: "Tell me a long story about models" });
+    const it = stream[Symbol.asyncIterator]();
+    let started: { message: { id: string } } | null = null;
+    while (!started) {
+      const next = await it.next();
+      if (next.done) break;
+      if ((next.value as { type: string }).type === "start") started = next.value as { message: { id: string } };
+    }
+    // Mid-turn, arm B (the other version) is promoted.
+    await caller.loop.experiments.promote({ experimentId: exp.id, armId: exp.arms[1]!.id });
+    for (let next = await it.next(); !next.done; next = await it.next());
+    const m = app.db.select().from(messages).where(eq(messages.id, started!.message.id)).get()!;
+    expect(m).toMatchObject({ status: "complete", modelId: starterId, experimentArmId: exp.arms[0]!.id });
+    expect(app.db.select().from(assistants).where(eq(assistants.id, assistantId)).get()!.modelId).toBe(otherId);
+  });
 });
