@@ -32,7 +32,7 @@ const ALLOWED = {
   jobs: [...FOUNDATION],
   evals: [...FOUNDATION, "llm", "jobs", "auth", "knowledge", "models", "assistants", "chat"],
   studio: [...FOUNDATION, "llm", "forge", "documents", "auth", "models", "jobs", "evals"],
-  loop: [...FOUNDATION, "auth", "assistants", "chat", "models", "evals", "studio"],
+  loop: [...FOUNDATION, "forge", "auth", "assistants", "chat", "models", "evals", "studio"],
   edge: [...FOUNDATION, "assistants", "chat"],
   api: [...FOUNDATION, "llm", "models", "knowledge", "auth", "assistants", "chat", "studio", "evals", "loop", "edge", "bootstrap"],
   bootstrap: [...FOUNDATION, "models", "knowledge", "auth", "assistants", "chat", "studio", "evals", "loop"],

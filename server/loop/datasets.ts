@@ -8,6 +8,7 @@ import { AtelierError, notFound } from "../errors";
 import { newId } from "../ids";
 import { cleaningInput, createDataset, deleteDataset, listRuns, loadRecords, planTraining, type PlanInput, type StudioRecord } from "../studio";
 import { improvementDatasets, improvementItems, improvementTrainings, reviewItems, type ReviewTurn } from "./schema";
+import { mergedBaseFor } from "./continue-lora";
 import { retrainInput, type RetrainInput } from "./types";
 
 /*
@@ -125,11 +126,10 @@ export async function retrain(db: AtelierDb, raw: RetrainInput, session: Session
   const active = assistant.modelId ? db.select().from(models).where(eq(models.id, assistant.modelId)).get() : undefined;
   if (!active) throw new AtelierError("bad_request:loop", `${assistant.name} has no active model version to continue from.`);
 
-  // A LoRA version trains a new adapter on the same base (forge cannot yet start from an existing adapter);
+  // A LoRA version continues as a new adapter on its base with the adapter merged in (continue-lora.ts);
   // a full version trains further from its own weights.
   const lora = active.kind === "lora";
-  const baseModelId = lora ? active.baseModelId : active.id;
-  if (!baseModelId) throw new AtelierError("bad_request:loop", `The LoRA version ${active.name} has no base model recorded.`);
+  const baseModelId = lora ? (await mergedBaseFor(db, active)).id : active.id;
   const method = lora ? "lora" : (input.method ?? (active.kind === "finetuned" ? "full" : "lora"));
 
   const fresh: StudioRecord[] = versionItems(db, version.id).map((i) => ({ kind: "chat", ...(i.system ? { system: i.system } : {}), messages: i.turns }));
@@ -172,7 +172,7 @@ export async function retrain(db: AtelierDb, raw: RetrainInput, session: Session
   const plan = await planTraining(db, planInput);
   return {
     studioDatasetId,
-    continuesFrom: { modelId: active.id, name: active.name, kind: active.kind, note: lora ? "A new adapter is trained on the same base model with the replayed data (continuing an existing adapter is not supported yet)." : null },
+    continuesFrom: { modelId: active.id, name: active.name, kind: active.kind, note: lora ? `The adapter is merged into its base and a new adapter trains on top of it, so training starts where ${active.name} left off.` : null },
     replay: { share: input.replayShare, records: replay.length, fromDatasetId: source ?? null, note: replayNote },
     records: fresh.length,
     start: { ...planInput, assistantId: assistant.id, name: `${assistant.name} · improvement v${version.version}` },

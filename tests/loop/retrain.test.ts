@@ -84,9 +84,23 @@ describe("Retrain", () => {
     expect(v2).toMatchObject({ version: 2, recordCount: 4 }); // corrections 2-5 (the first left with its conversation)
     const next = await caller.loop.retrain({ datasetId: v2.id, replayShare: 0.5 });
     expect(next.continuesFrom).toMatchObject({ modelId: trainedId, kind: "lora" });
-    expect(next.start).toMatchObject({ baseModelId: starterId, method: "lora" });
+    // The adapter is merged into the starter; the next adapter trains on the merged weights.
+    const merged = (await caller.models.list()).find((m) => m.id === next.start.baseModelId)!;
+    expect(merged).toMatchObject({ kind: "finetuned", baseModelId: trainedId });
+    expect(next.start.method).toBe("lora");
+    // Merging changed the weights: the merged file is not the starter's.
+    const fs = await import("node:fs");
+    const { eq } = await import("drizzle-orm");
+    const { models } = await import("@/server/db/schema");
+    const fileOf = (id: string) => app.db.select().from(models).where(eq(models.id, id)).get()!.filePath;
+    expect(fs.readFileSync(fileOf(merged.id)).equals(fs.readFileSync(fileOf(starterId)))).toBe(false);
     // share 0.5 → replay = 0.5 / (1 - 0.5) × 4 new records = 4, from the 4 records v1 trained on.
     expect(next.replay).toMatchObject({ records: 4, fromDatasetId: planned.studioDatasetId });
+    // The continued run trains (a few steps) on the merged weights and registers a new adapter on them.
+    const again = await caller.studio.runs.start({ ...next.start, advanced: { seqLen: 64, batch: 2, maxSteps: 2 } });
+    const second = await waitFor(again.runId, ["succeeded", "failed"]);
+    expect(second.error).toBeNull();
+    expect((await caller.models.list()).find((m) => m.id === second.modelId)).toMatchObject({ kind: "lora", baseModelId: merged.id });
     const mixed = await caller.studio.datasets.get({ id: next.studioDatasetId });
     expect(mixed.files.map((f) => [f.name, f.records])).toEqual([
       ["improvement-v2.jsonl", 4],
