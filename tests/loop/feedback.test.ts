@@ -1,7 +1,9 @@
 import OpenAI from "openai";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { knowledgeRevision } from "@/server/chat";
 import { assistants, messages } from "@/server/db/schema";
+import { knowledgeCollections, knowledgeDocuments } from "@/server/knowledge/schema";
 import { collect, freshApp } from "../helpers/app";
 import { deployDefault, type App } from "../widget/helpers";
 import { loopbackServer } from "../widget/loopback";
@@ -144,5 +146,17 @@ describe("widget and console feedback", () => {
     const events = await collect(await caller.chat.send({ kind: "regenerate", conversationId: conv.id, messageId: c.id }));
     const again = row((events.find((e) => e.type === "done") as { message: { id: string } }).message.id);
     expect(again.regenerated).toBe(true);
+  });
+
+  it("the knowledge revision follows the documents of the assistant's collections", () => {
+    expect(knowledgeRevision(app.db, [])).toBeNull();
+    app.db.insert(knowledgeCollections).values({ id: "kc-1", name: "Docs" }).run();
+    const doc = { id: "doc-1", collectionId: "kc-1", title: "Guide", fileName: "guide.md", mime: "text/markdown", sha256: "a".repeat(64), sizeBytes: 10 };
+    app.db.insert(knowledgeDocuments).values(doc).run();
+    const first = knowledgeRevision(app.db, ["kc-1"]);
+    expect(first).toMatch(/^[0-9a-f]{12}$/);
+    expect(knowledgeRevision(app.db, ["kc-1"])).toBe(first);
+    app.db.update(knowledgeDocuments).set({ sha256: "b".repeat(64) }).where(eq(knowledgeDocuments.id, "doc-1")).run();
+    expect(knowledgeRevision(app.db, ["kc-1"])).not.toBe(first);
   });
 });
