@@ -75,6 +75,12 @@ describe("review inbox", () => {
     const modelId = app.db.select().from(assistants).where(eq(assistants.id, assistantId)).get()!.modelId!;
     expect((await inbox({ modelId })).length).toBe(5);
 
+    // Paging, newest first: the next page starts below the last answer shown.
+    const page1 = await inbox({ limit: 2 });
+    const page2 = await inbox({ limit: 10, before: page1.at(-1)!.createdAt });
+    expect([...ids(page1), ...ids(page2)].sort()).toEqual(ids(all));
+    expect(page2.every((i) => i.createdAt < page1.at(-1)!.createdAt)).toBe(true);
+
     // "Got the out-of-scope reply": an answer that is exactly the assistant's out-of-scope reply.
     app.db.update(assistants).set({ outOfScopeReply: api.answer.trim() }).where(eq(assistants.id, assistantId)).run();
     expect(ids(await inbox({ outOfScope: true }))).toEqual([api.messageId]);

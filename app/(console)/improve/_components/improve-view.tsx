@@ -18,6 +18,8 @@ type Filters = {
   modelId?: string;
   from?: number;
   to?: number;
+  /** Paging: answers older than this time. */
+  before?: number;
 };
 
 const triState = (v: string) => (v === "yes" ? true : v === "no" ? false : undefined);
@@ -31,7 +33,7 @@ export function ImproveView({ assistantId }: { assistantId: string }) {
   const [filters, setFilters] = useState<Filters>({ state: "unreviewed", rating: "any" });
   const assistant = useQuery(trpc.assistants.get.queryOptions({ id: assistantId }));
   const counts = useQuery(trpc.loop.counts.queryOptions({ assistantId }));
-  const inbox = useQuery(trpc.loop.inbox.queryOptions({ assistantId, ...filters }));
+  const inbox = useQuery(trpc.loop.inbox.queryOptions({ assistantId, ...filters, limit: 50 }));
   const datasets = useQuery(trpc.loop.datasets.queryOptions({ assistantId }));
   const sets = useQuery(trpc.evals.sets.list.queryOptions({ assistantId }));
   const experimentList = useQuery(trpc.loop.experiments.list.queryOptions({ assistantId }));
@@ -42,7 +44,8 @@ export function ImproveView({ assistantId }: { assistantId: string }) {
       queryClient.invalidateQueries(trpc.loop.datasets.queryFilter()),
     ]);
   const createVersion = useMutation(trpc.loop.createDataset.mutationOptions({ onSuccess: refresh }));
-  const set = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
+  const set = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, before: undefined, ...patch }));
+  const PAGE = 50;
   const c = counts.data;
   const trainedVersions = datasets.data?.filter((d) => d.trained).length ?? 0;
 
@@ -116,6 +119,14 @@ export function ImproveView({ assistantId }: { assistantId: string }) {
           <ul className="space-y-3" data-testid="inbox">
             {inbox.data?.map((item) => <InboxItemCard key={item.messageId} item={item} evalSets={sets.data ?? []} onChanged={refresh} />)}
           </ul>
+          <div className="flex gap-3 text-sm">
+            {filters.before !== undefined && <button type="button" className="text-accent-600 hover:underline" onClick={() => set({})}>← Newest</button>}
+            {inbox.data?.length === PAGE && (
+              <button type="button" className="text-accent-600 hover:underline" data-testid="inbox-older" onClick={() => setFilters((f) => ({ ...f, before: inbox.data!.at(-1)!.createdAt }))}>
+                Older answers →
+              </button>
+            )}
+          </div>
         </section>
 
         <section id="datasets" aria-label="Improvement datasets">
