@@ -128,6 +128,7 @@ function stopFailingArms(db: AtelierDb, exp: ExperimentRow, live: ExperimentArmR
       const reason = `Stopped automatically: ${c.errors} of ${c.answers} answers failed (${Math.round((100 * c.errors) / c.answers)}%), above the ${Math.round(exp.errorThreshold * 100)}% threshold.`;
       db.update(experimentArms).set({ stoppedAt: Date.now(), stoppedReason: reason }).where(eq(experimentArms.id, arm.id)).run();
       console.warn(`[loop] experiment ${exp.id}: arm ${arm.label} ${reason}`);
+      recordAudit(db, null, "experiment.arm.autostop", { type: "assistant", id: exp.assistantId }, { experimentId: exp.id, armId: arm.id, reason });
     } else kept.push(arm);
   }
   if (!kept.length) {
