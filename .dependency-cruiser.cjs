@@ -8,7 +8,8 @@
  * top to bottom:
  *   app (UI, route handlers, server components)
  *   api (tRPC)                  — beside it the public edge (server/edge: widget + OpenAI API)
- *   domain capabilities         — studio, evals, chat, assistants, auth, knowledge, models (in this order):
+ *   domain capabilities         — loop, studio, evals, chat, assistants, auth, knowledge, models (in this order):
+ *                                 loop (the improvement loop) turns reviewed answers into studio datasets;
  *                                 studio consults evals (the activation gate, no-leakage); evals reads what
  *                                 studio writes into models.meta, never studio itself
  *   jobs                        — the one heavy-job queue training runs and eval runs share
@@ -31,13 +32,14 @@ const ALLOWED = {
   jobs: [...FOUNDATION],
   evals: [...FOUNDATION, "llm", "jobs", "auth", "knowledge", "models", "assistants", "chat"],
   studio: [...FOUNDATION, "llm", "forge", "documents", "auth", "models", "jobs", "evals"],
+  loop: [...FOUNDATION, "forge", "auth", "assistants", "chat", "models", "evals", "studio"],
   edge: [...FOUNDATION, "assistants", "chat"],
-  api: [...FOUNDATION, "llm", "models", "knowledge", "auth", "assistants", "chat", "studio", "evals", "edge", "bootstrap"],
-  bootstrap: [...FOUNDATION, "models", "knowledge", "auth", "assistants", "chat", "studio", "evals"],
+  api: [...FOUNDATION, "llm", "models", "knowledge", "auth", "assistants", "chat", "studio", "evals", "loop", "edge", "bootstrap"],
+  bootstrap: [...FOUNDATION, "models", "knowledge", "auth", "assistants", "chat", "studio", "evals", "loop"],
 };
 
 /** Capabilities reached from outside only through their entry file (index.ts). */
-const FRONT_DOORS = ["forge", "knowledge", "chat", "assistants", "auth", "models", "studio", "evals", "edge"];
+const FRONT_DOORS = ["forge", "knowledge", "chat", "assistants", "auth", "models", "studio", "evals", "loop", "edge"];
 
 const ROOT_CONFIG = "server/(env\\.ts|env-schema\\.mjs|errors\\.ts|ids\\.ts)$";
 const where = (layer) =>

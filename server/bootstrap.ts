@@ -8,6 +8,7 @@ import { recoverInterruptedIndexing } from "./knowledge";
 import { ensureStarterModel } from "./models";
 import { recoverStudioRuns } from "./studio";
 import { recoverEvalRuns } from "./evals";
+import { startLoop } from "./loop";
 
 /*
  * The process's start-up, composed from each capability's own housekeeping. Only process entry
@@ -22,6 +23,7 @@ import { recoverEvalRuns } from "./evals";
  */
 export async function bootstrap(db: AtelierDb): Promise<void> {
   markInterruptedAnswers(db);
+  startLoop();
   recoverInterruptedIndexing(db);
   await recoverStudioRuns(db);
   recoverEvalRuns(db);

@@ -35,6 +35,7 @@ export const SURFACES = [
   "eval",
   "forge",
   "knowledge",
+  "loop",
   "model",
   "studio",
   "user",

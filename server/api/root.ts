@@ -4,6 +4,7 @@ import { authRouter } from "./routers/auth";
 import { chatRouter } from "./routers/chat";
 import { conversationsRouter } from "./routers/conversations";
 import { knowledgeRouter } from "./routers/knowledge";
+import { loopRouter } from "./routers/loop";
 import { deployRouter } from "./routers/deploy";
 import { evalsRouter } from "./routers/evals";
 import { modelsRouter } from "./routers/models";
@@ -24,6 +25,7 @@ export const appRouter = createTRPCRouter({
   deploy: deployRouter,
   studio: studioRouter,
   evals: evalsRouter,
+  loop: loopRouter,
 });
 
 export type AppRouter = typeof appRouter;

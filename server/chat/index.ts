@@ -14,3 +14,6 @@ export { assistantTurnConfig, type TurnConfig } from "./turn/config";
 export { composeSystemPrompt, renderPrompt, resolveModel, windowTurns, type ResolvedModel } from "./turn/generate";
 export { markInterruptedAnswers, sendChat, sendInput, validateContent, type ChatEvent, type SendInput } from "./turn/send";
 export { previewPrompt, tryIt, tryItInput, draftSchema, MAX_TRY_MESSAGES, type TryItEvent, type TryItInput } from "./turn/try-it";
+export { MAX_FEEDBACK_COMMENT_CHARS, rateAnswer, validateFeedbackComment, type FeedbackSurface, type Rating } from "./feedback";
+export { knowledgeRevision, personaRevision } from "./turn/revision";
+export { registerArmResolver, type ArmChoice, type ArmResolver } from "./turn/arms";

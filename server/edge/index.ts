@@ -8,6 +8,6 @@ export { verifyIdentity } from "./identity";
 export { createApiKey, listApiKeys, revokeApiKey, type ApiKeyView } from "./keys";
 export { exportConversations, listPublicConversations, publicConversationMessages } from "./owner";
 export { deployments, type DeploymentRow } from "./schema";
-export { chatCompletions, listModels } from "./openai/http";
+export { chatCompletions, chatFeedback, listModels } from "./openai/http";
 export { framePage } from "./widget/frame-page";
 export { handleWidget } from "./widget/http";

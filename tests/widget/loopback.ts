@@ -14,6 +14,7 @@ export async function loopbackServer() {
   const frame = await import("@/app/w/[publicId]/route");
   const models = await import("@/app/v1/models/route");
   const completions = await import("@/app/v1/chat/completions/route");
+  const feedback = await import("@/app/v1/feedback/route");
   const routes: Route[] = [
     ...(["GET", "POST", "OPTIONS"] as const).map((method) => ({
       pattern: /^\/api\/widget\/([^/]+)\/([^/]+)$/,
@@ -24,6 +25,7 @@ export async function loopbackServer() {
     { pattern: /^\/w\/([^/]+)$/, method: "GET", handler: frame.GET as Handler, params: (m) => ({ publicId: decodeURIComponent(m[1]!) }) },
     { pattern: /^\/v1\/models$/, method: "GET", handler: models.GET as Handler, params: () => ({}) },
     { pattern: /^\/v1\/chat\/completions$/, method: "POST", handler: completions.POST as Handler, params: () => ({}) },
+    { pattern: /^\/v1\/feedback$/, method: "POST", handler: feedback.POST as Handler, params: () => ({}) },
   ];
 
   const server = http.createServer(async (req, res) => {

@@ -10,7 +10,9 @@ import { newId } from "../../ids";
 import type { Turn } from "../../llm/generate";
 import { NEW_CHAT_TITLE, getConversation, listMessages, truncateFrom } from "../conversations";
 import { generateTurn, prepareTurn, type PreparedTurn } from "./answer";
+import { armFor } from "./arms";
 import { assistantTurnConfig } from "./config";
+import { knowledgeRevision, personaRevision } from "./revision";
 
 /*
  * The stored chat turn (console, widget, API): the user's message is on disk before anything is
@@ -119,8 +121,11 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
 
   let turn: PreparedTurn | null = null;
   let setupError: string | null = null;
+  // In an experiment, the conversation's arm decides the model version (sticky per conversation or visitor).
+  const arm = armFor(db, conversation);
+  const config = { ...assistantTurnConfig(db, assistant), ...(arm ? { modelId: arm.modelId } : {}) };
   try {
-    turn = await prepareTurn(db, assistantTurnConfig(db, assistant), user.content);
+    turn = await prepareTurn(db, config, user.content);
   } catch (err) {
     setupError = (err as Error).message;
   }
@@ -138,6 +143,10 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
       modelId: turn?.model.id ?? null,
       modelLabel: turn?.model.label ?? "no model",
       citations: knowledge?.citations.length ? knowledge.citations : null,
+      personaRevision: personaRevision(config),
+      knowledgeRevision: knowledgeRevision(db, config.collectionIds),
+      regenerated: input.kind === "regenerate",
+      experimentArmId: arm?.armId ?? null,
     })
     .returning()
     .get();

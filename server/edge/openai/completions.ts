@@ -34,7 +34,10 @@ export function parseCompletionBody(raw: unknown): CompletionBody {
 
 const textOf = (m: z.infer<typeof message>) => (typeof m.content === "string" ? m.content : (m.content ?? []).map((p) => p.text).join(""));
 
-export type CompletionEvent = { type: "token"; text: string } | { type: "done"; text: string; promptTokens: number; completionTokens: number; finishReason: "stop" | "length" };
+export type CompletionEvent =
+  | { type: "start"; messageId: string }
+  | { type: "token"; text: string }
+  | { type: "done"; text: string; promptTokens: number; completionTokens: number; finishReason: "stop" | "length" };
 
 /**
  * Runs one completion through the console's chat path (persona, model version, knowledge and history
@@ -80,7 +83,8 @@ export function startCompletion(db: AtelierDb, who: ApiPrincipal, body: Completi
 
 async function* relay(db: AtelierDb, conversationId: string, content: string, maxTokens: number, signal?: AbortSignal): AsyncGenerator<CompletionEvent> {
   for await (const ev of sendChat(db, { kind: "send", conversationId, content }, signal)) {
-    if (ev.type === "token") yield { type: "token", text: ev.text };
+    if (ev.type === "start") yield { type: "start", messageId: ev.message.id };
+    else if (ev.type === "token") yield { type: "token", text: ev.text };
     else if (ev.type === "done") {
       const completionTokens = ev.message.completionTokens ?? 0;
       yield {

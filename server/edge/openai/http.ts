@@ -1,10 +1,10 @@
 import "server-only";
-import { randomBytes } from "node:crypto";
 import type { AtelierDb } from "../../db/client";
 import { AtelierError, openAIErrorBody } from "../../errors";
 import { clientIp } from "../client-ip";
 import { authenticate } from "./auth";
 import { parseCompletionBody, startCompletion, type CompletionEvent } from "./completions";
+import { completionIdOf, parseFeedbackBody, recordFeedback } from "./feedback";
 import { apiError, errorResponse, invalidRequest, JSON_HEADERS } from "./errors";
 
 /** GET /v1/models: the assistants this key may use (one per key), id = the public id. */
@@ -30,7 +30,8 @@ export async function chatCompletions(req: Request, database: () => Promise<Atel
     });
     const body = parseCompletionBody(raw);
     const events = startCompletion(db, who, body, clientIp(req), req.signal);
-    const id = `chatcmpl-${randomBytes(12).toString("base64url")}`;
+    // The response id names the stored answer, so a client can rate it (POST /v1/feedback).
+    const id = completionIdOf(await startedMessageId(events));
     const created = Math.floor(Date.now() / 1000);
     const model = body.model;
     if (body.stream) return streamResponse(events, { id, created, model }, body.stream_options?.include_usage === true);
@@ -53,6 +54,13 @@ export async function chatCompletions(req: Request, database: () => Promise<Atel
   }
 }
 
+/** Runs the turn up to its stored answer (the "start" event); errors before that fail the request as a whole. */
+async function startedMessageId(events: AsyncGenerator<CompletionEvent>): Promise<string> {
+  const next = await events.next();
+  if (next.done || next.value.type !== "start") throw new AtelierError("unavailable:api", "The assistant could not answer right now; try again later.", { reason: "engine_unavailable" });
+  return next.value.messageId;
+}
+
 const usage = (d: { promptTokens: number; completionTokens: number }) => ({
   prompt_tokens: d.promptTokens,
   completion_tokens: d.completionTokens,
@@ -69,7 +77,8 @@ function streamResponse(events: AsyncGenerator<CompletionEvent>, meta: { id: str
     },
     async pull(controller) {
       try {
-        const next = await events.next();
+        let next = await events.next();
+        while (!next.done && next.value.type === "start") next = await events.next(); // consumed before the stream began
         if (next.done) {
           controller.enqueue(encoder.encode("data: [DONE]\n\n"));
           controller.close();
@@ -77,7 +86,7 @@ function streamResponse(events: AsyncGenerator<CompletionEvent>, meta: { id: str
         }
         const ev = next.value;
         if (ev.type === "token") controller.enqueue(chunk([{ index: 0, delta: { content: ev.text }, logprobs: null, finish_reason: null }]));
-        else {
+        else if (ev.type === "done") {
           controller.enqueue(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: ev.finishReason }]));
           if (includeUsage) controller.enqueue(chunk([], { usage: usage(ev) }));
         }
@@ -92,4 +101,18 @@ function streamResponse(events: AsyncGenerator<CompletionEvent>, meta: { id: str
     },
   });
   return new Response(stream, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store, no-transform", connection: "keep-alive" } });
+}
+
+/** POST /v1/feedback: { id, rating: 1 | -1 | "up" | "down" | null, comment? } for an answer of this key's assistant. */
+export async function chatFeedback(req: Request, database: () => Promise<AtelierDb>): Promise<Response> {
+  try {
+    const db = await database();
+    const who = authenticate(db, req);
+    const raw = await req.json().catch(() => {
+      throw invalidRequest("The request body is not valid JSON.");
+    });
+    return new Response(JSON.stringify(recordFeedback(db, who, parseFeedbackBody(raw))), { headers: JSON_HEADERS });
+  } catch (err) {
+    return errorResponse(err);
+  }
 }

@@ -1,7 +1,7 @@
 import "server-only";
 import { and, asc, eq } from "drizzle-orm";
 import { z } from "zod";
-import { sendChat } from "../../chat";
+import { rateAnswer, sendChat } from "../../chat";
 import type { AtelierDb } from "../../db/client";
 import { assistants, conversations, messages, type AssistantRow, type ConversationRow } from "../../db/schema";
 import { env } from "../../env";
@@ -56,7 +56,11 @@ const visitorBody = z.object({
 });
 export const chatBody = visitorBody.extend({ content: z.string().max(1_000_000) });
 export const historyBody = visitorBody.extend({ conversationId: z.string().min(1).max(64) });
-export const feedbackBody = historyBody.extend({ messageId: z.string().min(1).max(64), value: z.union([z.literal(1), z.literal(-1), z.null()]) });
+export const feedbackBody = historyBody.extend({
+  messageId: z.string().min(1).max(64),
+  value: z.union([z.literal(1), z.literal(-1), z.null()]),
+  comment: z.string().max(10_000).nullish(),
+});
 
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body);
@@ -128,13 +132,11 @@ export function publicMessage(m: typeof messages.$inferSelect) {
 
 export function setFeedback(db: AtelierDb, target: WidgetTarget, body: z.infer<typeof feedbackBody>) {
   const conversation = ownConversation(db, target, visitorOf(target, body), body.conversationId);
-  const row = db
-    .update(messages)
-    .set({ feedback: body.value })
-    .where(and(eq(messages.id, body.messageId), eq(messages.conversationId, conversation.id), eq(messages.role, "assistant")))
-    .returning({ id: messages.id })
-    .get();
-  if (!row) throw new AtelierError("not_found:widget", "That answer was not found.");
+  rateAnswer(db, { messageId: body.messageId, value: body.value, comment: body.comment }, {
+    surface: "widget",
+    allowed: (c) => c.id === conversation.id,
+    notFound: "That answer was not found.",
+  });
   return { ok: true };
 }
 
