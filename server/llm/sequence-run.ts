@@ -1,6 +1,7 @@
 import "server-only";
 import type { ChatHistoryItem, ChatWrapper, ChatWrapperGeneratedContextState, LlamaContextSequence, LlamaText, Token } from "node-llama-cpp";
 import { EngineError } from "./errors";
+import { answerRoom } from "./prompt-room";
 import { StopTextMatcher, StopTokenMatcher, TokenTextDecoder } from "./token-text";
 
 export type RunSampling = {
@@ -60,7 +61,7 @@ function stopTriggers(triggers: readonly LlamaText[], sequence: LlamaContextSequ
  */
 function fitPrompt(args: RunArgs, state: ChatWrapperGeneratedContextState) {
   const contextSize = args.sequence.context.contextSize;
-  const room = Math.min(args.sampling.maxTokens, Math.floor(contextSize / 4));
+  const room = answerRoom(contextSize, args.sampling.maxTokens);
   let history = args.history;
   let tokens = state.contextText.tokenize(args.sequence.model.tokenizer);
   for (;;) {

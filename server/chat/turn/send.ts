@@ -3,9 +3,9 @@ import { eq, max } from "drizzle-orm";
 import { z } from "zod";
 import { getAssistant } from "../../assistants";
 import type { AtelierDb } from "../../db/client";
-import { conversations, messages, type MessageCitation, type MessageRow } from "../../db/schema";
+import { conversations, messages, type MessageCitation, type MessageRow, type SamplingSettings } from "../../db/schema";
 import { env } from "../../env";
-import { AtelierError } from "../../errors";
+import { AtelierError, publicError } from "../../errors";
 import { newId } from "../../ids";
 import type { Turn } from "../../llm/generate";
 import { NEW_CHAT_TITLE, getConversation, listMessages, truncateFrom } from "../conversations";
@@ -29,8 +29,12 @@ export type ChatEvent =
   | { type: "start"; message: MessageRow; model: { id: string; label: string } }
   | { type: "citations"; citations: MessageCitation[] }
   | { type: "token"; text: string }
-  | { type: "done"; message: MessageRow }
-  | { type: "error"; message: MessageRow | null; error: string };
+  | { type: "done"; message: MessageRow; stopReason: string }
+  /** `reason`: the AtelierError's reason when there is one (e.g. "context_length_exceeded"). */
+  | { type: "error"; message: MessageRow | null; error: string; reason?: string };
+
+/** Per-request changes to the assistant's sampling (the OpenAI API's parameters), within its limits. */
+export type TurnOverrides = { sampling?: Partial<SamplingSettings>; stop?: string[] };
 
 /** How often partial answers are written to SQLite, so a crash loses at most this much text. */
 const PERSIST_EVERY_MS = 250;
@@ -107,7 +111,7 @@ export function markInterruptedAnswers(db: AtelierDb): void {
  * One chat turn: persist the user message, stream the assistant's answer, persist it as it
  * grows, and finish it as complete, interrupted (stop / disconnect) or error.
  */
-export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortSignal): AsyncGenerator<ChatEvent> {
+export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortSignal, overrides: TurnOverrides = {}): AsyncGenerator<ChatEvent> {
   const user = prepare(db, input);
   yield { type: "user", message: user };
 
@@ -117,12 +121,18 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
     .filter((m) => m.position <= user.position && (m.role === "user" || m.content.length > 0))
     .map((m) => ({ role: m.role, content: m.content }));
 
+  const saved = assistantTurnConfig(db, assistant);
+  const config = {
+    ...saved,
+    persona: { ...saved.persona, sampling: { ...saved.persona.sampling, ...overrides.sampling } },
+    ...(overrides.stop?.length ? { stop: overrides.stop } : {}),
+  };
   let turn: PreparedTurn | null = null;
-  let setupError: string | null = null;
+  let setupError: AtelierError | null = null;
   try {
-    turn = await prepareTurn(db, assistantTurnConfig(db, assistant), user.content);
+    turn = await prepareTurn(db, config, turns);
   } catch (err) {
-    setupError = (err as Error).message;
+    setupError = publicError(err, "chat");
   }
   const knowledge = turn?.knowledge;
   const placeholder = db
@@ -134,7 +144,7 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
       role: "assistant",
       content: "",
       status: turn ? "streaming" : "error",
-      error: setupError,
+      error: setupError?.message ?? null,
       modelId: turn?.model.id ?? null,
       modelLabel: turn?.model.label ?? "no model",
       citations: knowledge?.citations.length ? knowledge.citations : null,
@@ -142,7 +152,7 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
     .returning()
     .get();
   if (!turn) {
-    yield { type: "error", message: placeholder, error: setupError ?? "No model." };
+    yield { type: "error", message: placeholder, error: setupError?.message ?? "No model.", reason: setupError?.reason };
     return;
   }
   yield { type: "start", message: placeholder, model: { id: turn.model.spec.id, label: turn.model.label } };
@@ -156,7 +166,7 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
   const persist = (patch: Partial<MessageRow>) =>
     db.update(messages).set(patch).where(eq(messages.id, placeholder.id)).returning().get();
   try {
-    for await (const ev of generateTurn(turn, turns, { signal, affinity: conversation.id })) {
+    for await (const ev of generateTurn(turn, { signal, affinity: conversation.id })) {
       if (ev.type === "text") {
         text += ev.text;
         pending += ev.text;
@@ -190,17 +200,18 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
         tokensPerSecond: ev.stats.tokensPerSecond,
       });
       db.update(conversations).set({ updatedAt: Date.now() }).where(eq(conversations.id, conversation.id)).run();
-      yield { type: "done", message: final };
+      yield { type: "done", message: final, stopReason: ev.stats.stopReason };
     }
   } catch (err) {
     finished = true;
     const aborted = signal?.aborted === true;
+    const failure = aborted ? null : publicError(err, "chat");
     const final = persist({
       content: text,
       status: aborted ? "interrupted" : "error",
-      error: aborted ? "Stopped before the answer was complete." : (err as Error).message,
+      error: failure?.message ?? "Stopped before the answer was complete.",
     });
-    yield { type: "error", message: final, error: final.error ?? "Generation failed." };
+    yield { type: "error", message: final, error: final.error ?? "Generation failed.", reason: failure?.reason };
   } finally {
     // The consumer went away (disconnect) before the end: keep the partial text.
     if (!finished) persist({ content: text, status: "interrupted", error: "The connection closed before the answer was complete." });

@@ -3,9 +3,9 @@ import { z } from "zod";
 import { assistantSettingsSchema } from "../../assistants";
 import type { AtelierDb } from "../../db/client";
 import { AtelierError } from "../../errors";
-import { answer, type TurnEvent } from "./answer";
+import { answer, prepareTurn, type TurnEvent } from "./answer";
 import type { TurnConfig } from "./config";
-import { renderPrompt, resolveModel } from "./generate";
+import { renderPrompt } from "./generate";
 import { validateContent } from "./send";
 
 /** The unsaved settings "Try it" generates with (only what shapes the answer). */
@@ -56,10 +56,15 @@ export async function* tryIt(db: AtelierDb, input: TryItInput, signal?: AbortSig
   yield* answer(db, { config: draftConfig(input), turns: checkedTurns(input), signal });
 }
 
-/** The prompt text the model would see for this draft and conversation (for the "View prompt" panel). */
+/**
+ * The prompt text the model would see for this draft and conversation (for the "View prompt"
+ * panel): fitted exactly as a turn is, sources and dropped turns included.
+ */
 export async function previewPrompt(db: AtelierDb, input: TryItInput) {
-  const turns = checkedTurns(input);
-  const config = draftConfig(input);
-  const model = resolveModel(db, config.modelId, config.name);
-  return { model: { id: model.id, label: model.label }, ...(await renderPrompt(model.spec, config.persona, turns)) };
+  const turn = await prepareTurn(db, draftConfig(input), checkedTurns(input));
+  return {
+    model: { id: turn.model.id, label: turn.model.label },
+    ...(await renderPrompt(turn.model.spec, turn.prompt)),
+    droppedTurns: turn.prompt.droppedTurns,
+  };
 }

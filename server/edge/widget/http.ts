@@ -1,6 +1,6 @@
 import "server-only";
 import type { AtelierDb } from "../../db/client";
-import { AtelierError } from "../../errors";
+import { AtelierError, publicError } from "../../errors";
 import { clientIp } from "../client-ip";
 import { originAllowed, parseRequestOrigin } from "../origins";
 import {
@@ -62,8 +62,9 @@ function errorResponse(req: Request, err: unknown, allowedCors: boolean): Respon
     if (err.retryAfterSec) extra["retry-after"] = String(err.retryAfterSec);
     return widgetJson({ error: err.message }, err.httpStatus, extra);
   }
-  console.error("[widget] request failed:", err);
-  return widgetJson({ error: "Something went wrong. Please try again later." }, 500, corsHeaders(req, allowedCors));
+  const reported = publicError(err, "widget");
+  if (reported === err) console.error("[widget] request failed:", err);
+  return widgetJson({ error: "Something went wrong. Please try again later.", requestId: reported.details?.requestId ?? null }, 500, corsHeaders(req, allowedCors));
 }
 
 /** NDJSON: one JSON event per line, flushed as the answer grows. */

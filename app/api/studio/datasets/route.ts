@@ -43,6 +43,6 @@ export async function POST(req: Request): Promise<Response> {
   try {
     return await upload(req);
   } catch (err) {
-    return errorResponse(err, "[studio upload]");
+    return errorResponse(err, "studio");
   }
 }
