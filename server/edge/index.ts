@@ -8,6 +8,7 @@ export { verifyIdentity } from "./identity";
 export { createApiKey, listApiKeys, revokeApiKey, type ApiKeyView } from "./keys";
 export { exportConversations, listPublicConversations, publicConversationMessages } from "./owner";
 export { deployments, type DeploymentRow } from "./schema";
-export { chatCompletions, listModels } from "./openai/http";
+export { chatCompletions, completionBodyLimit, listModels, unknownRoute, wrongMethod } from "./openai/http";
+export { bodyTooLarge, declaredLength, formatLimit, readBodyBytes, readJsonBody } from "./body";
 export { framePage } from "./widget/frame-page";
 export { handleWidget } from "./widget/http";

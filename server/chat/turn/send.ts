@@ -34,7 +34,7 @@ export type ChatEvent =
   | { type: "error"; message: MessageRow | null; error: string; reason?: string };
 
 /** Per-request changes to the assistant's sampling (the OpenAI API's parameters), within its limits. */
-export type TurnOverrides = { sampling?: Partial<SamplingSettings>; stop?: string[] };
+export type TurnOverrides = { sampling?: Partial<SamplingSettings>; stop?: string[]; seed?: number };
 
 /** How often partial answers are written to SQLite, so a crash loses at most this much text. */
 const PERSIST_EVERY_MS = 250;
@@ -126,6 +126,7 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
     ...saved,
     persona: { ...saved.persona, sampling: { ...saved.persona.sampling, ...overrides.sampling } },
     ...(overrides.stop?.length ? { stop: overrides.stop } : {}),
+    ...(overrides.seed !== undefined ? { seed: overrides.seed } : {}),
   };
   let turn: PreparedTurn | null = null;
   let setupError: AtelierError | null = null;

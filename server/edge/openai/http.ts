@@ -2,6 +2,7 @@ import "server-only";
 import { randomBytes } from "node:crypto";
 import type { AtelierDb } from "../../db/client";
 import { AtelierError, openAIErrorBody } from "../../errors";
+import { readJsonBody } from "../body";
 import { clientIp } from "../client-ip";
 import { authenticate } from "./auth";
 import { parseCompletionBody, startCompletion, type CompletionEvent } from "./completions";
@@ -20,16 +21,41 @@ export async function listModels(req: Request, database: () => Promise<AtelierDb
   }
 }
 
+/** Any /v1 path Atelier does not serve: OpenAI's 404, as JSON (never Next's HTML page). */
+export function unknownRoute(req: Request): Response {
+  const { pathname } = new URL(req.url);
+  return errorResponse(
+    new AtelierError("not_found:api", `Invalid URL (${req.method} ${pathname}): Atelier serves GET /v1/models and POST /v1/chat/completions.`, { reason: "unknown_url" }),
+  );
+}
+
+/** A served /v1 path called with the wrong method: 405 with an Allow header, as JSON. */
+export function wrongMethod(req: Request, allowed: string): Response {
+  const { pathname } = new URL(req.url);
+  const res = errorResponse(new AtelierError("method_not_allowed:api", `Method ${req.method} is not allowed on ${pathname}; use ${allowed}.`, { reason: "method_not_allowed" }));
+  res.headers.set("allow", allowed);
+  return res;
+}
+
+/** Largest request body /v1/chat/completions reads: every character of the allowed messages JSON-escaped, plus the other fields. */
+export const completionBodyLimit = (maxRequestChars: number) => maxRequestChars * 6 + 64 * 1024;
+
 /** POST /v1/chat/completions, streaming (SSE) or not. */
-export async function chatCompletions(req: Request, database: () => Promise<AtelierDb>): Promise<Response> {
+export async function chatCompletions(req: Request, database: () => Promise<AtelierDb>, maxBodyBytes: number): Promise<Response> {
   try {
     const db = await database();
+    // The key first: an anonymous caller gets nothing read from its body.
     const who = authenticate(db, req);
-    const raw = await req.json().catch(() => {
-      throw invalidRequest("The request body is not valid JSON.");
+    const raw = await readJsonBody(req, maxBodyBytes, "api").catch((err: unknown) => {
+      if (err instanceof AtelierError) throw err.type === "too_large" ? err : invalidRequest("The request body is not valid JSON.");
+      throw err;
     });
     const body = parseCompletionBody(raw);
     const events = startCompletion(db, who, body, clientIp(req), req.signal);
+    // Up to the start of the answer: everything that can refuse the request (the prompt not
+    // fitting the context included) does so here, while the status can still say so.
+    const first = await events.next();
+    if (first.done) throw new AtelierError("unavailable:api", "The answer was interrupted.");
     const id = `chatcmpl-${randomBytes(12).toString("base64url")}`;
     const created = Math.floor(Date.now() / 1000);
     const model = body.model;
@@ -77,7 +103,7 @@ function streamResponse(events: AsyncGenerator<CompletionEvent>, meta: { id: str
         }
         const ev = next.value;
         if (ev.type === "token") controller.enqueue(chunk([{ index: 0, delta: { content: ev.text }, logprobs: null, finish_reason: null }]));
-        else {
+        else if (ev.type === "done") {
           controller.enqueue(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: ev.finishReason }]));
           if (includeUsage) controller.enqueue(chunk([], { usage: usage(ev) }));
         }

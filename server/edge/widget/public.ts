@@ -199,6 +199,7 @@ async function* relay(db: AtelierDb, conversationId: string, content: string, si
       else if (ev.type === "token") yield { type: "token", text: ev.text };
       else if (ev.type === "done") yield { type: "done", message: publicMessage(ev.message) };
       else if (ev.type === "citations") continue; // the done message carries them
+      else if (ev.reason === "context_length_exceeded") yield { type: "error", error: "Your message is too long for this chat. Please shorten it and try again." };
       else {
         console.error(`[widget] answer failed in ${conversationId}: ${ev.error}`);
         yield { type: "error", error: "The assistant could not answer right now. Please try again later." };
