@@ -6,12 +6,16 @@ import { recordAudit } from "./audit";
 import { hashPassword } from "./password";
 import { sessions, users, type Role, type UserRow } from "../db/auth-tables";
 import { deleteUserSessions, type Session } from "./sessions";
+import { signInGuard } from "./throttle";
 import { checkPasswordLength, createUser, type NewUser } from "./users";
 
-/** A user as the console shows it: never the password hash. */
-export type UserView = Omit<UserRow, "passwordHash">;
+/**
+ * A user as the console shows it: never the password hash. `lockedForS`: seconds until the
+ * account may be tried again from an address it never signed in from (0 when not locked).
+ */
+export type UserView = Omit<UserRow, "passwordHash"> & { lockedForS: number };
 
-const view = ({ passwordHash: _, ...rest }: UserRow): UserView => rest;
+const view = ({ passwordHash: _, ...rest }: UserRow): UserView => ({ ...rest, lockedForS: Math.ceil(signInGuard().accountLockedFor(rest.email) / 1000) });
 
 export function listUsers(db: AtelierDb): UserView[] {
   return db.select().from(users).orderBy(asc(users.createdAt), asc(users.email)).all().map(view);
@@ -85,4 +89,12 @@ export async function resetUserPassword(db: AtelierDb, actor: Session, id: strin
     recordAudit(t, actor, "user.password", { type: "user", id });
     return view(updated);
   });
+}
+
+/** Lifts the sign-in lock of an account (failed guesses from anywhere are forgotten). Audited. */
+export function unlockUser(db: AtelierDb, actor: Session, id: string): UserView {
+  const target = getUser(db, id);
+  signInGuard().unlockAccount(target.email);
+  recordAudit(db, actor, "user.unlock", { type: "user", id });
+  return view(target);
 }
