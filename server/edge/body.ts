@@ -28,7 +28,7 @@ export function declaredLength(req: Request): number | null {
 }
 
 /** The body's bytes, at most `limit` of them; throws too_large (413) past that. */
-export async function readBodyBytes(req: Request, limit: number, surface: Surface, what?: string): Promise<Uint8Array> {
+export async function readBodyBytes(req: Request, limit: number, surface: Surface, what?: string): Promise<Uint8Array<ArrayBuffer>> {
   const declared = declaredLength(req);
   if (declared !== null && declared > limit) {
     await req.body?.cancel().catch(() => undefined);
@@ -48,7 +48,7 @@ export async function readBodyBytes(req: Request, limit: number, surface: Surfac
     }
     parts.push(value);
   }
-  if (parts.length === 1) return parts[0]!;
+  if (parts.length === 1 && parts[0]!.buffer instanceof ArrayBuffer) return parts[0] as Uint8Array<ArrayBuffer>;
   const out = new Uint8Array(total);
   let at = 0;
   for (const p of parts) {

@@ -2,6 +2,7 @@ import "server-only";
 import { z } from "zod";
 import { assistantSettingsSchema } from "../../assistants";
 import type { AtelierDb } from "../../db/client";
+import { env } from "../../env";
 import { AtelierError } from "../../errors";
 import { answer, prepareTurn, type TurnEvent } from "./answer";
 import type { TurnConfig } from "./config";
@@ -37,6 +38,11 @@ export type TryItEvent = TurnEvent;
 function checkedTurns(input: TryItInput) {
   const last = input.messages.at(-1);
   if (last?.role !== "user") throw new AtelierError("bad_request:chat", "The last try-it message must be the user's.");
+  const total = input.messages.reduce((n, m) => n + m.content.length, 0);
+  const max = env().ATELIER_MAX_REQUEST_CHARS;
+  if (total > max) {
+    throw new AtelierError("too_large:chat", `This try-it conversation has ${total.toLocaleString("en")} characters in all; the limit is ${max.toLocaleString("en")}. Clear it to start over.`);
+  }
   return input.messages.map((m, i) =>
     // Earlier assistant answers may be empty (stopped at once); the new question may not.
     m.role === "user" || i === input.messages.length - 1 ? { role: m.role, content: validateContent(m.content) } : m,
