@@ -1,5 +1,7 @@
 import "server-only";
+import path from "node:path";
 import type { AtelierDb } from "../../db/client";
+import { AtelierError } from "../../errors";
 import type { MessageCitation } from "../../db/schema";
 import { findSources, type Retrieval } from "../../knowledge";
 import type { GenerationEvent, GenerationStats, Sampling, Turn } from "../../llm/generate";
@@ -30,7 +32,11 @@ export async function prepareTurn(db: AtelierDb, config: TurnConfig, turns: Turn
   const model = resolveModel(db, config.modelId, config.name);
   const question = turns.at(-1)?.content ?? "";
   const [serving, sources] = await Promise.all([
-    ModelPool.instance().serving(model.spec),
+    ModelPool.instance()
+      .serving(model.spec)
+      .catch((err: unknown) => {
+        throw withoutServerPaths(err, model);
+      }),
     config.collectionIds.length ? findSources(db, config.collectionIds, question) : null,
   ]);
   const sampling = turnSampling(config.persona, config.seed);
@@ -42,6 +48,20 @@ export async function prepareTurn(db: AtelierDb, config: TurnConfig, turns: Turn
     sources,
   });
   return { config, model, knowledge: prompt.knowledge, prompt, sampling };
+}
+
+/**
+ * A model that fails to load says why, but anyone chatting (viewers, widget visitors) must not
+ * learn where its files are on the server: paths become file names (admins see the full path on
+ * the Models page and in the log).
+ */
+function withoutServerPaths(err: unknown, model: ResolvedModel): unknown {
+  if (!(err instanceof AtelierError)) return err;
+  let message = err.message;
+  for (const p of [model.spec.modelPath, model.spec.loraPath]) if (p) message = message.split(p).join(path.basename(p));
+  if (message === err.message) return err;
+  console.error(`[chat] ${model.label} failed to load:`, err.message);
+  return new AtelierError(err.errorCode, message, { cause: err, reason: err.reason });
 }
 
 /**
