@@ -8,9 +8,11 @@ import { env } from "../../env";
 import { AtelierError, publicError } from "../../errors";
 import { newId } from "../../ids";
 import type { Turn } from "../../llm/generate";
-import { NEW_CHAT_TITLE, getConversation, listMessages, truncateFrom } from "../conversations";
+import { NEW_CHAT_TITLE, getConversation, listMessages, recentMessages, truncateFrom } from "../conversations";
 import { generateTurn, prepareTurn, type PreparedTurn } from "./answer";
-import { assistantTurnConfig } from "./config";
+import { assistantTurnConfig, type TurnConfig } from "./config";
+import { getModelRow } from "../../models";
+import { sequenceContextSize } from "../../llm/tuning";
 
 /*
  * The stored chat turn (console, widget, API): the user's message is on disk before anything is
@@ -99,6 +101,24 @@ function prepare(db: AtelierDb, input: SendInput): MessageRow {
   });
 }
 
+/** A model token holds at most this many characters, for reading history: beyond it, the turns could not fit anyway. */
+const MAX_CHARS_PER_TOKEN = 64;
+
+/**
+ * How much stored history to read for a turn: the persona's history window (plus the new message),
+ * and no more characters than the model's context could take at MAX_CHARS_PER_TOKEN.
+ */
+function historyBounds(db: AtelierDb, config: TurnConfig): { maxRows: number; maxChars: number } {
+  let contextLength: number | null = null;
+  try {
+    contextLength = config.modelId ? getModelRow(db, config.modelId).contextLength : null;
+  } catch {
+    contextLength = null; // no model: prepareTurn reports it
+  }
+  const window = config.persona.historyWindow;
+  return { maxRows: window > 0 ? window + 1 : Number.POSITIVE_INFINITY, maxChars: sequenceContextSize(contextLength) * MAX_CHARS_PER_TOKEN };
+}
+
 /** Any answer still "streaming" belongs to a process that died: its partial text is kept, marked interrupted. */
 export function markInterruptedAnswers(db: AtelierDb): void {
   db.update(messages)
@@ -117,11 +137,9 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
 
   const conversation = getConversation(db, input.conversationId);
   const assistant = getAssistant(db, conversation.assistantId);
-  const turns: Turn[] = listMessages(db, conversation.id)
-    .filter((m) => m.position <= user.position && (m.role === "user" || m.content.length > 0))
-    .map((m) => ({ role: m.role, content: m.content }));
-
   const saved = assistantTurnConfig(db, assistant);
+  const turns: Turn[] = recentMessages(db, conversation.id, user.position, historyBounds(db, saved)).map((m) => ({ role: m.role, content: m.content }));
+
   const config = {
     ...saved,
     persona: { ...saved.persona, sampling: { ...saved.persona.sampling, ...overrides.sampling } },
