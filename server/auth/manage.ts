@@ -10,12 +10,17 @@ import { signInGuard } from "./throttle";
 import { checkPasswordLength, createUser, type NewUser } from "./users";
 
 /**
- * A user as the console shows it: never the password hash. `lockedForS`: seconds until the
- * account may be tried again from an address it never signed in from (0 when not locked).
+ * A user as the console shows it: never the password hash. `signInLocked`: failed guesses used up
+ * the account's budget, so attempts from addresses it never signed in from are throttled;
+ * `lockedForS`: seconds until the next such attempt is let through (0: now, as a single probe).
  */
-export type UserView = Omit<UserRow, "passwordHash"> & { lockedForS: number };
+export type UserView = Omit<UserRow, "passwordHash"> & { signInLocked: boolean; lockedForS: number };
 
-const view = ({ passwordHash: _, ...rest }: UserRow): UserView => ({ ...rest, lockedForS: Math.ceil(signInGuard().accountLockedFor(rest.email) / 1000) });
+const view = ({ passwordHash: _, ...rest }: UserRow): UserView => ({
+  ...rest,
+  signInLocked: signInGuard().accountThrottled(rest.email),
+  lockedForS: Math.ceil(signInGuard().accountLockedFor(rest.email) / 1000),
+});
 
 export function listUsers(db: AtelierDb): UserView[] {
   return db.select().from(users).orderBy(asc(users.createdAt), asc(users.email)).all().map(view);

@@ -91,6 +91,11 @@ export class LoginThrottle {
     else Object.assign(e, { failures: 0, lockedUntil: 0 });
   }
 
+  /** Failures counted for `key` (0 when it has none or they were forgotten). */
+  failures(key: string): number {
+    return this.live(key, this.now())?.failures ?? 0;
+  }
+
   /** clear() for every key that matches. */
   clearWhere(match: (key: string) => boolean): void {
     for (const key of [...this.entries.keys()]) if (match(key)) this.clear(key);
@@ -188,6 +193,11 @@ export class SignInGuard {
   /** Milliseconds until `email` may be tried from an address it never signed in from (0: not locked). */
   accountLockedFor(email: string): number {
     return this.email.waitFor(email);
+  }
+
+  /** Whether `email` used up its free failures: strangers' attempts are then throttled (backoff) until an admin unlocks it or they are forgotten. */
+  accountThrottled(email: string): boolean {
+    return this.email.failures(email) >= this.email.opts.freeFailures;
   }
 
   /** An admin's unlock: the account's failures are forgotten, from every address. */

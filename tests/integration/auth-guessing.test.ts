@@ -74,9 +74,10 @@ describe("sign-in throttling", () => {
 
     const admin = await app.callerAs("admin");
     const [locked] = (await admin.users.list()).filter((u) => u.email === email);
+    expect(locked!.signInLocked).toBe(true);
     expect(locked!.lockedForS).toBeGreaterThan(0);
     const unlocked = await admin.users.unlock({ id: locked!.id });
-    expect(unlocked.lockedForS).toBe(0);
+    expect(unlocked).toMatchObject({ signInLocked: false, lockedForS: 0 });
     expect((await login(email, PASSWORD, "192.0.2.201")).status).toBe(200);
     expect(app.db.select().from(auditLog).where(eq(auditLog.action, "user.unlock")).all().map((r) => r.entityId)).toContain(locked!.id);
   });

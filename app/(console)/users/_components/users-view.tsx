@@ -61,10 +61,11 @@ function UserRow({ user }: { user: User }) {
           <p className="truncate text-xs text-zinc-500">
             {user.email}
             {disabled && " · disabled"}
-            {user.lockedForS > 0 && (
+            {user.signInLocked && (
               <span className="text-amber-700 dark:text-amber-400" data-testid="user-locked">
                 {" "}
-                · sign-in locked for {user.lockedForS} s after failed attempts
+                · sign-in throttled after failed attempts from other addresses
+                {user.lockedForS > 0 ? ` (next try in ${user.lockedForS} s)` : ""}
               </span>
             )}
           </p>
@@ -72,7 +73,7 @@ function UserRow({ user }: { user: User }) {
         <div className="w-28">
           <RoleSelect value={user.role} disabled={setRole.isPending} onChange={(role) => setRole.mutate({ id: user.id, role })} />
         </div>
-        {user.lockedForS > 0 && (
+        {user.signInLocked && (
           <button type="button" className={secondaryButtonClass} disabled={unlock.isPending} onClick={() => unlock.mutate({ id: user.id })} data-testid="unlock-user">
             Unlock
           </button>
