@@ -46,7 +46,7 @@ export async function checkModelPath(input: string): Promise<string> {
   if (SYSTEM_DIRS.test(real) || SYSTEM_DIRS.test(resolved)) throw new AtelierError("bad_request:model", `${resolved} is a system path (/proc, /sys or /dev), not a model file.`);
   const stat = await fs.stat(real);
   if (!stat.isFile()) throw new AtelierError("bad_request:model", `${resolved} is not a regular file (a directory, device or pipe cannot be a model).`);
-  if (stat.size < 32) throw new AtelierError("bad_request:model", `${resolved} is ${stat.size} bytes: too small to be a GGUF file.`);
+  if (stat.size < 32) throw new AtelierError("bad_request:model", `${resolved} is not a GGUF file (${stat.size} bytes: too small to be a GGUF file).`);
   return resolved;
 }
 
