@@ -48,7 +48,7 @@ function rebuild(e: SerializedError): Error {
 
 /** The app's directory: where `npm start` and the tests run (a Next bundle has no source path of its own). */
 function appRoot(): string {
-  return process.env.ATELIER_APP_ROOT ?? process.cwd();
+  return process.cwd();
 }
 
 /** Absolute path of a source file of the app, or null when it is not there (then no worker). */
