@@ -1,7 +1,7 @@
 import "server-only";
 import { createHash } from "node:crypto";
 import { toChatHistory, type Turn } from "../../llm/chat-history";
-import type { ServingContext } from "../../llm/pool";
+import type { Serving } from "../../llm/pool";
 
 /*
  * Token counts for fitting a prompt, from the model that will answer. Fitting (fit.ts) only needs
@@ -45,13 +45,17 @@ const counts = () => (g.atelierTokenCounts ??= new CountCache(20_000));
 /** Texts shorter than this are tokenized directly: hashing them costs about as much. */
 const CACHE_FROM_CHARS = 256;
 
-/** The meter of a served model: its tokenizer and chat template, its context size. */
-export function servingMeter(serving: ServingContext): PromptMeter {
+/**
+ * The meter of a served model, on either engine: its tokenizer and chat template, its context
+ * size per conversation. The native loop renders and tokenizes with the same vocabulary-only
+ * node-llama-cpp model, so counts here are the tokens the loop will evaluate.
+ */
+export function servingMeter(serving: Serving): PromptMeter {
   const { tokenizer } = serving.model;
   const modelKey = serving.spec.modelPath;
   const countNow = (text: string) => tokenizer(text).length;
   return {
-    contextSize: serving.context.contextSize,
+    contextSize: serving.contextSize,
     count(text) {
       if (text.length < CACHE_FROM_CHARS) return countNow(text);
       const key = `${modelKey}\u0000${createHash("sha1").update(text).digest("base64")}`;
