@@ -119,14 +119,14 @@ describe("prompt fitting on a 512-token model with symbol-heavy sources", () => 
       calls.chars += text.length;
       return (serving.model.tokenizer as (...args: unknown[]) => unknown[])(text, ...rest);
     }) as typeof serving.model.tokenizer;
-    const counted = Object.assign(Object.create(serving), { model: Object.assign(Object.create(serving.model), { tokenizer }) });
+    const counted = { spec: serving.spec, contextSize: serving.contextSize, chatWrapper: serving.chatWrapper, model: { tokenizer } };
     const renders = { n: 0 };
     const base = servingMeter(counted);
     const meter = { ...base, render: (...args: Parameters<typeof base.render>) => (renders.n++, base.render(...args)) };
     // 200 earlier turns of 32,000 characters each (6.4 million characters of history).
     const turns = Array.from({ length: 200 }, (_, i) => ({ role: i % 2 === 0 ? ("user" as const) : ("assistant" as const), content: `turn ${i} `.padEnd(32_000, "x y ") }));
     turns.push({ role: "user", content: "What does perl -0777 do?" });
-    const fitted = fitPrompt({ meter, systemPrompt: "You are a guide.", turns, maxTokens: 128, sources: null });
+    const fitted = await fitPrompt({ meter, systemPrompt: "You are a guide.", turns, maxTokens: 128, sources: null });
     expect(fitted.turns).toEqual([turns.at(-1)]);
     expect(fitted.droppedTurns).toBe(200);
     // Only the newest earlier turn was measured (it alone is over the context): the other 199 never were.
@@ -135,7 +135,7 @@ describe("prompt fitting on a 512-token model with symbol-heavy sources", () => 
     expect(renders.n).toBeLessThanOrEqual(4);
     // A second turn on the same history tokenizes no stored message again (counts are cached by content).
     calls.chars = 0;
-    fitPrompt({ meter, systemPrompt: "You are a guide.", turns, maxTokens: 128, sources: null });
+    await fitPrompt({ meter, systemPrompt: "You are a guide.", turns, maxTokens: 128, sources: null });
     expect(calls.chars).toBeLessThan(2_000);
   });
 });

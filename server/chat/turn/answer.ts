@@ -40,7 +40,7 @@ export async function prepareTurn(db: AtelierDb, config: TurnConfig, turns: Turn
     config.collectionIds.length ? findSources(db, config.collectionIds, question) : null,
   ]);
   const sampling = turnSampling(config.persona, config.seed);
-  const prompt = fitPrompt({
+  const prompt = await fitPrompt({
     meter: servingMeter(serving),
     systemPrompt: composeSystemPrompt(config.persona),
     turns: windowTurns(turns, config.persona.historyWindow),

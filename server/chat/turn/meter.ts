@@ -45,12 +45,15 @@ const counts = () => (g.atelierTokenCounts ??= new CountCache(20_000));
 /** Texts shorter than this are tokenized directly: hashing them costs about as much. */
 const CACHE_FROM_CHARS = 256;
 
+/** What a meter needs of a served model (either engine's serving has it). */
+export type MeteredServing = Pick<Serving, "contextSize" | "chatWrapper"> & { spec: Pick<Serving["spec"], "modelPath">; model: Pick<Serving["model"], "tokenizer"> };
+
 /**
  * The meter of a served model, on either engine: its tokenizer and chat template, its context
  * size per conversation. The native loop renders and tokenizes with the same vocabulary-only
  * node-llama-cpp model, so counts here are the tokens the loop will evaluate.
  */
-export function servingMeter(serving: Serving): PromptMeter {
+export function servingMeter(serving: MeteredServing): PromptMeter {
   const { tokenizer } = serving.model;
   const modelKey = serving.spec.modelPath;
   const countNow = (text: string) => tokenizer(text).length;
