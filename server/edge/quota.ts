@@ -11,6 +11,21 @@ export type CounterSpec = { scope: string; subject: string; windowMs: number; li
 
 export type QuotaResult = { ok: true } | { ok: false; message: string; retryAfterSec: number };
 
+/** The first counter already at its limit, or ok: a read-only check for requests that must not write (GETs). */
+export function check(db: AtelierDb, counters: CounterSpec[], nowMs = Date.now()): QuotaResult {
+  for (const c of counters) {
+    if (c.limit <= 0) continue;
+    const window = Math.floor(nowMs / c.windowMs) * c.windowMs;
+    const row = db
+      .select({ count: usageCounters.count })
+      .from(usageCounters)
+      .where(and(eq(usageCounters.scope, c.scope), eq(usageCounters.subject, c.subject), eq(usageCounters.window, window)))
+      .get();
+    if ((row?.count ?? 0) >= c.limit) return { ok: false, message: c.message, retryAfterSec: Math.max(1, Math.ceil((window + c.windowMs - nowMs) / 1000)) };
+  }
+  return { ok: true };
+}
+
 /**
  * Checks every counter and, only if all have room, increments all of them, inside one SQLite
  * transaction (better-sqlite3 runs it synchronously, and BEGIN IMMEDIATE serialises writers

@@ -3,7 +3,7 @@ import type { GenerationEvent } from "@/server/llm/generate";
 import type { ServingSpec } from "@/server/llm/pool";
 import type { RunSampling } from "@/server/llm/sequence-run";
 import { collect, freshApp } from "../helpers/app";
-import { starterModelPath } from "../helpers/model";
+import { useEngine } from "../helpers/engine";
 
 /*
  * Prompt fitting is token-accurate on both engines (ATELIER_ENGINE): the chat turn measures the
@@ -40,17 +40,7 @@ const history = () => {
 describe.each(["native", "node-llama-cpp"] as const)("fitting a prompt for the %s engine", (engine) => {
   const spec: ServingSpec = { id: `fit-${engine}`, label: "starter", modelPath: "" };
 
-  beforeAll(async () => {
-    process.env.ATELIER_ENGINE = engine;
-    const { resetEnvForTests } = await import("@/server/env");
-    const { resetEngineKindForTests } = await import("@/server/llm/native-serving");
-    resetEnvForTests();
-    resetEngineKindForTests();
-    spec.modelPath = starterModelPath();
-    const { ModelPool } = await import("@/server/llm/pool");
-    const { NativeServing } = await import("@/server/llm/native-serving");
-    expect((await ModelPool.instance().serving(spec)) instanceof NativeServing).toBe(engine === "native");
-  });
+  beforeAll(() => useEngine(engine, spec));
 
   it("measures with the engine's context, and the engine evaluates exactly the fitted prompt", async () => {
     const { ModelPool } = await import("@/server/llm/pool");

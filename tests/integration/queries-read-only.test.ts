@@ -2,6 +2,8 @@ import type { AnyProcedure } from "@trpc/server";
 import { beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "@/server/api/root";
 import { collect, freshApp } from "../helpers/app";
+import { deployDefault } from "../widget/helpers";
+import { loopbackServer } from "../widget/loopback";
 
 /*
  * Queries read, mutations write. Every query procedure of the router (walked at run time, like
@@ -98,5 +100,36 @@ describe("queries never write", () => {
     const after = snapshot();
     expect(after.rows).toEqual(before.rows);
     expect(after.changes - before.changes).toBe(0);
+  });
+});
+
+describe("public GETs never write", () => {
+  it("GET /v1/models, the widget's config and frame page, and a wrong-method GET leave every table as it was", async () => {
+    const { assistantId, publicId } = await deployDefault(app, ["https://shop.example"]);
+    const { key } = await app.caller().deploy.createKey({ assistantId, name: "reads" });
+    // A limit per address that the GETs below would use up several times over if they were counted.
+    await app.caller().deploy.update({ assistantId, patch: { ipPerMinuteLimit: 2 } });
+    const server = await loopbackServer();
+    try {
+      const gets: Array<[string, Record<string, string>, number]> = [
+        ["/v1/models", { authorization: `Bearer ${key}` }, 200],
+        ["/v1/chat/completions", { authorization: `Bearer ${key}` }, 405],
+        [`/api/widget/${publicId}/config`, { origin: "https://shop.example" }, 200],
+        [`/w/${publicId}`, {}, 200],
+      ];
+      const before = snapshot();
+      for (let round = 0; round < 3; round++) {
+        for (const [path, headers, status] of gets) {
+          const res = await fetch(`${server.url}${path}`, { headers });
+          await res.arrayBuffer();
+          expect(res.status, `GET ${path}`).toBe(status);
+        }
+      }
+      const after = snapshot();
+      expect(after.rows).toEqual(before.rows);
+      expect(after.changes - before.changes).toBe(0);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -54,11 +54,15 @@ describe("one client address (no trusted proxy)", () => {
   it("the widget's per-address limit holds whatever X-Forwarded-For says", async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const res = await fetch(`${server.url}/api/widget/${publicId}/config`, { headers: { origin: "https://shop.example", "x-forwarded-for": `203.0.113.${i + 1}` } });
+      const res = await fetch(`${server.url}/api/widget/${publicId}/history`, {
+        method: "POST",
+        headers: { origin: "https://shop.example", "content-type": "application/json", "x-forwarded-for": `203.0.113.${i + 1}` },
+        body: JSON.stringify({ visitorId: "visitor-xff-1", conversationId: "no-such-conversation" }),
+      });
       await res.arrayBuffer();
       statuses.push(res.status);
     }
-    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    expect(statuses.map((s) => (s === 429 ? 429 : "answered"))).toEqual(["answered", "answered", "answered", 429, 429]);
   });
 
   it("/v1 counts by the socket address too", async () => {

@@ -98,7 +98,7 @@ export async function handleWidget(req: Request, publicId: string, action: strin
     if (!ACTIONS.has(action)) throw new AtelierError("not_found:widget", "Unknown widget endpoint.");
     const db = await database();
     if (req.method === "OPTIONS") return preflight(db, req, publicId);
-    const target = admit(db, publicId, site, clientIp(req));
+    const target = admit(db, publicId, site, clientIp(req), { count: req.method !== "GET" && req.method !== "HEAD" });
     corsOk = direct;
     const cors = corsHeaders(req, corsOk);
     if (action === "config") {

@@ -10,7 +10,7 @@ import { newId } from "../../ids";
 import { deploymentByPublicId } from "../deployments";
 import { verifyIdentity } from "../identity";
 import { originAllowed } from "../origins";
-import { consume, DAY, MINUTE } from "../quota";
+import { check, consume, DAY, MINUTE } from "../quota";
 import type { DeploymentRow } from "../schema";
 
 export type WidgetTarget = { deployment: DeploymentRow; assistant: AssistantRow; origin: string };
@@ -29,13 +29,15 @@ export function liveDeployment(db: AtelierDb, publicId: string): { deployment: D
 
 /**
  * Who may call: the site's origin must be allowed (an empty list means nobody unless the owner chose
- * "any origin"), then the per-IP rate limit applies to every public request.
+ * "any origin"), then the per-IP rate limit applies to every public request (counted on POSTs,
+ * checked on GETs).
  */
-export function admit(db: AtelierDb, publicId: string, origin: string | null, ip: string | null): WidgetTarget {
+export function admit(db: AtelierDb, publicId: string, origin: string | null, ip: string | null, opts: { count: boolean } = { count: true }): WidgetTarget {
   const { deployment, assistant } = liveDeployment(db, publicId);
   if (!origin) throw new AtelierError("forbidden:widget", "This request did not say which site it comes from (no Origin), so it is refused.");
   if (!originAllowed(deployment, origin)) throw new AtelierError("forbidden:widget", `The site ${origin} is not allowed to use this chat.`);
-  const limited = consume(db, [
+  // A GET (the widget's config) is refused once the address is over its limit but is not counted: GETs never write.
+  const limited = (opts.count ? consume : check)(db, [
     {
       scope: "ip-minute",
       subject: `${deployment.publicId}|${ip ?? "unknown"}`,
