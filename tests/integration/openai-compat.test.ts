@@ -89,6 +89,22 @@ describe("request parameters (official client)", () => {
     expect(single.choices[0]!.message.content).toBe(full.slice(0, full.indexOf(stopWord)));
   });
 
+  it("streams with stream_options.include_usage: usage null on every chunk, then one chunk with no choices and the usage", async () => {
+    const stream = await client().chat.completions.create({ model: publicId, messages: ask("What is Atelier?"), max_tokens: 3, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    const chunks = [];
+    for await (const c of stream) chunks.push(c);
+    const last = chunks.at(-1)!;
+    expect(last.choices).toEqual([]);
+    expect(last.usage!.completion_tokens).toBe(3);
+    expect(last.usage!.prompt_tokens).toBeGreaterThan(5);
+    expect(last.usage!.total_tokens).toBe(last.usage!.prompt_tokens + 3);
+    expect(chunks.slice(0, -1).every((c) => c.usage === null)).toBe(true);
+    expect(chunks.at(-2)!.choices[0]!.finish_reason).toBe("length");
+    const plain = await client().chat.completions.create({ model: publicId, messages: ask("What is Atelier?"), max_tokens: 3, temperature: 0 });
+    expect(plain.usage).toEqual(last.usage);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe(plain.choices[0]!.message.content);
+  });
+
   it("refuses what it cannot honour with a 400 naming the parameter", async () => {
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ n: 2 }, "n"],

@@ -87,8 +87,9 @@ const usage = (d: { promptTokens: number; completionTokens: number }) => ({
 
 function streamResponse(events: AsyncGenerator<CompletionEvent>, meta: { id: string; created: number; model: string }, includeUsage: boolean): Response {
   const encoder = new TextEncoder();
+  // With include_usage, as OpenAI does: every chunk carries "usage": null, and one last chunk with no choices carries the usage.
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-    encoder.encode(`data: ${JSON.stringify({ ...meta, object: "chat.completion.chunk", choices, ...extra })}\n\n`);
+    encoder.encode(`data: ${JSON.stringify({ ...meta, object: "chat.completion.chunk", choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`);
   const stream = new ReadableStream<Uint8Array>({
     async start(controller) {
       controller.enqueue(chunk([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
