@@ -52,6 +52,27 @@ function slicer(sliceMs = TOKENIZE_SLICE_MS): () => Promise<void> | undefined {
   };
 }
 
+/** A generous guess of characters per token: a prefix this many times the room left tells most texts that cannot fit. */
+const PREFIX_CHARS_PER_TOKEN = 8;
+/** Tokens a prefix cut at a space may differ from the same text inside the whole (the cut's neighbourhood). */
+const CUT_SLACK_TOKENS = 8;
+
+/**
+ * The tokens of `text` when they are at most `room`; otherwise some number above `room`. A long
+ * message that cannot fit (32,000 characters of history against a 512-token context) is told from
+ * a prefix of about PREFIX_CHARS_PER_TOKEN × room characters, not tokenized whole: the work is
+ * bounded by the context, not by the message.
+ */
+function countWithin(meter: PromptMeter, text: string, room: number): number {
+  const prefix = PREFIX_CHARS_PER_TOKEN * (Math.max(0, room) + CUT_SLACK_TOKENS);
+  if (text.length > prefix) {
+    const space = text.lastIndexOf(" ", prefix);
+    const atLeast = meter.count(text.slice(0, space > prefix / 2 ? space : prefix)) - CUT_SLACK_TOKENS;
+    if (atLeast > room) return atLeast;
+  }
+  return meter.count(text);
+}
+
 /** Sources get no slot smaller than this: a passage cut to a few tokens only confuses the model. */
 const MIN_SOURCE_TOKENS = 24;
 
@@ -153,7 +174,7 @@ export async function fitPrompt(input: {
     let total = used;
     for (let i = earlier.length - 1; i >= 0; i--) {
       await breathe();
-      const cost = meter.count(earlier[i]!.content) + overhead;
+      const cost = countWithin(meter, earlier[i]!.content, limit - total - overhead) + overhead;
       if (total + cost > limit) break;
       total += cost;
       kept++;
