@@ -150,7 +150,7 @@ describe("the worst request the limits allow", () => {
     const messages = Array.from({ length: 99 }, (_, i) => ({ role: i % 2 === 0 ? "user" : "assistant", content: `m${i} ${"lorem ipsum {[(<>)]} ".repeat(125)}`.slice(0, 2_580) }));
     messages.push({ role: "user", content: "What is Atelier?" });
 
-    const probe = healthProbe(server, 50);
+    const probe = healthProbe(server, 20);
     const [api, consoleTurn] = await Promise.all([
       fetch(`${server.url}/v1/chat/completions`, {
         method: "POST",
