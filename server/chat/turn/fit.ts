@@ -14,9 +14,9 @@ import type { PromptMeter } from "./meter";
  * counted exactly once or twice: no re-tokenizing the whole history per dropped turn.
  *
  * Tokenizing is synchronous native work on the event loop (14-76 ms for 32,000 characters on the
- * starter's tokenizer, measured on a loaded 2-core machine). Fitting yields to the event loop whenever it has run for TOKENIZE_SLICE_MS,
- * so the longest stall it causes is one tokenization of one message (bounded by
- * ATELIER_MAX_MESSAGE_CHARS), not the whole fit.
+ * starter's tokenizer, measured on a loaded 2-core machine). Fitting yields to the event loop
+ * whenever it has run for TOKENIZE_SLICE_MS, so the longest stall it causes is one tokenization
+ * of one message (bounded by ATELIER_MAX_MESSAGE_CHARS), not the whole fit.
  */
 
 export type FittedPrompt = {
