@@ -19,6 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
+import { writeBenchmarkSection } from "./lib/benchmarks-md";
 import { machineInfo, median } from "./lib/common";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -204,6 +205,8 @@ async function main() {
       ([name, r]) => `| ${name} | ${r0(median(r.ttft))} | ${r.beside.length ? r0(median(r.beside)) : "-"} | ${r.beside.length ? r0(median(r.beside) - idleTtft) : "-"} | ${r0(median(r.probeP99))} | ${r0(Math.max(...r.probeMax))} |`,
     );
     const block = [
+      "## Worst-case request (bench/worst-case.ts)",
+      "",
       `### worst-case request: ${path.basename(args.model ?? "models/starter/atelier-starter.gguf")} — ${date} UTC`,
       "",
       `Command: \`npx tsx bench/worst-case.ts --runs ${RUNS}${args.model ? ` --model ${args.model}` : ""}\` (after \`npm run build\`). Machine: ${m.cpu}, ${m.nproc} cores, ${m.memGiB} GiB; load average ${loadBefore.map((l) => l.toFixed(1)).join(" ")} before, ${loadAfter.map((l) => l.toFixed(1)).join(" ")} after${loadBefore[0]! > m.nproc * 0.5 ? " (other work was running: the numbers are noisy)" : ""}. Model: ${model.name}, context ${model.contextLength ?? "?"} tokens. Medians of ${RUNS} interleaved runs, in ms.`,
@@ -215,12 +218,7 @@ async function main() {
       ...rows,
     ].join("\n");
     console.log(block);
-    const START = "<!-- worst-case:start -->";
-    const END = "<!-- worst-case:end -->";
-    const doc = fs.existsSync(args.out!) ? fs.readFileSync(args.out!, "utf8") : "";
-    const section = `${START}\n${block}\n${END}`;
-    const next = doc.includes(START) ? doc.replace(new RegExp(`${START}[\\s\\S]*?${END}`), section) : `${doc.trimEnd()}\n\n## Worst-case request (bench/worst-case.ts)\n\n${section}\n`;
-    fs.writeFileSync(args.out!, next);
+    writeBenchmarkSection(args.out!, "worst-case", block);
   } finally {
     server.stop();
     await new Promise((r) => setTimeout(r, 1000));
