@@ -102,11 +102,11 @@ module.exports = {
       to: { path: `^server/${capability}/`, pathNot: `^server/${capability}/index\\.ts$` },
     })),
     {
-      name: "instrumentation-loads-only-the-peer-stamp",
-      comment: "instrumentation.ts runs before the server graph exists; it may load server/edge/peer.ts and nothing else of server/.",
+      name: "instrumentation-loads-only-the-request-hooks",
+      comment: "instrumentation.ts runs before the server graph exists; it may load server/edge/peer.ts and server/edge/request-guard.ts and nothing else of server/.",
       severity: "error",
       from: { path: "^instrumentation\\.ts$" },
-      to: { path: "^server/", pathNot: "^server/edge/peer\\.ts$" },
+      to: { path: "^server/", pathNot: "^server/edge/(peer|request-guard)\\.ts$" },
     },
     {
       name: "libraries-run-outside-next",

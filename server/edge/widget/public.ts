@@ -10,7 +10,7 @@ import { newId } from "../../ids";
 import { deploymentByPublicId } from "../deployments";
 import { verifyIdentity } from "../identity";
 import { originAllowed } from "../origins";
-import { consume, DAY, MINUTE } from "../quota";
+import { check, consume, DAY, MINUTE } from "../quota";
 import type { DeploymentRow } from "../schema";
 
 export type WidgetTarget = { deployment: DeploymentRow; assistant: AssistantRow; origin: string };
@@ -29,13 +29,15 @@ export function liveDeployment(db: AtelierDb, publicId: string): { deployment: D
 
 /**
  * Who may call: the site's origin must be allowed (an empty list means nobody unless the owner chose
- * "any origin"), then the per-IP rate limit applies to every public request.
+ * "any origin"), then the per-IP rate limit applies to every public request (counted on POSTs,
+ * checked on GETs).
  */
-export function admit(db: AtelierDb, publicId: string, origin: string | null, ip: string | null): WidgetTarget {
+export function admit(db: AtelierDb, publicId: string, origin: string | null, ip: string | null, opts: { count: boolean } = { count: true }): WidgetTarget {
   const { deployment, assistant } = liveDeployment(db, publicId);
   if (!origin) throw new AtelierError("forbidden:widget", "This request did not say which site it comes from (no Origin), so it is refused.");
   if (!originAllowed(deployment, origin)) throw new AtelierError("forbidden:widget", `The site ${origin} is not allowed to use this chat.`);
-  const limited = consume(db, [
+  // A GET (the widget's config) is refused once the address is over its limit but is not counted: GETs never write.
+  const limited = (opts.count ? consume : check)(db, [
     {
       scope: "ip-minute",
       subject: `${deployment.publicId}|${ip ?? "unknown"}`,
@@ -201,6 +203,7 @@ async function* relay(db: AtelierDb, conversationId: string, content: string, si
       else if (ev.type === "token") yield { type: "token", text: ev.text };
       else if (ev.type === "done") yield { type: "done", message: publicMessage(ev.message) };
       else if (ev.type === "citations") continue; // the done message carries them
+      else if (ev.reason === "context_length_exceeded") yield { type: "error", error: "Your message is too long for this chat. Please shorten it and try again." };
       else {
         console.error(`[widget] answer failed in ${conversationId}: ${ev.error}`);
         yield { type: "error", error: "The assistant could not answer right now. Please try again later." };
