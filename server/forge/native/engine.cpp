@@ -156,8 +156,30 @@ StepGraph * Engine::graph_for(int M, bool backward) {
     return g;
 }
 
+// Forget where a cached graph's activations lived, so the next allocation places every one of them.
+// ggml's graph allocator only places tensors whose `data` is NULL (llama.cpp rebuilds its graphs for
+// every batch, so its tensors always are). Forge caches graphs per bucket and switches between them;
+// when another graph made the scheduler grow (free + reallocate) its compute buffer, the cached
+// graph's tensors kept pointers into the freed buffer and the next input upload wrote there (the
+// eval SIGSEGV in memcpy with chat rows of mixed target counts, issue 12). Persistent tensors
+// (weights, LoRA, gradients, moments) live in non-compute buffers and are left alone.
+static void forget_compute_placement(ggml_cgraph * g) {
+    auto reset = [](ggml_tensor * t) {
+        if (t->buffer && ggml_backend_buffer_get_usage(t->buffer) == GGML_BACKEND_BUFFER_USAGE_COMPUTE) {
+            t->data = nullptr;
+            t->buffer = nullptr;
+        }
+    };
+    for (int i = 0; i < ggml_graph_n_nodes(g); i++) {
+        ggml_tensor * n = ggml_graph_node(g, i);
+        reset(n);
+        for (int s = 0; s < GGML_MAX_SRC; s++) if (n->src[s]) reset(n->src[s]);
+    }
+}
+
 void Engine::use_graph(ggml_cgraph * g) {
     if (allocated == g) return;
+    forget_compute_placement(g);
     ggml_backend_sched_reset(be.sched);
     if (!ggml_backend_sched_alloc_graph(be.sched, g)) fail("OUT_OF_MEMORY", "cannot allocate compute buffers for the training graph");
     allocated = g;

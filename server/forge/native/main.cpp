@@ -52,6 +52,7 @@ int cmd_eval(const std::map<std::string, std::string> & args) {
     const int B = std::max(1, std::min<int>(arg_int(args, "batch", 4), (int) d.n_rows));
     be.make_sched(graph_size_for(hp, !m.lora.empty()) * 2);
     Engine eng(be, m, B, d.seq_len(), false);
+    eng.reserve(); // size the compute buffer for the largest bucket once
     double sum = 0;
     int64_t n = 0;
     for (uint32_t r = 0; r < d.n_rows; r += B) {
