@@ -6,7 +6,7 @@ import "server-only";
  *   npx atelier forge resume --checkpoint-dir DIR
  *   npx atelier forge eval --model m.gguf [--lora a.gguf] --data held-out.atds|text.md|qa.jsonl
  *   npx atelier forge export --base m.gguf --lora a.gguf --out merged.gguf [--quant q8_0|q4_k_m]
- *   npx atelier forge quantize --in m.gguf --out q.gguf --type q8_0|q4_k_m|f16
+ *   npx atelier forge quantize --in m.gguf --out q.gguf --type q8_0|q4_k_m|f16|bf16
  *   npx atelier forge starter [--threads N]
  * (equivalently: npm run forge -- <command> ...)
  */
@@ -51,7 +51,7 @@ resume    --checkpoint-dir DIR          continue a stopped or crashed run
 eval      --model M.gguf --data FILE [--lora A.gguf] [--seq 512]   held-out loss and perplexity
 export    --base M.gguf --lora A.gguf --out OUT.gguf [--quant q8_0|q4_k_m] [--type f16|f32]
           --model M.gguf --out OUT.gguf --quant q8_0|q4_k_m            (quantize only)
-quantize  --in M.gguf --out OUT.gguf --type q8_0|q4_k_m|f16
+quantize  --in M.gguf --out OUT.gguf --type q8_0|q4_k_m|f16|bf16
 starter   [--threads N] [--epochs N]    rebuild models/starter/atelier-starter.gguf
 `;
 
@@ -308,7 +308,7 @@ async function cmdExport(f: Flags) {
   const quant = f.str("quant") as QuantType | undefined;
   const lora = f.str("lora");
   const type = f.str("type") as "f16" | "f32" | undefined;
-  if (quant && !["q8_0", "q4_k_m", "f16"].includes(quant)) throw new ForgeError("BAD_CONFIG", "--quant must be q8_0, q4_k_m or f16");
+  if (quant && !["q8_0", "q4_k_m", "f16", "bf16"].includes(quant)) throw new ForgeError("BAD_CONFIG", "--quant must be q8_0, q4_k_m, f16 or bf16");
   if (lora) {
     const base = f.req("base");
     f.checkUnknown();

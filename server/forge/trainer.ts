@@ -464,7 +464,7 @@ export async function evaluate(
   return { loss: ev.loss, ppl: ev.ppl, tokens: ev.tokens };
 }
 
-export type QuantType = "q8_0" | "q4_k_m" | "f16";
+export type QuantType = "q8_0" | "q4_k_m" | "f16" | "bf16";
 
 export async function quantize(args: { in: string; out: string; type: QuantType; threads?: number }, opts: RunOptions = {}) {
   const a = ["quantize", "--in", path.resolve(args.in), "--out", path.resolve(args.out), "--type", args.type];

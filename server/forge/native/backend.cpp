@@ -111,6 +111,11 @@ void Backends::make_sched(size_t graph_size) {
     }
 }
 
+bool Backends::forge_gemm() const {
+    const char * off = getenv("ATELIER_FORGE_GGML_GEMM");
+    return !gpu && forge_sgemm_kernel() && !(off && *off && *off != '0');
+}
+
 uint64_t Backends::free_memory() const {
     if (gpu) {
         size_t free = 0, total = 0;

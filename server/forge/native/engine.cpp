@@ -29,8 +29,7 @@ MicroBatch make_micro_batch(const Dataset & d, const std::vector<int64_t> & rows
 }
 
 Engine::Engine(Backends & be, Model & m, int B, int T, bool train) : B(B), T(T), be(be), m(m), train(train) {
-    const char * off = getenv("ATELIER_FORGE_GGML_GEMM");
-    fast_gemm = !be.gpu && forge_sgemm_kernel() && !(off && *off && *off != '0');
+    fast_gemm = be.forge_gemm();
     trainable = m.lora.empty() ? m.weights : m.lora_tensors;
     const size_t n_state = trainable.size() * 3 + 8;
     ggml_init_params ip = { n_state * ggml_tensor_overhead() * 2, nullptr, true };
@@ -224,7 +223,7 @@ double Engine::run(StepGraph * g, const MicroBatch & mb, uint64_t dropout_seed) 
     for (int r = 0; r < Mr; r++) labels_host[(size_t) r * V + mb.targets[r]] = 0.0f;
     ggml_backend_tensor_set(g->rowmask, rowmask.data(), 0, M * 4);
     if (!g->dropout_masks.empty()) {
-        const float p = m.lora_dropout, keep = 1.0f / (1.0f - p);
+        const float p = m.lora_dropout, keep = m.lora_scale / (1.0f - p); // dropout and the LoRA scale (model.cpp)
         uint64_t st = dropout_seed;
         std::vector<float> dm;
         for (ggml_tensor * t : g->dropout_masks) {

@@ -16,6 +16,9 @@
 #include <vector>
 
 #if defined(__x86_64__) || defined(_M_X64)
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own `__Y = __Y` idiom (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 #define FORGE_X86 1
 #endif
@@ -179,24 +182,28 @@ const char * forge_sgemm_kernel() {
     return k ? k->name : nullptr;
 }
 
-void forge_sgemm(int64_t M, int64_t N, int64_t K, const float * A, int64_t a_m, int64_t a_k,
-                 const float * B, int64_t b_k, int64_t b_n, float * C, int64_t c_m, bool accumulate, int64_t m0, int64_t m1) {
-    (void) M;
-    const Kernel & kn = *kernel();
+namespace {
+
+// The BLIS loop nest shared by the F32 and the typed-B GEMMs: for each NC-column block and KC-deep
+// slice, pack B once (pack(p0, kc, j0, nc, dst)), then every MC-row block of A against it.
+template <class PackB>
+void gemm_driver(const Kernel & kn, int64_t N, int64_t K, const float * A, int64_t a_m, int64_t a_k, const PackB & pack,
+                 float * C, int64_t c_m, bool accumulate, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     thread_local std::vector<float> abuf, bbuf;
     const int64_t MC = kn.MC, NC = kn.NC;
     abuf.resize((size_t) (MC + kn.MR) * KC);
     bbuf.resize((size_t) (NC + kn.NR) * KC);
+    (void) N;
     if (K == 0) {
-        if (!accumulate) for (int64_t i = m0; i < m1; i++) memset(C + i * c_m, 0, N * sizeof(float));
+        if (!accumulate) for (int64_t i = m0; i < m1; i++) memset(C + i * c_m + n0, 0, (n1 - n0) * sizeof(float));
         return;
     }
-    for (int64_t jc = 0; jc < N; jc += NC) {
-        const int64_t nc = std::min(NC, N - jc);
+    for (int64_t jc = n0; jc < n1; jc += NC) {
+        const int64_t nc = std::min(NC, n1 - jc);
         for (int64_t pc = 0; pc < K; pc += KC) {
             const int64_t kc = std::min(KC, K - pc);
             const bool overwrite = pc == 0 && !accumulate;
-            pack_b(kn, B, b_k, b_n, pc, kc, jc, nc, bbuf.data());
+            pack(pc, kc, jc, nc, bbuf.data());
             for (int64_t ic = m0; ic < m1; ic += MC) {
                 const int64_t mc = std::min(MC, m1 - ic);
                 pack_a(kn, A, a_m, a_k, ic, mc, pc, kc, abuf.data());
@@ -211,6 +218,115 @@ void forge_sgemm(int64_t M, int64_t N, int64_t K, const float * A, int64_t a_m, 
             }
         }
     }
+}
+
+// ------------------------------------------------------------------ typed B: row segment -> F32
+// F16 -> F32 with the F16C conversion instruction (exact: every half is a float).
+#ifdef FORGE_X86
+__attribute__((target("avx512f"))) void f16_to_f32_avx512(const uint16_t * x, float * y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (x + i))));
+    for (; i < n; i++) y[i] = ggml_fp16_to_fp32(x[i]);
+}
+__attribute__((target("avx2,f16c"))) void f16_to_f32_f16c(const uint16_t * x, float * y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (x + i))));
+    for (; i < n; i++) y[i] = ggml_fp16_to_fp32(x[i]);
+}
+#endif
+
+// BF16 is the top half of an F32: widening is a 16-bit shift (exact).
+#define FORGE_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
+FORGE_CLONES void bf16_to_f32(const uint16_t * x, float * y, int64_t n) {
+    uint32_t * o = (uint32_t *) y;
+    for (int64_t i = 0; i < n; i++) o[i] = (uint32_t) x[i] << 16;
+}
+
+void f16_to_f32(const uint16_t * x, float * y, int64_t n) {
+#ifdef FORGE_X86
+    static const int level = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") ? 1 : 0;
+    }();
+    if (level == 2) { f16_to_f32_avx512(x, y, n); return; }
+    if (level == 1) { f16_to_f32_f16c(x, y, n); return; }
+#endif
+    ggml_fp16_to_fp32_row((const ggml_fp16_t *) x, y, n);
+}
+
+// Elements [start, start + n) of one row as F32. For block types, start is a multiple of the block size
+// and n is a multiple too or reaches the row end (callers align to 256 elements).
+void row_to_f32(ggml_type t, const void * row, int64_t start, int64_t n, float * out) {
+    switch (t) {
+        case GGML_TYPE_F32: memcpy(out, (const float *) row + start, n * sizeof(float)); return;
+        case GGML_TYPE_F16: f16_to_f32((const uint16_t *) row + start, out, n); return;
+        case GGML_TYPE_BF16: bf16_to_f32((const uint16_t *) row + start, out, n); return;
+        default: {
+            const int64_t bs = ggml_blck_size(t);
+            ggml_get_type_traits(t)->to_float((const char *) row + (start / bs) * ggml_type_size(t), out, n);
+        }
+    }
+}
+
+// Pack B(k, n) for k in [p0, p0+kc), n in [j0, j0+nc) into NR-wide panels (layout as pack_b).
+void pack_b_typed(const Kernel & K, const TypedB & B, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float * dst) {
+    const int NR = K.NR;
+    thread_local std::vector<float> seg;
+    seg.resize((size_t) std::max<int64_t>(KC, K.NC));
+    const int64_t panels = (nc + NR - 1) / NR;
+    // panel p, row k, lane j lives at dst[(p * kc + k) * NR + j]
+    if (B.rows_along_k) {
+        // column n of B is row n of W: convert its k-slice once, spread it down the panel
+        for (int64_t j = 0; j < nc; j++) {
+            row_to_f32(B.type, (const char *) B.data + (j0 + j) * B.row_bytes, p0, kc, seg.data());
+            float * d = dst + (j / NR) * kc * NR + (j % NR);
+            for (int64_t k = 0; k < kc; k++) d[k * NR] = seg[k];
+        }
+    } else {
+        // row k of B is row k of W: convert its n-slice once, cut it into the panels
+        for (int64_t k = 0; k < kc; k++) {
+            row_to_f32(B.type, (const char *) B.data + (p0 + k) * B.row_bytes, j0, nc, seg.data());
+            for (int64_t p = 0; p < panels; p++) {
+                const int64_t w = std::min<int64_t>(NR, nc - p * NR);
+                memcpy(dst + (p * kc + k) * NR, seg.data() + p * NR, w * sizeof(float));
+            }
+        }
+    }
+    // zero the unused lanes of the last panel (the micro-kernel reads full NR-wide rows)
+    const int64_t tail = nc % NR;
+    if (tail) {
+        float * d = dst + (panels - 1) * kc * NR;
+        for (int64_t k = 0; k < kc; k++) memset(d + k * NR + tail, 0, (NR - tail) * sizeof(float));
+    }
+}
+
+} // namespace
+
+void forge_sgemm(int64_t M, int64_t N, int64_t K, const float * A, int64_t a_m, int64_t a_k,
+                 const float * B, int64_t b_k, int64_t b_n, float * C, int64_t c_m, bool accumulate, int64_t m0, int64_t m1) {
+    (void) M;
+    const Kernel & kn = *kernel();
+    auto pack = [&](int64_t pc, int64_t kc, int64_t jc, int64_t nc, float * dst) { pack_b(kn, B, b_k, b_n, pc, kc, jc, nc, dst); };
+    gemm_driver(kn, N, K, A, a_m, a_k, pack, C, c_m, accumulate, m0, m1, 0, N);
+}
+
+void forge_gemm_typed(int64_t M, int64_t N, int64_t K, const float * A, int64_t a_m, int64_t a_k, const TypedB & B,
+                      float * C, int64_t c_m, bool accumulate, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    (void) M;
+    const Kernel & kn = *kernel();
+    auto pack = [&](int64_t pc, int64_t kc, int64_t jc, int64_t nc, float * dst) { pack_b_typed(kn, B, pc, kc, jc, nc, dst); };
+    gemm_driver(kn, N, K, A, a_m, a_k, pack, C, c_m, accumulate, m0, m1, n0, n1);
+}
+
+int64_t forge_typed_n_align(const TypedB & B) {
+    // rows along n are converted NC (512) columns at a time from column n0: n0 must sit on a 256 boundary
+    return B.rows_along_k ? kernel()->NR : 256;
+}
+
+bool forge_typed_supported(ggml_type t) {
+    if (t == GGML_TYPE_F32 || t == GGML_TYPE_F16 || t == GGML_TYPE_BF16) return true;
+    const ggml_type_traits * tr = ggml_get_type_traits(t);
+    return tr && tr->to_float && 256 % ggml_blck_size(t) == 0;
 }
 
 namespace {

@@ -111,7 +111,8 @@ int cmd_quantize(const std::map<std::string, std::string> & args) {
     if (type == "q8_0") ft = LLAMA_FTYPE_MOSTLY_Q8_0;
     else if (type == "q4_k_m") ft = LLAMA_FTYPE_MOSTLY_Q4_K_M;
     else if (type == "f16") ft = LLAMA_FTYPE_MOSTLY_F16;
-    else fail("BAD_CONFIG", "--type must be q8_0, q4_k_m or f16");
+    else if (type == "bf16") ft = LLAMA_FTYPE_MOSTLY_BF16;
+    else fail("BAD_CONFIG", "--type must be q8_0, q4_k_m, f16 or bf16");
     { GgufFile check(in); hparams_from_gguf(check); }
     Backends be;
     backends_init(be, arg_int(args, "threads", 0));
@@ -140,7 +141,7 @@ static void usage() {
             "  atelier-forge eval --model m.gguf [--lora a.gguf] --data d.atds [--threads N] [--batch N]\n"
             "  atelier-forge grads --model m.gguf --data d.atds --out g.json [--batch N]\n"
             "  atelier-forge merge --base m.gguf --lora a.gguf --out merged.gguf [--type f32|f16]\n"
-            "  atelier-forge quantize --in m.gguf --out q.gguf --type q8_0|q4_k_m|f16\n"
+            "  atelier-forge quantize --in m.gguf --out q.gguf --type q8_0|q4_k_m|f16|bf16\n"
             "  atelier-forge version\n");
 }
 

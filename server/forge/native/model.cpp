@@ -182,17 +182,21 @@ struct Builder {
         ggml_tensor * y = ggml_mul_mat(ctx, w, x);
         auto it = m.lora.find(w);
         if (it != m.lora.end()) {
+            // y = W x + s·B(A x), s = alpha/rank. The scale (and dropout) act on the rank-r bottleneck
+            // A x ([rank, N]) instead of the [n_out, N] product: same result, r/n_out of the work.
             ggml_tensor * ax = ggml_mul_mat(ctx, it->second.a, x); // [rank, N]
             if (dropout && m.lora_dropout > 0) {
                 // Dropout on the rank-r bottleneck: same regularising role as PEFT's
                 // input dropout at a fraction of the mask cost (r*N instead of n_in*N).
+                // The mask holds 0 or s/(1-p), so it applies the LoRA scale as well.
                 ggml_tensor * mask = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, ax->ne[0], ax->ne[1]);
                 ggml_set_input(mask);
                 g.dropout_masks.push_back(mask);
                 ax = ggml_mul(ctx, ax, mask);
+            } else if (m.lora_scale != 1.0f) {
+                ax = ggml_scale(ctx, ax, m.lora_scale);
             }
-            ggml_tensor * bax = ggml_mul_mat(ctx, it->second.b, ax);
-            y = ggml_add(ctx, y, ggml_scale(ctx, bax, m.lora_scale));
+            y = ggml_add(ctx, y, ggml_mul_mat(ctx, it->second.b, ax));
         }
         return y;
     }
@@ -287,6 +291,34 @@ static void gemm_op(ggml_tensor * dst, int ith, int nth, void * userdata) {
     const int64_t r2 = ne2 / s0->ne[2], r3 = ne3 / s0->ne[3]; // src0 broadcast over batch dims
     const int64_t nb = ne2 * ne3;
     const int64_t c_m = dst->nb[1] / 4;
+    const int64_t np = nth > 1 ? nth : forge_pool_size() == 1 ? 1 : 4 * (int64_t) forge_pool_size();
+
+    if (s0->type != GGML_TYPE_F32) {
+        // Frozen weight in its storage type (LoRA base, eval): 2-D only (gemm_eligible). Split the
+        // columns when there are enough of them, so each part dequantises only its own slice of W;
+        // else split the rows (every part then converts all of W, cheap next to the GEMM for such shapes).
+        const TypedB tb{s0->data, s0->type, s0->nb[1], !out_prod};
+        const int64_t align = forge_typed_n_align(tb);
+        const bool by_cols = N >= np * align * 2;
+        auto part = [&](int64_t p, int64_t parts) {
+            const float * A = (const float *) s1->data;
+            float * C = (float *) dst->data;
+            if (by_cols) {
+                const int64_t blocks = (N + align - 1) / align;
+                const int64_t n0 = std::min(N, blocks * p / parts * align), n1 = std::min(N, blocks * (p + 1) / parts * align);
+                if (n0 < n1) forge_gemm_typed(M, N, K, A, a_m, a_k, tb, C, c_m, false, 0, M, n0, n1);
+            } else {
+                const int64_t chunk = ((M + parts - 1) / parts + 11) / 12 * 12;
+                const int64_t m0 = std::min<int64_t>(M, p * chunk), m1 = std::min<int64_t>(M, m0 + chunk);
+                if (m0 < m1) forge_gemm_typed(M, N, K, A, a_m, a_k, tb, C, c_m, false, m0, m1, 0, N);
+            }
+        };
+        if (np == 1 || nth > 1) { part(nth > 1 ? ith : 0, np); return; }
+        struct Ctx { decltype(part) * f; int64_t np; } c{&part, np};
+        forge_pool_run((int) np, [](int t, void * v) { Ctx * c = (Ctx *) v; (*c->f)(t, c->np); }, &c);
+        return;
+    }
+
     auto run = [&](int64_t b, int64_t m0, int64_t m1) {
         const int64_t i2 = b % ne2, i3 = b / ne2;
         const float * A = (const float *) ((const char *) s1->data + i2 * s1->nb[2] + i3 * s1->nb[3]);
@@ -306,17 +338,25 @@ static void gemm_op(ggml_tensor * dst, int ith, int nth, void * userdata) {
     };
     if (nth > 1 || forge_pool_size() == 1) { part(ith, nth); return; } // ggml's threads
     // 4 parts per pool thread: whoever is actually running picks up the slack.
-    struct Ctx { decltype(part) * f; int64_t np; } c{&part, 4 * (int64_t) forge_pool_size()};
+    struct Ctx { decltype(part) * f; int64_t np; } c{&part, np};
     forge_pool_run((int) c.np, [](int t, void * v) { Ctx * c = (Ctx *) v; (*c->f)(t, c->np); }, &c);
 }
 
 static bool gemm_eligible(const ggml_tensor * t) {
+    if (t->op != GGML_OP_MUL_MAT && t->op != GGML_OP_OUT_PROD) return false;
     const ggml_tensor * s0 = t->src[0];
     const ggml_tensor * s1 = t->src[1];
-    if (t->op != GGML_OP_MUL_MAT && t->op != GGML_OP_OUT_PROD) return false;
-    if (s0->type != GGML_TYPE_F32 || s1->type != GGML_TYPE_F32 || t->type != GGML_TYPE_F32) return false;
-    for (const ggml_tensor * x : {s0, s1, t}) for (int d = 0; d < 4; d++) if (x->nb[d] % 4) return false;
-    return ggml_is_contiguous_rows(t) && t->ne[2] % s0->ne[2] == 0 && t->ne[3] % s0->ne[3] == 0;
+    if (s1->type != GGML_TYPE_F32 || t->type != GGML_TYPE_F32) return false;
+    for (const ggml_tensor * x : {s1, t}) for (int d = 0; d < 4; d++) if (x->nb[d] % 4) return false;
+    if (!ggml_is_contiguous_rows(t)) return false;
+    if (s0->type != GGML_TYPE_F32) {
+        // typed (frozen) weight: a plain 2-D matrix of whole rows; the activations 2-D as well
+        if (!forge_typed_supported(s0->type) || !ggml_is_contiguous(s0)) return false;
+        for (const ggml_tensor * x : {s0, s1, t}) if (x->ne[2] != 1 || x->ne[3] != 1) return false;
+        return true;
+    }
+    for (int d = 0; d < 4; d++) if (s0->nb[d] % 4) return false;
+    return t->ne[2] % s0->ne[2] == 0 && t->ne[3] % s0->ne[3] == 0;
 }
 
 static void rewrite_gemm(ggml_context * ctx, ggml_cgraph * g) {

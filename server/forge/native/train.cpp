@@ -305,9 +305,11 @@ int cmd_train(const std::string & config_path) {
     // Static memory: weights (+ grads + 2 moments for every trainable float).
     std::map<std::string, ggml_type> types;
     if (lora) {
+        // The frozen base stays in its storage type (F16, BF16, Q8_0, Q4_K, ...): forge's typed GEMM
+        // (gemm.cpp) dequantises panels while packing. ggml's CPU OUT_PROD (the dx GEMM through frozen
+        // weights, used when forge's kernels are off) has no BF16 path, so BF16 then becomes F32.
         types = R.base->tensor_types();
-        // ggml's CPU OUT_PROD (the dx GEMM through frozen weights) has no BF16 path.
-        for (auto & kv : types) if (kv.second == GGML_TYPE_BF16) kv.second = GGML_TYPE_F32;
+        if (!R.be.forge_gemm()) for (auto & kv : types) if (kv.second == GGML_TYPE_BF16) kv.second = GGML_TYPE_F32;
     }
     model_create(R.m, hp, GGML_TYPE_F32, lora ? &types : nullptr);
     uint64_t weight_bytes = 0;
