@@ -30,7 +30,7 @@ MicroBatch make_micro_batch(const Dataset & d, const std::vector<int64_t> & rows
 
 Engine::Engine(Backends & be, Model & m, int B, int T, bool train) : B(B), T(T), be(be), m(m), train(train) {
     fast_gemm = be.forge_gemm();
-    trainable = m.lora.empty() ? m.weights : m.lora_tensors;
+    trainable = m.lora.empty() ? m.params() : m.lora_tensors;
     const size_t n_state = trainable.size() * 3 + 8;
     ggml_init_params ip = { n_state * ggml_tensor_overhead() * 2, nullptr, true };
     sctx = ggml_init(ip);
@@ -82,9 +82,23 @@ Engine::Engine(Backends & be, Model & m, int B, int T, bool train) : B(B), T(T),
 
     pos_data.resize(T);
     for (int i = 0; i < T; i++) pos_data[i] = i;
+    // Causal mask [Tk, Tq]: row q may attend to keys k <= q. The sliding-window mask also hides keys with
+    // q - k >= n_swa (llama.cpp's is_masked_swa, LLAMA_SWA_TYPE_STANDARD).
     mask_data.assign((size_t) T * T, 0.0f);
     for (int q = 0; q < T; q++)
         for (int k = q + 1; k < T; k++) mask_data[(size_t) q * T + k] = -INFINITY;
+    if (!m.hp.swa_layer.empty()) {
+        mask_swa_data = mask_data;
+        for (int q = 0; q < T; q++)
+            for (int k = 0; k <= q; k++)
+                if (q - k >= m.hp.n_swa) mask_swa_data[(size_t) q * T + k] = -INFINITY;
+    }
+    // mistral3 temperature tuning (llama.cpp llm_graph_input_attn_temp): q × (log(floor(pos / floor_len) + 1) · s + 1)
+    if (m.hp.attn_temp_scale != 0.0f) {
+        attn_temp_data.resize(T);
+        for (int i = 0; i < T; i++)
+            attn_temp_data[i] = (float) (std::log(std::floor((float) i / m.hp.attn_temp_floor) + 1.0) * m.hp.attn_temp_scale + 1.0);
+    }
 
     // With forge's pool the optimizer runs in forge's code (cpu_ops.h: f64 norm, one fused AdamW
     // pass that also clears the gradients); ggml's graphs remain for GPUs and ggml-threaded runs.
@@ -207,6 +221,8 @@ double Engine::run(StepGraph * g, const MicroBatch & mb, uint64_t dropout_seed) 
     ggml_backend_tensor_set(g->tokens, mb.tokens.data(), 0, mb.tokens.size() * 4);
     ggml_backend_tensor_set(g->pos, pos_data.data(), 0, pos_data.size() * 4);
     ggml_backend_tensor_set(g->kq_mask, mask_data.data(), 0, mask_data.size() * 4);
+    if (g->kq_mask_swa) ggml_backend_tensor_set(g->kq_mask_swa, mask_swa_data.data(), 0, mask_swa_data.size() * 4);
+    if (g->attn_temp) ggml_backend_tensor_set(g->attn_temp, attn_temp_data.data(), 0, attn_temp_data.size() * 4);
     std::vector<int32_t> idx(M, 0);
     std::copy(mb.idx.begin(), mb.idx.end(), idx.begin());
     ggml_backend_tensor_set(g->idx, idx.data(), 0, M * 4);

@@ -70,7 +70,7 @@ private:
     std::map<int, std::unique_ptr<StepGraph>> train_graphs, eval_graphs; // by bucketed M
     ggml_cgraph * allocated = nullptr;
     std::vector<int32_t> pos_data;
-    std::vector<float> mask_data;
+    std::vector<float> mask_data, mask_swa_data, attn_temp_data;
     std::vector<float> labels_host;
 
     int bucket(int m) const;

@@ -33,6 +33,7 @@ static HParams open_model(Model & m, Backends & be, const GgufFile & f, bool f32
     HParams hp = hparams_from_gguf(f);
     std::map<std::string, ggml_type> types = f.tensor_types();
     model_create(m, hp, GGML_TYPE_F32, f32_master ? nullptr : &types);
+    check_tensors_understood(f, m);
     model_alloc(m, be.main());
     load_weights(m, f);
     return hp;

@@ -24,6 +24,12 @@ int64_t Model::n_params() const {
     return n;
 }
 
+std::vector<ggml_tensor *> Model::params() const {
+    std::vector<ggml_tensor *> p;
+    for (auto * t : weights) if (t != rope_freqs) p.push_back(t);
+    return p;
+}
+
 StepGraph::~StepGraph() {
     if (ctx) ggml_free(ctx);
 }
@@ -34,7 +40,7 @@ std::vector<std::string> lora_target_names() {
 
 void model_create(Model & m, const HParams & hp, ggml_type mat_type, const std::map<std::string, ggml_type> * type_of) {
     m.hp = hp;
-    const int n_tensors = 4 + hp.n_layer * 16;
+    const int n_tensors = 5 + hp.n_layer * 20;
     ggml_init_params ip = { (size_t) n_tensors * ggml_tensor_overhead(), nullptr, true };
     m.ctx = ggml_init(ip);
 
@@ -51,28 +57,40 @@ void model_create(Model & m, const HParams & hp, ggml_type mat_type, const std::
     };
     const int E = hp.n_embd, hd = hp.head_dim, nq = hp.n_head * hd, nkv = hp.n_head_kv * hd;
     m.tok_embd = make("token_embd.weight", E, hp.n_vocab);
+    if (hp.rope_freqs) m.rope_freqs = make("rope_freqs.weight", hd / 2, 1);
     m.layers.resize(hp.n_layer);
     for (int l = 0; l < hp.n_layer; l++) {
         Layer & L = m.layers[l];
         auto n = [&](const char * s) { return "blk." + std::to_string(l) + "." + s; };
         L.attn_norm = make(n("attn_norm.weight"), E, 1);
-        L.wq = make(n("attn_q.weight"), E, nq);
-        L.wk = make(n("attn_k.weight"), E, nkv);
-        L.wv = make(n("attn_v.weight"), E, nkv);
-        if (hp.qkv_bias) {
-            L.bq = make(n("attn_q.bias"), nq, 1);
-            L.bk = make(n("attn_k.bias"), nkv, 1);
-            L.bv = make(n("attn_v.bias"), nkv, 1);
+        if (hp.fused_qkv) {
+            L.wqkv = make(n("attn_qkv.weight"), E, nq + 2 * nkv);
+            if (hp.qkv_bias) L.bqkv = make(n("attn_qkv.bias"), nq + 2 * nkv, 1);
+        } else {
+            L.wq = make(n("attn_q.weight"), E, nq);
+            L.wk = make(n("attn_k.weight"), E, nkv);
+            L.wv = make(n("attn_v.weight"), E, nkv);
+            if (hp.qkv_bias) {
+                L.bq = make(n("attn_q.bias"), nq, 1);
+                L.bk = make(n("attn_k.bias"), nkv, 1);
+                L.bv = make(n("attn_v.bias"), nkv, 1);
+            }
         }
         if (hp.qk_norm) {
             L.q_norm = make(n("attn_q_norm.weight"), hd, 1);
             L.k_norm = make(n("attn_k_norm.weight"), hd, 1);
         }
         L.wo = make(n("attn_output.weight"), nq, E);
+        if (hp.post_norms) L.attn_post_norm = make(n("post_attention_norm.weight"), E, 1);
         L.ffn_norm = make(n("ffn_norm.weight"), E, 1);
-        L.w_gate = make(n("ffn_gate.weight"), E, hp.n_ff);
-        L.w_up = make(n("ffn_up.weight"), E, hp.n_ff);
+        if (hp.fused_gate_up) {
+            L.w_up = make(n("ffn_up.weight"), E, 2 * (int64_t) hp.n_ff);
+        } else {
+            L.w_gate = make(n("ffn_gate.weight"), E, hp.n_ff);
+            L.w_up = make(n("ffn_up.weight"), E, hp.n_ff);
+        }
         L.w_down = make(n("ffn_down.weight"), hp.n_ff, E);
+        if (hp.post_norms) L.ffn_post_norm = make(n("post_ffw_norm.weight"), E, 1);
     }
     m.out_norm = make("output_norm.weight", E, 1);
     m.output = hp.tied ? m.tok_embd : make("output.weight", E, hp.n_vocab);
@@ -115,12 +133,14 @@ void model_init_random(Model & m, uint64_t seed) {
     }
 }
 
+// The matrix a LoRA target names. Fused layouts (phi3) hold several targets in one matrix:
+// attn_q/k/v all adapt attn_qkv, ffn_gate/ffn_up adapt the fused ffn_up (llama.cpp names adapters by matrix).
 static const ggml_tensor * layer_target(const Layer & L, const std::string & t) {
-    if (t == "attn_q") return L.wq;
-    if (t == "attn_k") return L.wk;
-    if (t == "attn_v") return L.wv;
+    if (t == "attn_q") return L.wqkv ? L.wqkv : L.wq;
+    if (t == "attn_k") return L.wqkv ? L.wqkv : L.wk;
+    if (t == "attn_v") return L.wqkv ? L.wqkv : L.wv;
     if (t == "attn_output") return L.wo;
-    if (t == "ffn_gate") return L.w_gate;
+    if (t == "ffn_gate") return L.w_gate ? L.w_gate : L.w_up;
     if (t == "ffn_up") return L.w_up;
     if (t == "ffn_down") return L.w_down;
     return nullptr;
@@ -134,7 +154,8 @@ void lora_create(Model & m, const std::vector<std::string> & targets, int rank, 
     for (int l = 0; l < m.hp.n_layer; l++) {
         for (const auto & tname : targets) {
             const ggml_tensor * w = layer_target(m.layers[l], tname);
-            if (!w) fail("BAD_CONFIG", "unknown LoRA target \"" + tname + "\"");
+            if (!w) fail("BAD_CONFIG", "unknown LoRA target \"" + tname + "\" (targets: attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down)");
+            if (m.lora.count(w)) continue; // a fused matrix named by several targets
             LoraPair p;
             p.a = ggml_new_tensor_2d(m.lora_ctx, GGML_TYPE_F32, w->ne[0], rank);
             p.b = ggml_new_tensor_2d(m.lora_ctx, GGML_TYPE_F32, rank, w->ne[1]);
@@ -162,8 +183,9 @@ void lora_init_random(Model & m, uint64_t seed) {
 }
 
 size_t graph_size_for(const HParams & hp, bool lora) {
-    // forward ~40 nodes/layer, backward ~3x, LoRA adds ~10 per target; generous margin.
-    size_t per_layer = lora ? 600 : 320;
+    // forward ~40-60 nodes/layer (post norms, fused views, soft-capping), backward ~3x,
+    // LoRA adds ~10 per target; generous margin.
+    size_t per_layer = lora ? 800 : 480;
     size_t n = 1024 + per_layer * hp.n_layer;
     size_t p = 1;
     while (p < n) p <<= 1;
@@ -213,59 +235,112 @@ struct Builder {
         return ggml_reshape_4d(ctx, y, d0, d1, (int64_t) hp.n_head, B);
     }
 
+    ggml_tensor * norm(ggml_tensor * x, ggml_tensor * w) { return ggml_mul(ctx, ggml_rms_norm(ctx, x, m.hp.norm_eps), w); }
+
+    // Rows [r0, r0 + n) of a [rows, N] GEMM output (fused QKV / gate-up) as a strided view.
+    ggml_tensor * rows(ggml_tensor * y, int64_t r0, int64_t n) {
+        return ggml_view_2d(ctx, y, n, y->ne[1], y->nb[1], r0 * ggml_element_size(y));
+    }
+
+    ggml_tensor * rope(ggml_tensor * x, int l) {
+        const HParams & hp = m.hp;
+        const bool swa = hp.is_swa(l);
+        // llama.cpp: sliding-window layers use their own base and scale (get_rope_freq_base/_scale)
+        const float base = swa ? hp.rope_theta_swa : hp.rope_theta, scale = swa ? hp.rope_freq_scale_swa : hp.rope_freq_scale;
+        return ggml_rope_ext(ctx, x, g.pos, m.rope_freqs, hp.head_dim, hp.rope_mode, hp.n_ctx, base, scale, 0.0f, hp.rope_attn_factor, 0.0f, 0.0f);
+    }
+
     ggml_tensor * build() {
         const HParams & hp = m.hp;
         const int B = g.B, T = g.T, hd = hp.head_dim, H = hp.n_head, Hk = hp.n_head_kv;
+        const int64_t nq = (int64_t) H * hd, nkv = (int64_t) Hk * hd;
         ggml_tensor * x = ggml_get_rows(ctx, m.tok_embd, g.tokens); // [E, N]
         if (x->type != GGML_TYPE_F32) x = ggml_cast(ctx, x, GGML_TYPE_F32);
+        if (hp.embd_scale != 1.0f) x = ggml_scale(ctx, x, hp.embd_scale);
+        // scores scale; with soft-capping it must act before the cap (gemma scales q), so it moves into the cap
+        const float kq_scale = hp.attn_scale != 0.0f ? hp.attn_scale : 1.0f / std::sqrt((float) hd);
         for (int l = 0; l < hp.n_layer; l++) {
             const Layer & L = m.layers[l];
-            ggml_tensor * cur = ggml_mul(ctx, ggml_rms_norm(ctx, x, hp.norm_eps), L.attn_norm);
-            ggml_tensor * q = mm(L.wq, cur);
-            ggml_tensor * k = mm(L.wk, cur);
-            ggml_tensor * v = mm(L.wv, cur);
-            if (hp.qkv_bias) {
-                q = ggml_add(ctx, q, L.bq);
-                k = ggml_add(ctx, k, L.bk);
-                v = ggml_add(ctx, v, L.bv);
+            ggml_tensor * cur = norm(x, L.attn_norm);
+            ggml_tensor *q, *k, *v;
+            if (L.wqkv) {
+                ggml_tensor * qkv = mm(L.wqkv, cur);                               // [nq + 2 nkv, N]
+                if (L.bqkv) qkv = ggml_add(ctx, qkv, L.bqkv);
+                q = ggml_cont(ctx, rows(qkv, 0, nq));
+                k = ggml_cont(ctx, rows(qkv, nq, nkv));
+                v = ggml_cont(ctx, rows(qkv, nq + nkv, nkv));
+            } else {
+                q = mm(L.wq, cur);
+                k = mm(L.wk, cur);
+                v = mm(L.wv, cur);
+                if (hp.qkv_bias) {
+                    q = ggml_add(ctx, q, L.bq);
+                    k = ggml_add(ctx, k, L.bk);
+                    v = ggml_add(ctx, v, L.bv);
+                }
             }
             q = ggml_reshape_4d(ctx, q, hd, H, T, B);
             k = ggml_reshape_4d(ctx, k, hd, Hk, T, B);
             v = ggml_reshape_4d(ctx, v, hd, Hk, T, B);
             if (hp.qk_norm) {
-                q = ggml_mul(ctx, ggml_rms_norm(ctx, q, hp.norm_eps), L.q_norm);
-                k = ggml_mul(ctx, ggml_rms_norm(ctx, k, hp.norm_eps), L.k_norm);
+                q = norm(q, L.q_norm);
+                k = norm(k, L.k_norm);
             }
-            q = ggml_rope_ext(ctx, q, g.pos, nullptr, hd, hp.rope_mode, hp.n_ctx, hp.rope_theta, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f);
-            k = ggml_rope_ext(ctx, k, g.pos, nullptr, hd, hp.rope_mode, hp.n_ctx, hp.rope_theta, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f);
+            if (hp.has_rope(l)) {
+                q = rope(q, l);
+                k = rope(k, l);
+            }
+            if (g.attn_temp) q = ggml_mul(ctx, q, g.attn_temp); // [1, 1, T] broadcast over heads and batch
 
             ggml_tensor * Q = ggml_cont(ctx, ggml_permute(ctx, q, 0, 2, 1, 3));             // [hd, T, H, B]
             ggml_tensor * K = expand_kv(ggml_cont(ctx, ggml_permute(ctx, k, 0, 2, 1, 3)));  // [hd, T, H, B]
             ggml_tensor * V = expand_kv(ggml_cont(ctx, ggml_permute(ctx, v, 1, 2, 0, 3)));  // [T, hd, H, B]
 
             ggml_tensor * kq = ggml_mul_mat(ctx, K, Q);                                        // [Tk, Tq, H, B]
-            kq = ggml_soft_max_ext(ctx, kq, g.kq_mask, 1.0f / std::sqrt((float) hd), 0.0f);
+            ggml_tensor * mask = hp.is_swa(l) ? g.kq_mask_swa : g.kq_mask;
+            if (hp.attn_softcap > 0) {
+                // gemma2: cap · tanh(kq_scale · q·k / cap), then a plain softmax
+                kq = forge_fn(ctx, g.fn_ops, kq, FN_SOFTCAP, hp.attn_softcap, kq_scale);
+                kq = ggml_soft_max_ext(ctx, kq, mask, 1.0f, 0.0f);
+            } else {
+                kq = ggml_soft_max_ext(ctx, kq, mask, kq_scale, 0.0f);
+            }
             ggml_tensor * kqv = ggml_mul_mat(ctx, V, kq);                                      // [hd, Tq, H, B]
             cur = ggml_cont(ctx, ggml_permute(ctx, kqv, 0, 2, 1, 3));                        // [hd, H, T, B]
-            cur = ggml_reshape_2d(ctx, cur, (int64_t) hd * H, N);
-            x = ggml_add(ctx, x, mm(L.wo, cur));
+            cur = ggml_reshape_2d(ctx, cur, nq, N);
+            cur = mm(L.wo, cur);
+            if (L.attn_post_norm) cur = norm(cur, L.attn_post_norm);
+            if (hp.residual_scale != 1.0f) cur = ggml_scale(ctx, cur, hp.residual_scale);
+            x = ggml_add(ctx, x, cur);
 
-            cur = ggml_mul(ctx, ggml_rms_norm(ctx, x, hp.norm_eps), L.ffn_norm);
-            ggml_tensor * gate = mm(L.w_gate, cur);
-            ggml_tensor * up = mm(L.w_up, cur);
-            cur = ggml_swiglu_split(ctx, gate, up);
-            x = ggml_add(ctx, x, mm(L.w_down, cur));
+            cur = norm(x, L.ffn_norm);
+            ggml_tensor *gate, *up;
+            if (hp.fused_gate_up) {
+                ggml_tensor * gu = mm(L.w_up, cur);                                   // [2 n_ff, N] = [gate; up]
+                gate = rows(gu, 0, hp.n_ff);
+                up = rows(gu, hp.n_ff, hp.n_ff);
+            } else {
+                gate = mm(L.w_gate, cur);
+                up = mm(L.w_up, cur);
+            }
+            cur = hp.gelu ? ggml_mul(ctx, forge_fn(ctx, g.fn_ops, gate, FN_GELU_TANH), up) : ggml_swiglu_split(ctx, gate, up);
+            cur = mm(L.w_down, cur);
+            if (L.ffn_post_norm) cur = norm(cur, L.ffn_post_norm);
+            if (hp.residual_scale != 1.0f) cur = ggml_scale(ctx, cur, hp.residual_scale);
+            x = ggml_add(ctx, x, cur);
         }
-        x = ggml_mul(ctx, ggml_rms_norm(ctx, x, hp.norm_eps), m.out_norm);
+        x = norm(x, m.out_norm);
         // Only target positions reach the head: masking by construction, and the
         // [V x N] logits (the largest activation) shrink to [V x M].
         ggml_tensor * sel = ggml_get_rows(ctx, x, g.idx);                   // [E, M]
         // Rows past the real target count (bucket padding) are zeroed here, before the head:
-        // zero hidden -> zero logits (no head bias) with zero labels adds 0 to the loss, and
-        // both the head's weight gradient (0 outer product) and the gradient into the body
-        // (through the mul) vanish. Masking at [E, M] avoids another [V, M] tensor.
+        // zero hidden -> zero logits (no head bias; scaling and tanh keep 0 at 0) with zero labels adds
+        // 0 to the loss, and both the head's weight gradient (0 outer product) and the gradient into the
+        // body (through the mul) vanish. Masking at [E, M] avoids another [V, M] tensor.
         sel = ggml_mul(ctx, sel, g.rowmask);
         ggml_tensor * logits = ggml_mul_mat(ctx, m.output, sel);            // [V, M]
+        if (hp.logit_scale != 1.0f) logits = ggml_scale(ctx, logits, 1.0f / hp.logit_scale);
+        if (hp.final_softcap > 0) logits = forge_fn(ctx, g.fn_ops, logits, FN_SOFTCAP, hp.final_softcap, 1.0f);
         return ggml_cross_entropy_loss(ctx, logits, g.labels);
     }
 };
@@ -388,6 +463,14 @@ StepGraph * build_step_graph(Model & m, int B, int T, int M, bool train, bool dr
     g->labels = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, m.hp.n_vocab, M);
     g->rowmask = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 1, M);
     for (ggml_tensor * t : {g->tokens, g->pos, g->kq_mask, g->idx, g->labels, g->rowmask}) ggml_set_input(t);
+    if (!m.hp.swa_layer.empty()) {
+        g->kq_mask_swa = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, T, T);
+        ggml_set_input(g->kq_mask_swa);
+    }
+    if (m.hp.attn_temp_scale != 0.0f) {
+        g->attn_temp = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, 1, 1, T, 1);
+        ggml_set_input(g->attn_temp);
+    }
     ggml_set_name(g->tokens, "in_tokens");
 
     Builder b{m, ctx, *g, dropout, B * T};
@@ -410,6 +493,8 @@ StepGraph * build_step_graph(Model & m, int B, int T, int M, bool train, bool dr
     } else {
         ggml_build_forward_expand(g->graph, g->loss);
     }
+    // Stand-ins first: rewrite_cpu_ops would otherwise turn them into forge's own SILU ops.
+    rewrite_fn_ops(ctx, g->graph, g->fn_ops);
     if (fast_gemm) {
         rewrite_gemm(ctx, g->graph);
         const char * keep = getenv("ATELIER_FORGE_GGML_OPS"); // A/B switch: ggml's own non-GEMM ops

@@ -312,6 +312,7 @@ int cmd_train(const std::string & config_path) {
         if (!R.be.forge_gemm()) for (auto & kv : types) if (kv.second == GGML_TYPE_BF16) kv.second = GGML_TYPE_F32;
     }
     model_create(R.m, hp, GGML_TYPE_F32, lora ? &types : nullptr);
+    if (R.base) check_tensors_understood(*R.base, R.m);
     uint64_t weight_bytes = 0;
     for (ggml_tensor * t : R.m.weights) weight_bytes += ggml_nbytes(t);
     uint64_t trainable_n = 0;
