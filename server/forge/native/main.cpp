@@ -73,11 +73,15 @@ int cmd_grads(const std::map<std::string, std::string> & args) {
     backends_init(be, arg_int(args, "threads", 0));
     GgufFile f(arg(args, "model"));
     Model m;
-    HParams hp = open_model(m, be, f, true);
+    // --lora: gradients of the adapter's A/B over the frozen base (kept in its storage type, as in training);
+    // otherwise every weight as an F32 master.
+    const bool lora = args.count("lora") > 0;
+    HParams hp = open_model(m, be, f, !lora);
+    if (lora) load_lora_adapter(m, args.at("lora"), be.main());
     Dataset d = load_atds(arg(args, "data"));
     if (d.n_targets == 0) fail("DATASET_TOO_SMALL", "dataset has no target tokens");
     const int B = std::max(1, std::min<int>(arg_int(args, "batch", (int) d.n_rows), (int) d.n_rows));
-    be.make_sched(graph_size_for(hp, false) * 2);
+    be.make_sched(graph_size_for(hp, lora) * 2);
     Engine eng(be, m, B, d.seq_len(), true);
     std::vector<int64_t> rows(B);
     for (int b = 0; b < B; b++) rows[b] = b;
@@ -140,9 +144,10 @@ static void usage() {
             "usage:\n"
             "  atelier-forge train --config run.json\n"
             "  atelier-forge eval --model m.gguf [--lora a.gguf] --data d.atds [--threads N] [--batch N]\n"
-            "  atelier-forge grads --model m.gguf --data d.atds --out g.json [--batch N]\n"
+            "  atelier-forge grads --model m.gguf [--lora a.gguf] --data d.atds --out g.json [--batch N]\n"
             "  atelier-forge merge --base m.gguf --lora a.gguf --out merged.gguf [--type f32|f16]\n"
             "  atelier-forge quantize --in m.gguf --out q.gguf --type q8_0|q4_k_m|f16|bf16\n"
+            "  atelier-forge selftest [--threads N]      kernels vs naive loops (JSON line per check)\n"
             "  atelier-forge version\n");
 }
 
@@ -165,6 +170,7 @@ int main(int argc, char ** argv) {
         if (cmd == "grads") return cmd_grads(args);
         if (cmd == "merge") return cmd_merge(args);
         if (cmd == "quantize") return cmd_quantize(args);
+        if (cmd == "selftest") return cmd_selftest(args);
         if (cmd == "version") { JsonLine().add("type", "version").add("version", "1").emit(); return 0; }
         usage();
         return 2;

@@ -434,7 +434,7 @@ static bool gemm_eligible(const ggml_tensor * t) {
     return t->ne[2] % s0->ne[2] == 0 && t->ne[3] % s0->ne[3] == 0;
 }
 
-static void rewrite_gemm(ggml_context * ctx, ggml_cgraph * g) {
+void rewrite_gemm(ggml_context * ctx, ggml_cgraph * g) {
     for (int i = 0; i < ggml_graph_n_nodes(g); i++) {
         ggml_tensor * node = ggml_graph_node(g, i);
         if (!gemm_eligible(node)) continue;

@@ -119,5 +119,8 @@ StepGraph * build_step_graph(Model & m, int B, int T, int M, bool train, bool dr
                              const std::map<ggml_tensor *, ggml_tensor *> & grad_of,
                              ggml_tensor * loss_grad);
 
+// Swap every eligible MUL_MAT / OUT_PROD of a built graph for forge's GEMM custom op (CPU, x86).
+void rewrite_gemm(ggml_context * ctx, ggml_cgraph * g);
+
 // Names of tensors llama.cpp expects, for validation and output order.
 std::vector<std::string> lora_target_names();

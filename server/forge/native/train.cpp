@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -359,6 +360,10 @@ int cmd_train(const std::string & config_path) {
 
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
+    // Test hook: stop after this optimizer step exactly as SIGTERM would (checkpoint + output), so a test can
+    // read the weights after every step of one schedule (resume continues bit-exactly).
+    const char * stop_env = getenv("ATELIER_FORGE_STOP_AFTER");
+    const int64_t stop_after = stop_env && *stop_env ? std::atoll(stop_env) : 0;
     RowOrder order(R.train.n_rows, c.seed, true);
     const double loop_t0 = now_seconds();
     const int64_t first_step = R.step;
@@ -407,7 +412,7 @@ int cmd_train(const std::string & config_path) {
             line.add("eval_loss", R.last_eval).add("eval_ppl", std::exp(R.last_eval));
         }
         line.emit();
-        if (g_stop) { stopped = true; break; }
+        if (g_stop || (stop_after > 0 && R.step >= stop_after)) { stopped = true; break; }
         if (c.save_every > 0 && R.step % c.save_every == 0 && R.step < R.steps) R.save_checkpoint();
     }
     R.save_checkpoint();
