@@ -46,7 +46,7 @@ train     --data FILE (repeatable: .txt/.md raw text, .jsonl chat records) --out
           [--eval-fraction 0.1] [--eval-every N] [--save-every N] [--seed 42] [--threads N]
           [--rank 8] [--alpha 16] [--targets attn_q,attn_k,attn_v,attn_output]   (lora)
           [--vocab 2000] [--embd 256] [--layers 4] [--heads 4] [--ff 768] [--ctx 512]   (scratch)
-          [--out-type f32|f16] [--checkpoint-dir DIR] [--name NAME]
+          [--out-type f32|f16] [--precision auto|f32|bf16] [--checkpoint-dir DIR] [--name NAME]
 resume    --checkpoint-dir DIR          continue a stopped or crashed run
 eval      --model M.gguf --data FILE [--lora A.gguf] [--seq 512]   held-out loss and perplexity
 export    --base M.gguf --lora A.gguf --out OUT.gguf [--quant q8_0|q4_k_m] [--type f16|f32]
@@ -155,11 +155,16 @@ async function follow(run: TrainingRun, label: string) {
   }
 }
 
+function precision(v: string): "f32" | "bf16" | "auto" {
+  if (v !== "f32" && v !== "bf16" && v !== "auto") throw new ForgeError("BAD_CONFIG", `--precision must be auto, f32 or bf16 (got ${v})`);
+  return v;
+}
+
 async function cmdTrain(f: Flags) {
   f.allow(
     "mode", "out", "data", "seq", "batch", "seed", "checkpoint-dir", "base", "vocab", "embd", "layers", "heads", "ff", "ctx",
     "eval-fraction", "threads", "rank", "alpha", "dropout", "targets", "resume", "name", "grad-accum", "epochs", "steps", "lr",
-    "min-lr-ratio", "warmup", "weight-decay", "grad-clip", "eval-every", "save-every", "out-type",
+    "min-lr-ratio", "warmup", "weight-decay", "grad-clip", "eval-every", "save-every", "out-type", "precision",
   );
   const mode = (f.str("mode") ?? "lora") as "lora" | "full" | "scratch";
   if (!["lora", "full", "scratch"].includes(mode)) throw new ForgeError("BAD_CONFIG", "--mode must be lora, full or scratch");
@@ -255,6 +260,8 @@ async function cmdTrain(f: Flags) {
       threads: f.num("threads"),
       out_type: f.str("out-type") as "f32" | "f16" | undefined,
     }),
+    // the CLI takes the fastest exact-enough path by default; run.json's default stays f32
+    precision: precision(f.str("precision") ?? "auto"),
   };
   const result = await follow(startTraining(config), "train");
   reportResult(result, before);

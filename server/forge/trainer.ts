@@ -74,6 +74,8 @@ export const TrainConfigSchema = z
     seed: z.number().int().min(0).default(42),
     threads: z.number().int().min(0).optional(),
     out_type: z.enum(["f32", "f16"]).default("f32"),
+    /** matmul operands: f32, bf16 (F32 master weights and optimizer state), auto = bf16 where the CPU has AVX512-BF16 or a GPU runs it */
+    precision: z.enum(["f32", "bf16", "auto"]).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.mode !== "scratch" && !c.base) ctx.addIssue({ code: "custom", path: ["base"], message: `"base" is required for mode ${c.mode}` });
@@ -104,6 +106,7 @@ export const StartEventSchema = z.looseObject({
   backend: z.string().optional(),
   threads: z.number().optional(),
   start_step: z.number().optional(),
+  precision: z.string().optional(),
 });
 export const StepEventSchema = z.looseObject({
   type: z.literal("step"),

@@ -234,3 +234,51 @@ describe("determinism", () => {
     expect(worst).toBeLessThan(1e-6);
   }, 120_000);
 });
+
+// ------------------------------------------------------------------------------------------------ precision
+describe("mixed precision (bf16 matmul operands, F32 master weights and AdamW state)", () => {
+  const cfg = (precision: string, tag: string) => {
+    const stream = encodeBytes(sampleCorpus());
+    writeAtds(p("mp-train.atds"), ...(Object.values(streamRows(stream, 65, 60)) as [number[][], number[][]]));
+    writeAtds(p("mp-eval.atds"), ...(Object.values(streamRows(stream, 65, 8, 5000)) as [number[][], number[][]]));
+    const tok = byteTokenizer();
+    const path_ = p(`mp-${tag}.json`);
+    writeFileSync(path_, JSON.stringify({
+      mode: "scratch", out: p(`mp-${tag}.gguf`), checkpointDir: "", train: p("mp-train.atds"), eval: p("mp-eval.atds"), batch: 4, steps: 60,
+      lr: 1e-3, warmup_steps: 5, threads: 2, seed: 4, precision, tokenizer: tok,
+      model: { n_vocab: tok.tokens.length, n_embd: 128, n_layer: 2, n_head: 4, n_head_kv: 2, n_ff: 256, n_ctx: 64 },
+    }));
+    return path_;
+  };
+  const trainLines = (file: string, env: Record<string, string> = {}) => {
+    const r = spawnSync(FORGE, ["train", "--config", file], { encoding: "utf8", env: { ...process.env, ...env } });
+    return { code: r.status, stderr: r.stderr, lines: r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, number | string>) };
+  };
+
+  it("a bf16 run's loss curve stays within 0.5% of f32 at every step, and its held-out loss too", (ctx) => {
+    const f32 = trainLines(cfg("f32", "f32"));
+    const auto = trainLines(cfg("auto", "auto"));
+    expect(f32.code, f32.stderr).toBe(0);
+    expect(auto.code, auto.stderr).toBe(0);
+    if (auto.lines.find((l) => l.type === "start")!.precision !== "bf16") ctx.skip(); // no AVX512-BF16 on this CPU: auto = f32
+    const a = f32.lines.filter((l) => l.type === "step").map((l) => l.loss as number);
+    const b = auto.lines.filter((l) => l.type === "step").map((l) => l.loss as number);
+    expect(b).toHaveLength(60);
+    expect(b).not.toEqual(a); // the operands really were rounded
+    const worst = Math.max(...a.map((x, i) => Math.abs(b[i]! - x) / x));
+    expect(worst).toBeLessThan(0.005);
+    const ea = f32.lines.find((l) => l.type === "done")!.eval_loss as number, eb = auto.lines.find((l) => l.type === "done")!.eval_loss as number;
+    expect(Math.abs(eb - ea) / ea).toBeLessThan(0.005);
+  }, 180_000);
+
+  it("bf16 on a CPU without AVX512-BF16 is refused before any training", () => {
+    const r = trainLines(cfg("bf16", "nobf16"), { ATELIER_FORGE_GEMM_KERNEL: "avx2" });
+    expect(r.code).toBe(1);
+    expect(r.lines.find((l) => l.type === "start")).toBeUndefined();
+    const err = r.lines.find((l) => l.type === "error")!;
+    expect(err.code).toBe("BAD_CONFIG");
+    expect(String(err.message)).toMatch(/AVX512-BF16/);
+    const fallback = trainLines(cfg("auto", "auto-avx2"), { ATELIER_FORGE_GEMM_KERNEL: "avx2" });
+    expect(fallback.lines.find((l) => l.type === "start")!.precision).toBe("f32");
+  }, 120_000);
+});

@@ -80,7 +80,7 @@ static bool prof_cb(ggml_tensor * t, bool ask, void *) {
     if (ask) { g_prof_t = now_seconds(); return true; }
     const char * custom = forge_custom_op_name(t);
     std::string key = custom ? std::string("forge ") + custom : ggml_op_desc(t);
-    if (t->op == GGML_OP_MUL_MAT || t->op == GGML_OP_OUT_PROD) {
+    if (t->op == GGML_OP_MUL_MAT || t->op == GGML_OP_OUT_PROD || (custom && std::string(custom) == "gemm")) {
         key += " " + std::to_string(t->src[0]->ne[0]) + "x" + std::to_string(t->src[0]->ne[1]) + "·" +
                std::to_string(t->src[1]->ne[0]) + "x" + std::to_string(t->src[1]->ne[1]) + "x" + std::to_string(t->src[1]->ne[2]) +
                (ggml_is_contiguous(t->src[0]) ? "" : " nc0") + (ggml_is_contiguous(t->src[1]) ? "" : " nc1");

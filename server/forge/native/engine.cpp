@@ -164,7 +164,8 @@ StepGraph * Engine::graph_for(int M, bool backward) {
     auto & cache = backward ? train_graphs : eval_graphs;
     auto it = cache.find(M);
     if (it != cache.end()) return it->second.get();
-    StepGraph * g = build_step_graph(m, B, T, M, backward, backward, fast_gemm, grad_of, loss_grad);
+    // Training steps use the run's precision; evaluation stays F32, so held-out numbers are comparable across runs.
+    StepGraph * g = build_step_graph(m, B, T, M, backward, backward, fast_gemm, backward && bf16, grad_of, loss_grad);
     cache[M].reset(g);
     return g;
 }

@@ -49,6 +49,7 @@ public:
 
     int B, T;
     bool fast_gemm = false; // forge_sgemm instead of ggml's CPU GEMM (see rewrite_gemm)
+    bool bf16 = false;      // training GEMMs with BF16 operands (set before the first step)
 private:
     Backends & be;
     Model & m;

@@ -35,6 +35,15 @@ int64_t forge_typed_n_align(const TypedB & B);
 // Whether forge_gemm_typed can read this storage type (F16, BF16 or any type ggml can dequantise).
 bool forge_typed_supported(ggml_type t);
 
+// Same contract as forge_sgemm with both operands rounded to BF16 (RNE) while packing and the products
+// accumulated in F32 by AVX512-BF16's vdpbf16ps ("bf16" precision: F32 master weights, BF16 matmul inputs).
+// Only call when forge_bf16_available().
+void forge_sgemm_bf16(int64_t M, int64_t N, int64_t K,
+                      const float * A, int64_t a_m, int64_t a_k,
+                      const float * B, int64_t b_k, int64_t b_n,
+                      float * C, int64_t c_m, bool accumulate, int64_t m0, int64_t m1);
+bool forge_bf16_available();
+
 // Which kernel forge_sgemm uses on this CPU: "avx512", "avx2" or nullptr (not available:
 // callers must keep ggml's own ops).
 const char * forge_sgemm_kernel();

@@ -201,7 +201,9 @@ struct Builder {
     int N;
 
     ggml_tensor * mm(ggml_tensor * w, ggml_tensor * x) {
-        ggml_tensor * y = ggml_mul_mat(ctx, w, x);
+        // GPU bf16/f16: the matmul reads a half copy of the F32 master (the cast's backward returns F32 grads)
+        ggml_tensor * wm = m.mm_cast != GGML_TYPE_F32 && w->type == GGML_TYPE_F32 ? ggml_cast(ctx, w, m.mm_cast) : w;
+        ggml_tensor * y = ggml_mul_mat(ctx, wm, x);
         auto it = m.lora.find(w);
         if (it != m.lora.end()) {
             // y = W x + s·B(A x), s = alpha/rank. The scale (and dropout) act on the rank-r bottleneck
@@ -350,8 +352,10 @@ struct Builder {
 // AVX-512 core. Autodiff only emits ggml ops, so the graph is built normally and every F32
 // MUL_MAT / OUT_PROD node (forward, dW and dx GEMMs) is then turned into a custom op running
 // forge_sgemm. Strided packing absorbs the transposes, so no extra copies are added.
+// userdata bits: 1 = OUT_PROD (else MUL_MAT), 2 = BF16 operands (precision "bf16")
 static void gemm_op(ggml_tensor * dst, int ith, int nth, void * userdata) {
-    const bool out_prod = userdata != nullptr;
+    const bool out_prod = ((uintptr_t) userdata & 1) != 0;
+    const bool bf16 = ((uintptr_t) userdata & 2) != 0;
     const ggml_tensor * s0 = dst->src[0];
     const ggml_tensor * s1 = dst->src[1];
     int64_t M, N, K, a_m, a_k, b_k, b_n;
@@ -399,7 +403,8 @@ static void gemm_op(ggml_tensor * dst, int ith, int nth, void * userdata) {
         const float * A = (const float *) ((const char *) s1->data + i2 * s1->nb[2] + i3 * s1->nb[3]);
         const float * B = (const float *) ((const char *) s0->data + (i2 / r2) * s0->nb[2] + (i3 / r3) * s0->nb[3]);
         float * C = (float *) ((char *) dst->data + i2 * dst->nb[2] + i3 * dst->nb[3]);
-        forge_sgemm(M, N, K, A, a_m, a_k, B, b_k, b_n, C, c_m, false, m0, m1);
+        if (bf16) forge_sgemm_bf16(M, N, K, A, a_m, a_k, B, b_k, b_n, C, c_m, false, m0, m1);
+        else forge_sgemm(M, N, K, A, a_m, a_k, B, b_k, b_n, C, c_m, false, m0, m1);
     };
     // Split into parts: whole batches when there are enough, else row blocks of whole micro-tiles.
     auto part = [&](int64_t p, int64_t np) {
@@ -434,12 +439,14 @@ static bool gemm_eligible(const ggml_tensor * t) {
     return t->ne[2] % s0->ne[2] == 0 && t->ne[3] % s0->ne[3] == 0;
 }
 
-void rewrite_gemm(ggml_context * ctx, ggml_cgraph * g) {
+void rewrite_gemm(ggml_context * ctx, ggml_cgraph * g, bool bf16) {
     for (int i = 0; i < ggml_graph_n_nodes(g); i++) {
         ggml_tensor * node = ggml_graph_node(g, i);
         if (!gemm_eligible(node)) continue;
         ggml_tensor * args[2] = {node->src[0], node->src[1]};
-        void * ud = node->op == GGML_OP_OUT_PROD ? (void *) 1 : nullptr;
+        // typed (frozen) weights keep their own exact path; F32 products take BF16 operands when asked
+        const bool half = bf16 && node->src[0]->type == GGML_TYPE_F32;
+        void * ud = (void *) (uintptr_t) ((node->op == GGML_OP_OUT_PROD ? 1 : 0) | (half ? 2 : 0));
         // Borrow op/op_params from a public-API custom node; consumers keep pointing at `node`.
         ggml_tensor * tmpl = ggml_custom_4d(ctx, GGML_TYPE_F32, node->ne[0], node->ne[1], node->ne[2], node->ne[3], args, 2, gemm_op, GGML_N_TASKS_MAX, ud);
         node->op = tmpl->op;
@@ -447,7 +454,7 @@ void rewrite_gemm(ggml_context * ctx, ggml_cgraph * g) {
     }
 }
 
-StepGraph * build_step_graph(Model & m, int B, int T, int M, bool train, bool dropout, bool fast_gemm,
+StepGraph * build_step_graph(Model & m, int B, int T, int M, bool train, bool dropout, bool fast_gemm, bool bf16,
                              const std::map<ggml_tensor *, ggml_tensor *> & grad_of, ggml_tensor * loss_grad) {
     StepGraph * g = new StepGraph();
     g->B = B; g->T = T; g->M = M;
@@ -496,7 +503,7 @@ StepGraph * build_step_graph(Model & m, int B, int T, int M, bool train, bool dr
     // Stand-ins first: rewrite_cpu_ops would otherwise turn them into forge's own SILU ops.
     rewrite_fn_ops(ctx, g->graph, g->fn_ops);
     if (fast_gemm) {
-        rewrite_gemm(ctx, g->graph);
+        rewrite_gemm(ctx, g->graph, bf16);
         const char * keep = getenv("ATELIER_FORGE_GGML_OPS"); // A/B switch: ggml's own non-GEMM ops
         if (!(keep && *keep && *keep != '0')) rewrite_cpu_ops(ctx, g->graph);
     }

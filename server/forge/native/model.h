@@ -77,6 +77,7 @@ struct Model {
     std::map<const ggml_tensor *, LoraPair> lora;
     std::vector<ggml_tensor *> lora_tensors;   // a,b,a,b,... in layer order
     float lora_scale = 1.0f;                   // alpha / rank
+    ggml_type mm_cast = GGML_TYPE_F32;         // GPU half precision: F32 weights enter matmuls as this type
     float lora_dropout = 0.0f;
 
     ~Model();
@@ -115,12 +116,13 @@ size_t graph_size_for(const HParams & hp, bool lora);
 // gathering M target positions before the output head.
 // grad_of maps each trainable tensor to its persistent gradient accumulator; loss_grad
 // is a persistent scalar holding d(step loss)/d(graph loss).
-StepGraph * build_step_graph(Model & m, int B, int T, int M, bool train, bool dropout, bool fast_gemm,
+// bf16: forge's GEMMs take BF16-rounded operands (F32 accumulate); needs fast_gemm and AVX512-BF16.
+StepGraph * build_step_graph(Model & m, int B, int T, int M, bool train, bool dropout, bool fast_gemm, bool bf16,
                              const std::map<ggml_tensor *, ggml_tensor *> & grad_of,
                              ggml_tensor * loss_grad);
 
 // Swap every eligible MUL_MAT / OUT_PROD of a built graph for forge's GEMM custom op (CPU, x86).
-void rewrite_gemm(ggml_context * ctx, ggml_cgraph * g);
+void rewrite_gemm(ggml_context * ctx, ggml_cgraph * g, bool bf16 = false);
 
 // Names of tensors llama.cpp expects, for validation and output order.
 std::vector<std::string> lora_target_names();

@@ -64,6 +64,28 @@ void check_sgemm(Rand & r) {
                 worst = std::max(worst, std::fabs(C[i * N + j] - ref) / (mag + 1e-30));
             }
             report("sgemm " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) + (at ? " At" : " A") + (bt ? " Bt" : " B") + (acc ? " +=" : " ="), worst, 1e-6);
+            if (!forge_bf16_available()) continue;
+            // BF16 operands: the exact products of the rounded inputs, summed in F32
+            auto bf = [](float f) { // round to nearest even at 8 mantissa bits, by arithmetic on the double
+                if (f == 0.0f || !std::isfinite(f)) return (double) f;
+                int e;
+                const double m = std::frexp((double) f, &e);      // f = m·2^e, 0.5 <= |m| < 1
+                return std::ldexp(std::nearbyint(std::ldexp(m, 8)), e - 8);
+            };
+            C = C0;
+            forge_sgemm_bf16(M, N, K, A.data(), a_m, a_k, B.data(), b_k, b_n, C.data(), N, acc, 0, mid);
+            forge_sgemm_bf16(M, N, K, A.data(), a_m, a_k, B.data(), b_k, b_n, C.data(), N, acc, mid, M);
+            worst = 0;
+            for (int64_t i = 0; i < M; i++) for (int64_t j = 0; j < N; j++) {
+                double ref = acc ? C0[i * N + j] : 0, mag = std::fabs(ref);
+                for (int64_t k = 0; k < K; k++) {
+                    const double t = bf(A[i * a_m + k * a_k]) * bf(B[k * b_k + j * b_n]);
+                    ref += t;
+                    mag += std::fabs(t);
+                }
+                worst = std::max(worst, std::fabs(C[i * N + j] - ref) / (mag + 1e-30));
+            }
+            report("bf16 gemm " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) + (at ? " At" : " A") + (bt ? " Bt" : " B") + (acc ? " +=" : " ="), worst, 1e-6);
         }
     }
 }

@@ -29,6 +29,7 @@ struct TrainConfig {
     int64_t warmup = 0, eval_every = 0, save_every = 0;
     uint64_t seed = 42;
     ggml_type out_type = GGML_TYPE_F32;
+    std::string precision = "f32"; // f32 | bf16 | auto (resolved in cmd_train)
     std::string canonical; // fields that define the run, for the resume check
 };
 
@@ -94,6 +95,8 @@ TrainConfig parse_config(const Json & j) {
         c.save_every = j.integer("save_every", 0);
         c.seed = (uint64_t) j.integer("seed", 42);
         c.threads = (int) j.integer("threads", 0);
+        c.precision = j.str("precision", "f32");
+        if (c.precision != "f32" && c.precision != "bf16" && c.precision != "auto") throw std::runtime_error("\"precision\" must be f32, bf16 or auto");
         std::string ot = j.str("out_type", "f32");
         if (ot == "f32") c.out_type = GGML_TYPE_F32;
         else if (ot == "f16") c.out_type = GGML_TYPE_F16;
@@ -114,7 +117,7 @@ TrainConfig parse_config(const Json & j) {
     Json canon;
     canon.kind = Json::OBJ;
     for (const char * k : {"mode", "base", "model", "lora", "batch", "grad_accum", "epochs", "steps", "lr", "min_lr_ratio",
-                           "warmup_steps", "weight_decay", "beta1", "beta2", "eps", "grad_clip", "seed"}) {
+                           "warmup_steps", "weight_decay", "beta1", "beta2", "eps", "grad_clip", "seed", "precision"}) {
         canon.o[k] = j[k];
     }
     c.canonical = dump(canon);
@@ -341,8 +344,19 @@ int cmd_train(const std::string & config_path) {
         lora_create(R.m, targets, rank, alpha, dropout, R.be.main());
         lora_init_random(R.m, c.seed);
     }
+    // Precision: "auto" = bf16 where the matmuls can take BF16 operands (forge's CPU kernels on AVX512-BF16,
+    // or a GPU), else f32. An explicit "bf16" the hardware cannot do is refused before any work.
+    const bool cpu_bf16 = R.be.forge_gemm() && forge_bf16_available();
+    const bool can_bf16 = cpu_bf16 || R.be.gpu;
+    if (c.precision == "bf16" && !can_bf16)
+        fail("BAD_CONFIG", "precision bf16 needs a CPU with AVX512-BF16 (this one lacks it) or a CUDA GPU; use \"f32\" or \"auto\"");
+    const std::string precision = c.precision == "auto" ? (can_bf16 ? "bf16" : "f32") : c.precision;
+    // CUDA: ggml's matmuls take the weights as BF16 copies made in the graph (F32 masters and gradients,
+    // activations F32, so no loss scaling is needed). Prepared, not run on a GPU here.
+    if (R.be.gpu && precision == "bf16") R.m.mm_cast = GGML_TYPE_BF16;
     R.be.make_sched(graph_size_for(hp, lora) * 2);
     R.eng.reset(new Engine(R.be, R.m, c.batch, T, true));
+    R.eng->bf16 = cpu_bf16 && precision == "bf16";
     trainable_n = 0;
     for (ggml_tensor * p : R.eng->trainable) trainable_n += ggml_nelements(p);
     const uint64_t compute = R.eng->measure_compute_bytes();
@@ -356,7 +370,8 @@ int cmd_train(const std::string & config_path) {
     R.try_resume();
     JsonLine().add("type", "start").add("mode", c.mode).add("params", (int64_t) R.m.n_params()).add("trainable", (int64_t) trainable_n)
         .add("tokens_per_step", (int64_t) rows_per_step * T).add("steps", R.steps).add("mem_estimate_bytes", (int64_t) mem)
-        .add("backend", R.be.name).add("threads", R.be.threads).add("gemm", R.eng->fast_gemm ? forge_sgemm_kernel() : "ggml").add("start_step", R.step).emit();
+        .add("backend", R.be.name).add("threads", R.be.threads).add("gemm", R.eng->fast_gemm ? forge_sgemm_kernel() : "ggml")
+        .add("precision", precision).add("start_step", R.step).emit();
 
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
