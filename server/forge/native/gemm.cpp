@@ -47,6 +47,30 @@ inline void store_tile(const float * acc, float * C, int64_t ldc, bool overwrite
 }
 
 #ifdef FORGE_X86
+// Write an MR×32 accumulator tile (two zmm per row) to C: straight stores for a full tile, else through a
+// buffer so only the mr×nr valid corner is touched.
+template <int MR>
+__attribute__((target("avx512f"), always_inline)) inline void store_tile_512(const __m512 (*c)[2], float * C, int64_t ldc, bool overwrite, int mr, int nr) {
+    constexpr int NR = 32;
+    if (mr == MR && nr == NR) {
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) {
+            float * ci = C + i * ldc;
+            if (overwrite) {
+                _mm512_storeu_ps(ci, c[i][0]);
+                _mm512_storeu_ps(ci + 16, c[i][1]);
+            } else {
+                _mm512_storeu_ps(ci, _mm512_add_ps(_mm512_loadu_ps(ci), c[i][0]));
+                _mm512_storeu_ps(ci + 16, _mm512_add_ps(_mm512_loadu_ps(ci + 16), c[i][1]));
+            }
+        }
+        return;
+    }
+    alignas(64) float tmp[MR * NR];
+    for (int i = 0; i < MR; i++) { _mm512_store_ps(tmp + i * NR, c[i][0]); _mm512_store_ps(tmp + i * NR + 16, c[i][1]); }
+    store_tile<MR, NR>(tmp, C, ldc, overwrite, mr, nr);
+}
+
 __attribute__((target("avx512f")))
 void ukernel_avx512(int64_t kc, const float * A, const float * B, float * C, int64_t ldc, bool overwrite, int mr, int nr) {
     constexpr int MR = 12, NR = 32;
@@ -65,23 +89,7 @@ void ukernel_avx512(int64_t kc, const float * A, const float * B, float * C, int
         A += MR;
         B += NR;
     }
-    if (mr == MR && nr == NR) {
-#pragma GCC unroll 12
-        for (int i = 0; i < MR; i++) {
-            float * ci = C + i * ldc;
-            if (overwrite) {
-                _mm512_storeu_ps(ci, c[i][0]);
-                _mm512_storeu_ps(ci + 16, c[i][1]);
-            } else {
-                _mm512_storeu_ps(ci, _mm512_add_ps(_mm512_loadu_ps(ci), c[i][0]));
-                _mm512_storeu_ps(ci + 16, _mm512_add_ps(_mm512_loadu_ps(ci + 16), c[i][1]));
-            }
-        }
-        return;
-    }
-    alignas(64) float tmp[MR * NR];
-    for (int i = 0; i < MR; i++) { _mm512_store_ps(tmp + i * NR, c[i][0]); _mm512_store_ps(tmp + i * NR + 16, c[i][1]); }
-    store_tile<MR, NR>(tmp, C, ldc, overwrite, mr, nr);
+    store_tile_512<MR>(c, C, ldc, overwrite, mr, nr);
 }
 
 __attribute__((target("avx2,fma")))
@@ -352,23 +360,7 @@ void ukernel_bf16(int64_t kc2, const uint32_t * A, const uint32_t * B, float * C
         A += BMR;
         B += BNR;
     }
-    if (mr == BMR && nr == BNR) {
-#pragma GCC unroll 12
-        for (int i = 0; i < BMR; i++) {
-            float * ci = C + i * ldc;
-            if (overwrite) {
-                _mm512_storeu_ps(ci, c[i][0]);
-                _mm512_storeu_ps(ci + 16, c[i][1]);
-            } else {
-                _mm512_storeu_ps(ci, _mm512_add_ps(_mm512_loadu_ps(ci), c[i][0]));
-                _mm512_storeu_ps(ci + 16, _mm512_add_ps(_mm512_loadu_ps(ci + 16), c[i][1]));
-            }
-        }
-        return;
-    }
-    alignas(64) float tmp[BMR * BNR];
-    for (int i = 0; i < BMR; i++) { _mm512_store_ps(tmp + i * BNR, c[i][0]); _mm512_store_ps(tmp + i * BNR + 16, c[i][1]); }
-    store_tile<BMR, BNR>(tmp, C, ldc, overwrite, mr, nr);
+    store_tile_512<BMR>(c, C, ldc, overwrite, mr, nr);
 }
 
 // n floats at stride `st` -> n BF16 (RNE); contiguous runs use the conversion instruction (same rounding)
