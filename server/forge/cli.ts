@@ -46,7 +46,8 @@ train     --data FILE (repeatable: .txt/.md raw text, .jsonl chat records) --out
           [--eval-fraction 0.1] [--eval-every N] [--save-every N] [--seed 42] [--threads N]
           [--rank 8] [--alpha 16] [--targets attn_q,attn_k,attn_v,attn_output]   (lora)
           [--vocab 2000] [--embd 256] [--layers 4] [--heads 4] [--ff 768] [--ctx 512]   (scratch)
-          [--out-type f32|f16] [--precision auto|f32|bf16] [--checkpoint-dir DIR] [--name NAME]
+          [--out-type f32|f16] [--precision auto|f32|bf16] [--checkpointing auto|on|off]
+          [--checkpoint-dir DIR] [--name NAME]
 resume    --checkpoint-dir DIR          continue a stopped or crashed run
 eval      --model M.gguf --data FILE [--lora A.gguf] [--seq 512]   held-out loss and perplexity
 export    --base M.gguf --lora A.gguf --out OUT.gguf [--quant q8_0|q4_k_m] [--type f16|f32]
@@ -164,7 +165,7 @@ async function cmdTrain(f: Flags) {
   f.allow(
     "mode", "out", "data", "seq", "batch", "seed", "checkpoint-dir", "base", "vocab", "embd", "layers", "heads", "ff", "ctx",
     "eval-fraction", "threads", "rank", "alpha", "dropout", "targets", "resume", "name", "grad-accum", "epochs", "steps", "lr",
-    "min-lr-ratio", "warmup", "weight-decay", "grad-clip", "eval-every", "save-every", "out-type", "precision",
+    "min-lr-ratio", "warmup", "weight-decay", "grad-clip", "eval-every", "save-every", "out-type", "precision", "checkpointing",
   );
   const mode = (f.str("mode") ?? "lora") as "lora" | "full" | "scratch";
   if (!["lora", "full", "scratch"].includes(mode)) throw new ForgeError("BAD_CONFIG", "--mode must be lora, full or scratch");
@@ -259,6 +260,7 @@ async function cmdTrain(f: Flags) {
       save_every: f.num("save-every") ?? 100,
       threads: f.num("threads"),
       out_type: f.str("out-type") as "f32" | "f16" | undefined,
+      checkpointing: f.str("checkpointing") as "auto" | "on" | "off" | undefined,
     }),
     // the CLI takes the fastest exact-enough path by default; run.json's default stays f32
     precision: precision(f.str("precision") ?? "auto"),

@@ -76,6 +76,8 @@ export const TrainConfigSchema = z
     out_type: z.enum(["f32", "f16"]).default("f32"),
     /** matmul operands: f32, bf16 (F32 master weights and optimizer state), auto = bf16 where the CPU has AVX512-BF16 or a GPU runs it */
     precision: z.enum(["f32", "bf16", "auto"]).optional(),
+    /** per-layer activation checkpointing + chunked output head; auto = on when memory is short or the vocabulary's logits are large */
+    checkpointing: z.enum(["auto", "on", "off"]).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.mode !== "scratch" && !c.base) ctx.addIssue({ code: "custom", path: ["base"], message: `"base" is required for mode ${c.mode}` });

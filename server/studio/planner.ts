@@ -119,7 +119,8 @@ export async function calibrate(db: AtelierDb, prepared: PreparedData, s: TrainS
 
 export function asAppError(err: unknown): unknown {
   if (!(err instanceof ForgeError)) return err;
-  const code = err.code === "DATASET_TOO_SMALL" || err.code === "BAD_CONFIG" || err.code === "CONTEXT_TOO_LONG" ? "BAD_REQUEST" : err.code === "NOT_BUILT" ? "PRECONDITION_FAILED" : "INTERNAL_SERVER_ERROR";
+  // OUT_OF_MEMORY from the calibration run: the trainer's message says by how much and what to change
+  const code = err.code === "DATASET_TOO_SMALL" || err.code === "BAD_CONFIG" || err.code === "CONTEXT_TOO_LONG" || err.code === "OUT_OF_MEMORY" ? "BAD_REQUEST" : err.code === "NOT_BUILT" ? "PRECONDITION_FAILED" : "INTERNAL_SERVER_ERROR";
   return new AppError(code, err.message, { cause: err });
 }
 
@@ -166,7 +167,11 @@ export function recommend(a: {
     rec = "lora";
   }
   if (!a.fits) {
-    reasons.push(`This run needs about ${fmtGb(a.peak)} of memory but ${fmtGb(a.available)} is free${a.method === "full" ? "; a LoRA adapter needs much less" : "; lower the batch or sequence length"}.`);
+    // the peak already includes activation checkpointing when the trainer turns it on (it does when memory is short)
+    reasons.push(
+      `This run needs about ${fmtGb(a.peak)} of memory but ${fmtGb(a.available)} is free (short by ${fmtGb(Math.max(0, a.peak * 1.15 - a.available))} with a 15% margin)` +
+        (a.method === "full" ? "; a LoRA adapter needs much less" : "; lower the batch or sequence length, or use a quantized base model") + ".",
+    );
     if (rec === "full") rec = "lora";
   }
   if (a.estSeconds > 24 * 3600) reasons.push(`At this machine's measured speed it would take about ${Math.round(a.estSeconds / 3600)} hours; fewer epochs or a smaller model would be quicker.`);

@@ -117,12 +117,20 @@ bool Backends::forge_gemm() const {
 }
 
 uint64_t Backends::free_memory() const {
+    uint64_t free_b = 0;
     if (gpu) {
         size_t free = 0, total = 0;
         ggml_backend_dev_memory(ggml_backend_get_device(gpu), &free, &total);
-        return free;
+        free_b = free;
+    } else {
+        free_b = available_ram_bytes();
     }
-    return available_ram_bytes();
+    // test hook: pretend this much is free (exercises the out-of-memory advice without exhausting the machine)
+    if (const char * lim = getenv("ATELIER_FORGE_MEM_LIMIT")) {
+        const uint64_t l = strtoull(lim, nullptr, 10);
+        if (l && (!free_b || l < free_b)) free_b = l;
+    }
+    return free_b;
 }
 
 Backends::~Backends() {

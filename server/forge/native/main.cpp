@@ -53,6 +53,8 @@ int cmd_eval(const std::map<std::string, std::string> & args) {
     const int B = std::max(1, std::min<int>(arg_int(args, "batch", 4), (int) d.n_rows));
     be.make_sched(graph_size_for(hp, !m.lora.empty()) * 2);
     Engine eng(be, m, B, d.seq_len(), false);
+    // a large vocabulary: the head runs over chunks of target rows instead of [V, B·T] logits at once
+    if ((int64_t) hp.n_vocab * B * d.seq_len() * 4 > (512ll << 20)) eng.enable_checkpointing();
     eng.reserve(); // size the compute buffer for the largest bucket once
     double sum = 0;
     int64_t n = 0;

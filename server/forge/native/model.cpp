@@ -199,8 +199,10 @@ struct Builder {
     StepGraph & g;
     bool dropout;
     int N;
+    int layer = -1, n_mm = 0; // current layer and matmul index within it: dropout mask identity
 
     ggml_tensor * mm(ggml_tensor * w, ggml_tensor * x) {
+        n_mm++;
         // GPU bf16/f16: the matmul reads a half copy of the F32 master (the cast's backward returns F32 grads)
         ggml_tensor * wm = m.mm_cast != GGML_TYPE_F32 && w->type == GGML_TYPE_F32 ? ggml_cast(ctx, w, m.mm_cast) : w;
         ggml_tensor * y = ggml_mul_mat(ctx, wm, x);
@@ -216,6 +218,8 @@ struct Builder {
                 ggml_tensor * mask = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, ax->ne[0], ax->ne[1]);
                 ggml_set_input(mask);
                 g.dropout_masks.push_back(mask);
+                // identity of the mask, so a recomputed layer (checkpointing) draws the same one
+                g.dropout_ids.push_back((uint64_t) (layer + 1) * 64 + (uint64_t) n_mm);
                 ax = ggml_mul(ctx, ax, mask);
             } else if (m.lora_scale != 1.0f) {
                 ax = ggml_scale(ctx, ax, m.lora_scale);
@@ -252,16 +256,24 @@ struct Builder {
         return ggml_rope_ext(ctx, x, g.pos, m.rope_freqs, hp.head_dim, hp.rope_mode, hp.n_ctx, base, scale, 0.0f, hp.rope_attn_factor, 0.0f, 0.0f);
     }
 
-    ggml_tensor * build() {
+    // Token embeddings [E, N] (× the arch's embedding scale).
+    ggml_tensor * embed() {
+        ggml_tensor * x = ggml_get_rows(ctx, m.tok_embd, g.tokens); // [E, N]
+        if (x->type != GGML_TYPE_F32) x = ggml_cast(ctx, x, GGML_TYPE_F32);
+        if (m.hp.embd_scale != 1.0f) x = ggml_scale(ctx, x, m.hp.embd_scale);
+        return x;
+    }
+
+    // One transformer block: x [E, N] -> x [E, N].
+    ggml_tensor * block(int l, ggml_tensor * x) {
         const HParams & hp = m.hp;
         const int B = g.B, T = g.T, hd = hp.head_dim, H = hp.n_head, Hk = hp.n_head_kv;
         const int64_t nq = (int64_t) H * hd, nkv = (int64_t) Hk * hd;
-        ggml_tensor * x = ggml_get_rows(ctx, m.tok_embd, g.tokens); // [E, N]
-        if (x->type != GGML_TYPE_F32) x = ggml_cast(ctx, x, GGML_TYPE_F32);
-        if (hp.embd_scale != 1.0f) x = ggml_scale(ctx, x, hp.embd_scale);
+        layer = l;
+        n_mm = 0;
         // scores scale; with soft-capping it must act before the cap (gemma scales q), so it moves into the cap
         const float kq_scale = hp.attn_scale != 0.0f ? hp.attn_scale : 1.0f / std::sqrt((float) hd);
-        for (int l = 0; l < hp.n_layer; l++) {
+        {
             const Layer & L = m.layers[l];
             ggml_tensor * cur = norm(x, L.attn_norm);
             ggml_tensor *q, *k, *v;
@@ -331,10 +343,16 @@ struct Builder {
             if (hp.residual_scale != 1.0f) cur = ggml_scale(ctx, cur, hp.residual_scale);
             x = ggml_add(ctx, x, cur);
         }
-        x = norm(x, m.out_norm);
-        // Only target positions reach the head: masking by construction, and the
-        // [V x N] logits (the largest activation) shrink to [V x M].
+        return x;
+    }
+
+    // Output head over the gathered target rows of the final hidden states x [E, N] -> mean CE over M rows.
+    ggml_tensor * head(ggml_tensor * x) {
+        const HParams & hp = m.hp;
+        // Only target positions reach the head: masking by construction, and the [V x N] logits (the largest
+        // activation) shrink to [V x M]. RMS norm is per row, so gathering first equals norming first.
         ggml_tensor * sel = ggml_get_rows(ctx, x, g.idx);                   // [E, M]
+        sel = norm(sel, m.out_norm);
         // Rows past the real target count (bucket padding) are zeroed here, before the head:
         // zero hidden -> zero logits (no head bias; scaling and tanh keep 0 at 0) with zero labels adds
         // 0 to the loss, and both the head's weight gradient (0 outer product) and the gradient into the
@@ -344,6 +362,12 @@ struct Builder {
         if (hp.logit_scale != 1.0f) logits = ggml_scale(ctx, logits, 1.0f / hp.logit_scale);
         if (hp.final_softcap > 0) logits = forge_fn(ctx, g.fn_ops, logits, FN_SOFTCAP, hp.final_softcap, 1.0f);
         return ggml_cross_entropy_loss(ctx, logits, g.labels);
+    }
+
+    ggml_tensor * build() {
+        ggml_tensor * x = embed();
+        for (int l = 0; l < m.hp.n_layer; l++) x = block(l, x);
+        return head(x);
     }
 };
 } // namespace
@@ -454,51 +478,93 @@ void rewrite_gemm(ggml_context * ctx, ggml_cgraph * g, bool bf16) {
     }
 }
 
-StepGraph * build_step_graph(Model & m, int B, int T, int M, bool train, bool dropout, bool fast_gemm, bool bf16,
-                             const std::map<ggml_tensor *, ggml_tensor *> & grad_of, ggml_tensor * loss_grad) {
+StepGraph * build_segment_graph(Model & m, Segment seg, int layer, int B, int T, int M, bool train, bool dropout, bool fast_gemm, bool bf16,
+                                const std::map<ggml_tensor *, ggml_tensor *> & grad_of, ggml_tensor * loss_grad, const SegmentIO & io) {
     StepGraph * g = new StepGraph();
     g->B = B; g->T = T; g->M = M;
-    const size_t gsize = graph_size_for(m.hp, !m.lora.empty());
+    // node budget: the whole model, or one block (+ the head) for a segment
+    size_t gsize = graph_size_for(m.hp, !m.lora.empty());
+    if (seg == Segment::Head || seg == Segment::Layer || seg == Segment::Embed) {
+        HParams one = m.hp;
+        one.n_layer = 1;
+        gsize = graph_size_for(one, !m.lora.empty());
+    }
     ggml_init_params ip = { gsize * 3 * ggml_tensor_overhead() + ggml_graph_overhead_custom(gsize, true), nullptr, true };
     g->ctx = ggml_init(ip);
     ggml_context * ctx = g->ctx;
-
-    g->tokens = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, (int64_t) B * T);
-    g->pos = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, T);
-    g->kq_mask = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, T, T);
-    g->idx = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, M);
-    g->labels = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, m.hp.n_vocab, M);
-    g->rowmask = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 1, M);
-    for (ggml_tensor * t : {g->tokens, g->pos, g->kq_mask, g->idx, g->labels, g->rowmask}) ggml_set_input(t);
-    if (!m.hp.swa_layer.empty()) {
-        g->kq_mask_swa = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, T, T);
-        ggml_set_input(g->kq_mask_swa);
+    auto input = [&](ggml_tensor * t) { ggml_set_input(t); return t; };
+    const bool tokens = seg == Segment::Full || seg == Segment::Forward || seg == Segment::Embed;
+    const bool attn = seg == Segment::Full || seg == Segment::Forward || seg == Segment::Layer;
+    const bool head = seg == Segment::Full || seg == Segment::Head;
+    if (tokens) {
+        g->tokens = input(ggml_new_tensor_1d(ctx, GGML_TYPE_I32, (int64_t) B * T));
+        ggml_set_name(g->tokens, "in_tokens");
     }
-    if (m.hp.attn_temp_scale != 0.0f) {
-        g->attn_temp = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, 1, 1, T, 1);
-        ggml_set_input(g->attn_temp);
+    if (attn) {
+        g->pos = input(ggml_new_tensor_1d(ctx, GGML_TYPE_I32, T));
+        g->kq_mask = input(ggml_new_tensor_2d(ctx, GGML_TYPE_F32, T, T));
+        if (!m.hp.swa_layer.empty()) g->kq_mask_swa = input(ggml_new_tensor_2d(ctx, GGML_TYPE_F32, T, T));
+        if (m.hp.attn_temp_scale != 0.0f) g->attn_temp = input(ggml_new_tensor_4d(ctx, GGML_TYPE_F32, 1, 1, T, 1));
     }
-    ggml_set_name(g->tokens, "in_tokens");
+    if (head) {
+        g->idx = input(ggml_new_tensor_1d(ctx, GGML_TYPE_I32, M));
+        g->labels = input(ggml_new_tensor_2d(ctx, GGML_TYPE_F32, m.hp.n_vocab, M));
+        g->rowmask = input(ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 1, M));
+    }
 
     Builder b{m, ctx, *g, dropout, B * T};
-    g->loss = b.build();
-    ggml_set_name(g->loss, "loss");
-    ggml_set_output(g->loss);
+    std::map<ggml_tensor *, ggml_tensor *> accs_of; // extra gradient accumulators of this segment
+    ggml_tensor * loss_acc = loss_grad;
+    std::vector<ggml_tensor *> roots;
+    switch (seg) {
+        case Segment::Full: g->loss = b.build(); break;
+        case Segment::Forward: {
+            // x_0 .. x_L into the checkpoint tensors; nothing else outlives its layer
+            ggml_tensor * x = b.embed();
+            roots.push_back(ggml_cpy(ctx, x, io.ckpt[0]));
+            for (int l = 0; l < m.hp.n_layer; l++) {
+                x = b.block(l, x);
+                roots.push_back(ggml_cpy(ctx, x, io.ckpt[l + 1]));
+            }
+            break;
+        }
+        case Segment::Head:
+            g->loss = b.head(io.ckpt[m.hp.n_layer]);
+            accs_of[io.ckpt[m.hp.n_layer]] = io.gx_out;
+            break;
+        case Segment::Layer:
+            // surrogate loss <block(x_l), dL/dx_{l+1}>: its gradient is the vector-Jacobian product of the block
+            g->loss = ggml_sum(ctx, ggml_mul(ctx, b.block(layer, io.ckpt[layer]), io.gx_in));
+            accs_of[io.ckpt[layer]] = io.gx_out;
+            loss_acc = io.one;
+            break;
+        case Segment::Embed:
+            g->loss = ggml_sum(ctx, ggml_mul(ctx, b.embed(), io.gx_in));
+            loss_acc = io.one;
+            break;
+    }
+    if (g->loss) {
+        ggml_set_name(g->loss, "loss");
+        ggml_set_output(g->loss);
+        roots.push_back(g->loss);
+    }
 
     g->graph = ggml_new_graph_custom(ctx, gsize, train);
-    if (train) {
+    if (train && g->loss) {
         ggml_set_loss(g->loss);
         ggml_build_forward_expand(g->graph, g->loss);
         std::vector<ggml_tensor *> accs(ggml_graph_n_nodes(g->graph), nullptr);
         for (int i = 0; i < ggml_graph_n_nodes(g->graph); i++) {
             ggml_tensor * node = ggml_graph_node(g->graph, i);
-            if (node == g->loss) accs[i] = loss_grad;
+            if (node == g->loss) accs[i] = loss_acc;
             auto it = grad_of.find(node);
             if (it != grad_of.end()) accs[i] = it->second;
+            auto jt = accs_of.find(node);
+            if (jt != accs_of.end()) accs[i] = jt->second;
         }
         ggml_build_backward_expand(ctx, g->graph, accs.data());
     } else {
-        ggml_build_forward_expand(g->graph, g->loss);
+        for (ggml_tensor * r : roots) ggml_build_forward_expand(g->graph, r);
     }
     // Stand-ins first: rewrite_cpu_ops would otherwise turn them into forge's own SILU ops.
     rewrite_fn_ops(ctx, g->graph, g->fn_ops);
@@ -508,4 +574,9 @@ StepGraph * build_step_graph(Model & m, int B, int T, int M, bool train, bool dr
         if (!(keep && *keep && *keep != '0')) rewrite_cpu_ops(ctx, g->graph);
     }
     return g;
+}
+
+StepGraph * build_step_graph(Model & m, int B, int T, int M, bool train, bool dropout, bool fast_gemm, bool bf16,
+                             const std::map<ggml_tensor *, ggml_tensor *> & grad_of, ggml_tensor * loss_grad) {
+    return build_segment_graph(m, Segment::Full, -1, B, T, M, train, dropout, fast_gemm, bf16, grad_of, loss_grad, SegmentIO{});
 }

@@ -106,6 +106,7 @@ struct StepGraph {
     ggml_tensor *idx = nullptr, *labels = nullptr, *rowmask = nullptr;
     ggml_tensor *loss = nullptr; // mean CE over M rows (padding rows contribute 0)
     std::vector<ggml_tensor *> dropout_masks;
+    std::vector<uint64_t> dropout_ids;     // (layer, matmul) identity of each mask
     std::deque<FnOp> fn_ops;              // GELU / soft-capping stand-ins to swap after autodiff
     ~StepGraph();
 };
@@ -120,6 +121,24 @@ size_t graph_size_for(const HParams & hp, bool lora);
 StepGraph * build_step_graph(Model & m, int B, int T, int M, bool train, bool dropout, bool fast_gemm, bool bf16,
                              const std::map<ggml_tensor *, ggml_tensor *> & grad_of,
                              ggml_tensor * loss_grad);
+
+// Activation checkpointing builds a step from segments instead of one graph (engine.cpp):
+//   Forward  embeddings and every block, writing the block inputs x_0..x_L to persistent checkpoints;
+//   Head     output head and loss over (a chunk of) the target rows of x_L; backward gives dL/dx_L;
+//   Layer l  block l recomputed from x_l with the surrogate loss sum(block(x_l) ⊙ dL/dx_{l+1}), whose gradient
+//            is exactly the block's vector-Jacobian product: parameter gradients and dL/dx_l;
+//   Embed    sum(embed() ⊙ dL/dx_0) for the embedding gradient (when token_embd trains).
+// Only one block's activations are alive at a time, and the head runs over chunks of target rows, so the
+// [V, M] logits of a large vocabulary are never materialised for the whole batch.
+enum class Segment { Full, Forward, Head, Layer, Embed };
+struct SegmentIO {
+    std::vector<ggml_tensor *> ckpt;  // x_0..x_L [E, N] (persistent; params when training)
+    ggml_tensor * gx_in = nullptr;    // Layer/Embed: dL/d(segment output), constant
+    ggml_tensor * gx_out = nullptr;   // Head/Layer: accumulator of dL/d(segment input) (zeroed by the caller)
+    ggml_tensor * one = nullptr;      // persistent scalar 1: gradient of a surrogate loss
+};
+StepGraph * build_segment_graph(Model & m, Segment seg, int layer, int B, int T, int M, bool train, bool dropout, bool fast_gemm, bool bf16,
+                                const std::map<ggml_tensor *, ggml_tensor *> & grad_of, ggml_tensor * loss_grad, const SegmentIO & io);
 
 // Swap every eligible MUL_MAT / OUT_PROD of a built graph for forge's GEMM custom op (CPU, x86).
 void rewrite_gemm(ggml_context * ctx, ggml_cgraph * g, bool bf16 = false);
