@@ -1,3 +1,6 @@
+// Backend bring-up (backend.h): loads node-llama-cpp's ggml backends, picks CUDA when a GPU is visible, sets
+// the threading model (ggml single-threaded + forge's pool, or all threads to ggml), creates the scheduler,
+// reports free memory (with the ATELIER_FORGE_MEM_LIMIT test hook) and the ATELIER_FORGE_PROFILE per-op table.
 #include "backend.h"
 #include "common.h"
 #include "gemm.h"

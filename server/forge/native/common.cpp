@@ -1,3 +1,5 @@
+// Shared helpers (common.h): byte formatting, /proc memory figures (MemAvailable, VmRSS, VmHWM), time,
+// and atomic file writes (temp file in the same folder, fsync, rename).
 #include "common.h"
 
 #include <cerrno>

@@ -1,3 +1,7 @@
+// Pool-parallel replacements for the non-GEMM ops of a training step (cpu_ops.h), the GELU / tanh
+// soft-capping stand-ins with their derivatives, and the fused optimizer (f64 global grad norm, AdamW).
+// Every kernel works on rows (ne[0] contiguous F32) of tensors up to 4-D, with a fixed row partition so results
+// do not depend on the thread count.
 #include "cpu_ops.h"
 #include "gemm.h"
 
@@ -272,6 +276,7 @@ void soft_max_rows(const ggml_tensor * dst, float scale, int64_t r0, int64_t r1)
     });
 }
 
+// softmax backward per row: y = softmax(scale·x) ⇒ dx = scale · y ⊙ (dy − ⟨y, dy⟩)  (dot in f64)
 void soft_max_back_rows(const ggml_tensor * dst, float scale, int64_t r0, int64_t r1) {
     const ggml_tensor * gdy = dst->src[0];
     const ggml_tensor * gy = dst->src[1];
@@ -283,6 +288,7 @@ void soft_max_back_rows(const ggml_tensor * dst, float scale, int64_t r0, int64_
     });
 }
 
+// silu(x) = x·σ(x) ⇒ d/dx = σ(x)·(1 + x·(1 − σ(x)))
 void silu_back_rows(const ggml_tensor * dst, int64_t r0, int64_t r1) {
     const ggml_tensor * dy = dst->src[0];
     const ggml_tensor * x = dst->src[1];

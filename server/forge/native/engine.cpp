@@ -1,3 +1,7 @@
+// Engine (engine.h): gradient/moment buffers, the cached step graphs (one per target-row bucket, or the segments
+// of a checkpointed step), input upload, gradient accumulation over micro-batches, and the optimizer step.
+// Shapes: tokens [B·T], positions [T], causal (and sliding-window) masks [T, T], gathered targets [M] with
+// one-hot labels [V, M]; checkpoints and their gradients [E, B·T].
 #include "engine.h"
 #include "common.h"
 #include "gemm.h"

@@ -1,3 +1,6 @@
+// GGUF I/O (gguf_io.h): reads each supported architecture's hyperparameters the way llama.cpp does and refuses
+// what forge does not implement, checks every tensor is one the graph uses, reads tensors converted to the
+// storage type wanted (dequantised row by row), and writes models, adapters and checkpoints atomically.
 #include "gguf_io.h"
 #include "common.h"
 

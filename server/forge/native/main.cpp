@@ -150,6 +150,8 @@ static void usage() {
             "  atelier-forge merge --base m.gguf --lora a.gguf --out merged.gguf [--type f32|f16]\n"
             "  atelier-forge quantize --in m.gguf --out q.gguf --type q8_0|q4_k_m|f16|bf16\n"
             "  atelier-forge selftest [--threads N]      kernels vs naive loops (JSON line per check)\n"
+            "  atelier-forge synth --out m.gguf [--type q4_k_m|q8_0|f16|f32] [--embd 4096 --layers 32 --heads 32 --kv-heads 8\n"
+            "                      --ff 14336 --vocab 128256 --ctx 8192] [--no-rope-freqs] [--threads N]   random-weight llama (benchmarks)\n"
             "  atelier-forge version\n");
 }
 
@@ -173,6 +175,7 @@ int main(int argc, char ** argv) {
         if (cmd == "merge") return cmd_merge(args);
         if (cmd == "quantize") return cmd_quantize(args);
         if (cmd == "selftest") return cmd_selftest(args);
+        if (cmd == "synth") return cmd_synth(args);
         if (cmd == "version") { JsonLine().add("type", "version").add("version", "1").emit(); return 0; }
         usage();
         return 2;

@@ -1,3 +1,7 @@
+// The decoder model (model.h): weight tensors per architecture, random init, LoRA adapters, and the ggml graph
+// of a training/eval step (one graph, or the segments of a checkpointed step), plus the rewrite of every F32 /
+// typed GEMM node into forge's kernels. Activations are [E, N] with N = B·T tokens (ggml order: ne[0] fastest);
+// attention runs on [hd, T, H, B] views; only the M target rows reach the [V, M] output head.
 #include "model.h"
 #include "common.h"
 #include "dataset.h"

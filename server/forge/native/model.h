@@ -1,4 +1,4 @@
-// Llama-family model: hyperparameters, weight tensors, and the training/eval graph.
+// Decoder model (llama family and the archs in HParams): hyperparameters, weight tensors, and the training/eval graph.
 // Tensor names and layouts follow llama.cpp so the written GGUF runs there unchanged.
 #pragma once
 #include "cpu_ops.h"
