@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // `npx atelier forge <train|eval|export|quantize|resume|starter> ...`
-// Runs server/forge/cli.ts through tsx with the react-server condition (server modules import
-// "server-only", which only resolves to an empty module under that condition).
+// Runs server/forge/cli.ts through tsx (forge is a plain library: no "server-only", no Next).
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -28,7 +27,7 @@ try {
   process.exit(1);
 }
 
-const child = spawn(process.execPath, [tsxCli, "--conditions=react-server", path.join(root, "server", "forge", "cli.ts"), ...rest], {
+const child = spawn(process.execPath, [tsxCli, path.join(root, "server", "forge", "cli.ts"), ...rest], {
   stdio: "inherit",
   env: { ...process.env, ATELIER_ROOT: process.env.ATELIER_ROOT ?? root },
 });

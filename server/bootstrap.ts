@@ -1,21 +1,18 @@
 import "server-only";
-import fs from "node:fs";
-import path from "node:path";
-import { eq } from "drizzle-orm";
+import { ensureDefaultAssistant } from "./assistants";
+import { ensureEnvAdmin } from "./auth";
+import { markInterruptedAnswers } from "./chat";
 import { getDb, type AtelierDb } from "./db/client";
-import { assistants, messages, models, type SamplingSettings } from "./db/schema";
 import { env } from "./env";
-import { newId } from "./ids";
-import { inspectGguf } from "./llm/inspect";
-import { ensureEnvAdmin } from "./auth/users";
 import { recoverInterruptedIndexing } from "./knowledge";
-import { factsToColumns } from "./models/registry";
-import { recoverStudioRuns } from "./studio/runner";
+import { ensureStarterModel } from "./models";
+import { recoverStudioRuns } from "./studio";
 
-export const DEFAULT_SAMPLING: SamplingSettings = { temperature: 0.3, topP: 0.9, topK: 40, repeatPenalty: 1.1, maxTokens: 512 };
-
-/** The prompt the starter model was trained with (server/forge/starter/recipe.ts); it answers best under it. */
-export const DEFAULT_SYSTEM_PROMPT = "You are Atelier's guide. Answer questions about Atelier briefly.";
+/*
+ * The process's start-up, composed from each capability's own housekeeping. Only process entry
+ * points import this file (route handlers, server components, the tRPC context): a capability
+ * that imported it would depend on every other one (the layer rules in .dependency-cruiser.cjs).
+ */
 
 /**
  * First-start and every-start housekeeping: the default model and assistant exist, and any
@@ -23,54 +20,12 @@ export const DEFAULT_SYSTEM_PROMPT = "You are Atelier's guide. Answer questions 
  * (its partial text was already persisted).
  */
 export async function bootstrap(db: AtelierDb): Promise<void> {
-  db.update(messages)
-    .set({ status: "interrupted", error: "The server stopped while this answer was being generated." })
-    .where(eq(messages.status, "streaming"))
-    .run();
+  markInterruptedAnswers(db);
   recoverInterruptedIndexing(db);
   await recoverStudioRuns(db);
   await ensureEnvAdmin(db);
-
-  const starterPath = env().ATELIER_DEFAULT_MODEL;
-  let starter = db.select().from(models).where(eq(models.filePath, starterPath)).get();
-  if (!starter) {
-    const base = { id: newId(), name: path.basename(starterPath, ".gguf"), kind: "base" as const, source: starterPath, filePath: starterPath };
-    if (fs.existsSync(starterPath)) {
-      try {
-        const facts = await inspectGguf(starterPath);
-        starter = db
-          .insert(models)
-          .values({ ...base, name: facts.name ?? base.name, status: "ready", ...factsToColumns(facts), meta: { fitsInMemory: facts.fitsInMemory, starter: true } })
-          .returning()
-          .get();
-      } catch (err) {
-        starter = db.insert(models).values({ ...base, status: "error", error: (err as Error).message }).returning().get();
-      }
-    } else {
-      starter = db
-        .insert(models)
-        .values({ ...base, status: "error", error: `The starter model ${starterPath} is missing. Run \`npm run setup\` to craft it.` })
-        .returning()
-        .get();
-    }
-  }
-
-  const hasAssistant = db.select({ id: assistants.id }).from(assistants).limit(1).get();
-  if (!hasAssistant) {
-    db.insert(assistants)
-      .values({
-        id: newId(),
-        name: "Atelier Guide",
-        systemPrompt: DEFAULT_SYSTEM_PROMPT,
-        greeting: "Hi! I'm Atelier's guide, running on a tiny model Atelier trained itself. Ask me about Atelier.",
-        starterQuestions: ["What is Atelier?", "How do I train a model?", "How do I embed the chat widget?"],
-        color: "#6366f1",
-        modelId: starter.id,
-        sampling: DEFAULT_SAMPLING,
-        isDefault: true,
-      })
-      .run();
-  }
+  const starter = await ensureStarterModel(db, env().ATELIER_DEFAULT_MODEL);
+  ensureDefaultAssistant(db, starter.id);
 }
 
 const globalForBoot = globalThis as unknown as { atelierBoot?: Promise<AtelierDb> };

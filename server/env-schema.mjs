@@ -5,6 +5,13 @@ import { z } from "zod";
 
 const int = (def, min, max) => z.coerce.number().int().min(min).max(max).default(def);
 
+/** A list of IP addresses and CIDR ranges, separated by commas or spaces ("10.0.0.0/8, ::1"). */
+const addressList = z
+  .string()
+  .default("")
+  .transform((s) => s.split(/[\s,]+/).filter(Boolean))
+  .pipe(z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { error: (i) => `"${i.input}" is not an IP address or CIDR range` })));
+
 export const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   /** Where the SQLite database, uploads, downloaded models and trained outputs live. */
@@ -15,6 +22,10 @@ export const envSchema = z.object({
   ATELIER_DEFAULT_MODEL: z.string().min(1).default("models/starter/atelier-starter.gguf"),
   /** "auto" picks CUDA/Vulkan/Metal when present, CPU otherwise. */
   ATELIER_GPU: z.enum(["auto", "cuda", "vulkan", "metal", "cpu"]).default("auto"),
+  /** Generation engine: auto = Atelier's native loop when its start-up check passes, else node-llama-cpp's (server/llm/native-serving.ts). */
+  ATELIER_ENGINE: z.enum(["auto", "native", "node-llama-cpp"]).default("auto"),
+  /** Benchmarks only (bench/chat-throughput.ts): answers on the native loop run to the token cap, past end-of-turn and stop triggers. */
+  ATELIER_IGNORE_EOS: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
   /** CPU threads for inference; 0 = decide from the model size (see server/llm/tuning.ts). */
   ATELIER_THREADS: int(0, 0, 256),
   /** Parallel sequences per serving context = conversations generated at once per model. */
@@ -43,6 +54,11 @@ export const envSchema = z.object({
   ATELIER_MAX_UPLOAD_MB: int(50, 1, 100_000),
   /** CPU threads for the trainer; 0 = all cores but one. */
   ATELIER_TRAIN_THREADS: int(0, 0, 256),
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR ranges). Empty (the
+   * default): the client is the socket's peer and X-Forwarded-For is ignored (server/edge/client-ip.ts).
+   */
+  ATELIER_TRUSTED_PROXIES: addressList,
 });
 
 /** @param {Record<string, string | undefined>} source */

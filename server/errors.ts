@@ -1,15 +1,119 @@
-import "server-only";
+// No "server-only": the forge CLI runs this under plain node/tsx (forge's ForgeError extends it).
 
-export type AppErrorCode = "BAD_REQUEST" | "NOT_FOUND" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "PRECONDITION_FAILED" | "INTERNAL_SERVER_ERROR";
+/*
+ * Atelier's one error type. A code says what went wrong and where it surfaced, `type:surface`
+ * (e.g. "not_found:assistant", "rate_limit:widget"). The type alone decides the HTTP status, the
+ * tRPC code and the OpenAI error type, in ERROR_TYPES below and nowhere else; the surface tells
+ * logs and clients which capability refused. The message is always the sentence a user can act on.
+ */
 
-/** A domain error whose code maps 1:1 onto a tRPC error code (and so an HTTP status). */
-export class AppError extends Error {
-  readonly code: AppErrorCode;
-  constructor(code: AppErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "AppError";
-    this.code = code;
+export const ERROR_TYPES = {
+  bad_request: { http: 400, trpc: "BAD_REQUEST", openai: "invalid_request_error" },
+  unauthorized: { http: 401, trpc: "UNAUTHORIZED", openai: "invalid_request_error" },
+  forbidden: { http: 403, trpc: "FORBIDDEN", openai: "permission_error" },
+  not_found: { http: 404, trpc: "NOT_FOUND", openai: "invalid_request_error" },
+  method_not_allowed: { http: 405, trpc: "METHOD_NOT_SUPPORTED", openai: "invalid_request_error" },
+  conflict: { http: 409, trpc: "CONFLICT", openai: "invalid_request_error" },
+  precondition: { http: 412, trpc: "PRECONDITION_FAILED", openai: "invalid_request_error" },
+  too_large: { http: 413, trpc: "PAYLOAD_TOO_LARGE", openai: "invalid_request_error" },
+  rate_limit: { http: 429, trpc: "TOO_MANY_REQUESTS", openai: "rate_limit_exceeded" },
+  internal: { http: 500, trpc: "INTERNAL_SERVER_ERROR", openai: "server_error" },
+  upstream: { http: 502, trpc: "BAD_GATEWAY", openai: "server_error" },
+  unavailable: { http: 503, trpc: "SERVICE_UNAVAILABLE", openai: "server_error" },
+} as const;
+
+export type ErrorType = keyof typeof ERROR_TYPES;
+
+/** Where an error surfaced: a capability, or a part of the engine it runs on. */
+export const SURFACES = [
+  "assistant",
+  "auth",
+  "chat",
+  "conversation",
+  "deploy",
+  "engine",
+  "forge",
+  "knowledge",
+  "model",
+  "studio",
+  "user",
+  "widget",
+  "api",
+  "server",
+] as const;
+export type Surface = (typeof SURFACES)[number];
+
+export type ErrorCode = `${ErrorType}:${Surface}`;
+
+export type AtelierErrorOptions = {
+  cause?: unknown;
+  /** The request field at fault (OpenAI's `param`). */
+  param?: string;
+  /** A stable machine-readable reason, finer than the code (OpenAI's `code`, e.g. "invalid_api_key"). */
+  reason?: string;
+  /** For rate limits: when to try again. */
+  retryAfterSec?: number;
+  /** Structured detail a client can show (e.g. the failing files of an upload). */
+  details?: Record<string, unknown>;
+};
+
+export class AtelierError extends Error {
+  readonly type: ErrorType;
+  readonly surface: Surface;
+  readonly param?: string;
+  readonly reason?: string;
+  readonly retryAfterSec?: number;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: AtelierErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "AtelierError";
+    const [type, surface] = code.split(":") as [ErrorType, Surface];
+    this.type = type;
+    this.surface = surface;
+    this.param = options.param;
+    this.reason = options.reason;
+    this.retryAfterSec = options.retryAfterSec;
+    this.details = options.details;
+  }
+
+  /** "type:surface" */
+  get errorCode(): ErrorCode {
+    return `${this.type}:${this.surface}`;
+  }
+
+  get httpStatus(): number {
+    return ERROR_TYPES[this.type].http;
+  }
+
+  get trpcCode(): (typeof ERROR_TYPES)[ErrorType]["trpc"] {
+    return ERROR_TYPES[this.type].trpc;
   }
 }
 
-export const notFound = (what: string, id: string) => new AppError("NOT_FOUND", `${what} ${id} does not exist.`);
+export const notFound = (surface: Surface, what: string, id: string) => new AtelierError(`not_found:${surface}`, `${what} ${id} does not exist.`);
+
+export const isAtelierError = (err: unknown): err is AtelierError => err instanceof AtelierError;
+
+/** An AtelierError as it is; anything else (a bug) becomes internal:server with a message that reveals nothing. */
+export function asAtelierError(err: unknown, surface: Surface = "server"): AtelierError {
+  if (err instanceof AtelierError) return err;
+  return new AtelierError(`internal:${surface}`, "Internal error.", { cause: err });
+}
+
+const NO_STORE = { "cache-control": "no-store, no-transform" };
+
+/**
+ * The JSON error response of a console route handler: `{ error: { code, message, ...details } }`
+ * with the status of the code's type. Unexpected errors are logged here, once.
+ */
+export function errorResponse(err: unknown, log = "[atelier]"): Response {
+  const e = asAtelierError(err);
+  if (e.type === "internal") console.error(`${log} ${e.errorCode}:`, e.cause ?? e);
+  return Response.json({ error: { code: e.errorCode, message: e.message, ...e.details } }, { status: e.httpStatus, headers: NO_STORE });
+}
+
+/** OpenAI's error body, `{ error: { message, type, param, code } }`. */
+export function openAIErrorBody(err: AtelierError) {
+  return { error: { message: err.message, type: ERROR_TYPES[err.type].openai, param: err.param ?? null, code: err.reason ?? null } };
+}

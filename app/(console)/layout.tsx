@@ -1,7 +1,7 @@
 import { redirect } from "next/navigation";
 import type { ReactNode } from "react";
 import { SessionProvider } from "@/app/_lib/session";
-import { currentSession } from "@/server/auth/current";
+import { currentSession } from "@/app/_lib/current-session";
 import { ConsoleShell } from "./_components/console-shell";
 
 /** The gate: no user yet → /setup; no live session → /login (with a notice when the cookie had expired). */

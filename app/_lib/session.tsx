@@ -5,7 +5,7 @@ import { createContext, useContext, type ReactNode } from "react";
 export type Role = "viewer" | "editor" | "admin";
 export type SessionUser = { id: string; email: string; name: string; role: Role };
 
-/** Same order as server/auth/schema.ts ROLES: each role may do what the ones before it may. */
+/** Same order as server/db/auth-tables.ts ROLES: each role may do what the ones before it may. */
 const ORDER: Role[] = ["viewer", "editor", "admin"];
 
 const SessionContext = createContext<SessionUser | null>(null);

@@ -1,53 +1,35 @@
+import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "@/server/api/root";
+import type { UploadResult as DatasetUploadResult } from "@/server/studio";
+
 /**
- * UI-side view of the studio API contract (STUDIO-CONTRACT.md). Structural, like types.ts, so the
- * pure studio helpers and their unit tests don't depend on server code; the tRPC-inferred types
- * must stay assignable to these wherever query data flows into those helpers (tsc checks it).
+ * The studio's contract as the UI sees it, derived from the router (inputs and inferred outputs)
+ * so there is one definition: server/studio/types.ts and the procedures in server/api/routers/studio.ts.
+ * Type-only imports: nothing of the server reaches the browser bundle.
  */
-export type Goal = "domain" | "answers" | "scratch";
-export type Method = "lora" | "full" | "scratch";
-export type ScratchSize = "tiny" | "small";
-export type DatasetKind = "text" | "chat";
-export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "interrupted";
+type StudioIn = inferRouterInputs<AppRouter>["studio"];
+type StudioOut = inferRouterOutputs<AppRouter>["studio"];
+/** The events of a streamed procedure (an async generator on the server). */
+type Streamed<T> = T extends AsyncIterable<infer E> ? E : never;
 
-export interface Cleaning {
-  dedupe: boolean;
-  nearDedupe: boolean;
-  scrubPii: boolean;
-  minChars: number;
-  maxChars: number;
-  heldOutFraction: number;
-}
+export type Goal = StudioIn["plan"]["goal"];
+export type Method = StudioIn["plan"]["method"];
+export type ScratchSize = NonNullable<StudioIn["plan"]["scratchSize"]>;
+/** Every cleaning setting (the input lets each default; the wizard always sends them all). */
+export type Cleaning = Required<StudioIn["plan"]["cleaning"]>;
+export type DatasetKind = StudioOut["datasets"]["list"][number]["kind"];
+export type RunStatus = StudioOut["runs"]["get"]["status"];
+export type RunProgress = StudioOut["runs"]["get"]["progress"];
+export type WatchEvent = Streamed<StudioOut["runs"]["watch"]>;
+export type CompareEvent = Streamed<StudioOut["compare"]>;
 
-export interface RunProgress {
-  step: number;
-  totalSteps: number;
-  fraction: number;
-  etaSeconds: number | null;
-}
+/** One point of the loss chart: a stored run point or a live progress event (null loss: an eval-only step). */
+export type LossPoint = Pick<StudioOut["runs"]["get"]["points"][number], "step"> & { loss: number | null; evalLoss?: number | null };
 
-/** One point of the loss chart. */
-export interface LossPoint {
-  step: number;
-  /** null on steps that only carry an eval measurement */
-  loss: number | null;
-  evalLoss?: number | null;
-}
+/** Body of POST /api/studio/datasets (a multipart route handler, not tRPC). */
+export type UploadResult = DatasetUploadResult;
 
-export type WatchEvent =
-  | { type: "progress"; step: number; totalSteps: number; loss: number | null; evalLoss?: number | null; lr: number; tokensPerSecond: number; etaSeconds: number | null }
-  | { type: "status"; status: RunStatus; error?: string | null }
-  | { type: "done"; modelId: string | null; pplBefore: number | null; pplAfter: number | null };
-
-export type CompareEvent =
-  | { type: "answer"; promptIndex: number; side: "current" | "candidate"; text: string }
-  | { type: "done" };
-
-/** Body of POST /api/studio/datasets. */
-export interface UploadResult {
-  dataset: { id: string; name: string; format: string; recordCount: number; tokenCount: number };
-  files: { name: string; records: number; warnings: string[] }[];
-}
-
+/** One refused file of an upload, from the route's error body `{ error: { code, message, file?, line?, problems? } }`. */
 export interface UploadProblem {
   code: string;
   message: string;

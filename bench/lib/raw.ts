@@ -26,7 +26,7 @@ export type RawConfig = {
   gpu?: false | "auto";
 };
 
-/** Atelier's default assistant sampling (server/bootstrap.ts DEFAULT_SAMPLING). */
+/** Atelier's default assistant sampling (server/assistants/defaults.ts DEFAULT_SAMPLING). */
 export const DEFAULT_ENGINE_SAMPLING: EngineSampling = { temperature: 0.3, topP: 0.9, topK: 40, repeatPenalty: 1.1 };
 
 let llamaP: Promise<Llama> | undefined;

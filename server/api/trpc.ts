@@ -2,13 +2,11 @@ import "server-only";
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { FetchCreateContextFnOptions } from "@trpc/server/adapters/fetch";
 import { ZodError } from "zod";
-import { CSRF_HEADER, SESSION_COOKIE, readCookie } from "../auth/cookies";
-import { hasRole, type Access } from "../auth/roles";
-import { sessionFromToken, type Session } from "../auth/sessions";
+import { CSRF_HEADER, hasRole, readCookie, SESSION_COOKIE, sessionFromToken, type Access, type Session } from "../auth";
 import { ready } from "../bootstrap";
 import type { AtelierDb } from "../db/client";
-import { AppError } from "../errors";
-import { EngineError, type EngineErrorCode } from "../llm/errors";
+import { clientIp } from "../edge";
+import { AtelierError } from "../errors";
 
 export type Context = {
   db: AtelierDb;
@@ -17,7 +15,7 @@ export type Context = {
   resHeaders: Headers | null;
   /** False only for an HTTP request whose CSRF header does not match its session. */
   csrfOk: boolean;
-  /** Client address as seen by the server (for rate limits); null in-process. */
+  /** The client's address (clientIp: the socket, or past trusted proxies), for sign-in throttling; null in-process. */
   ip: string | null;
   /** The request's Origin header, if any. */
   origin: string | null;
@@ -33,7 +31,7 @@ export async function createContext(opts: FetchCreateContextFnOptions): Promise<
     session,
     resHeaders,
     csrfOk: !!session && !!sent && sent === session.csrfToken,
-    ip: req.headers.get("x-forwarded-for")?.split(",")[0]?.trim() || req.headers.get("x-real-ip") || null,
+    ip: clientIp(req),
     origin: req.headers.get("origin"),
   };
 }
@@ -45,26 +43,13 @@ export function internalContext(db: AtelierDb, session: Session | null): Context
 
 export type Meta = { access: Access };
 
-const ENGINE_CODES: Record<EngineErrorCode, TRPCError["code"]> = {
-  MODEL_NOT_FOUND: "NOT_FOUND",
-  MODEL_FILE_MISSING: "PRECONDITION_FAILED",
-  MODEL_FILE_INVALID: "BAD_REQUEST",
-  MODEL_LOAD_FAILED: "PRECONDITION_FAILED",
-  NETWORK_UNREACHABLE: "PRECONDITION_FAILED",
-  DOWNLOAD_FAILED: "BAD_GATEWAY",
-  BAD_URI: "BAD_REQUEST",
-  CONTEXT_OVERFLOW: "BAD_REQUEST",
-  ENGINE_BUSY: "SERVICE_UNAVAILABLE",
-};
-
-/** Domain errors keep their message and get the matching tRPC code; anything else is a 500. */
+/**
+ * Every error leaves a procedure as a TRPCError: an AtelierError keeps its message and gets the
+ * tRPC code of its type (server/errors.ts, the one table); anything else is a 500 that says nothing.
+ */
 export function toTRPCError(err: unknown): TRPCError {
-  if (err instanceof TRPCError) {
-    if (err.cause instanceof AppError || err.cause instanceof EngineError) return toTRPCError(err.cause);
-    return err;
-  }
-  if (err instanceof AppError) return new TRPCError({ code: err.code, message: err.message, cause: err });
-  if (err instanceof EngineError) return new TRPCError({ code: ENGINE_CODES[err.code], message: err.message, cause: err });
+  if (err instanceof TRPCError) return err.cause instanceof AtelierError ? toTRPCError(err.cause) : err;
+  if (err instanceof AtelierError) return new TRPCError({ code: err.trpcCode, message: err.message, cause: err });
   return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "Internal error.", cause: err });
 }
 
@@ -84,6 +69,8 @@ const t = initTRPC.context<Context>().meta<Meta>().create({
       data: {
         ...shape.data,
         stack: undefined,
+        /** The AtelierError code ("type:surface"), when the error is one. */
+        errorCode: error.cause instanceof AtelierError ? error.cause.errorCode : null,
         zodError: error.cause instanceof ZodError ? error.cause.issues.map((i) => `${i.path.join(".")}: ${i.message}`) : null,
       },
     };
@@ -103,16 +90,12 @@ const errorMapping = t.middleware(async ({ next }) => {
  */
 const accessControl = t.middleware(async ({ ctx, meta, type, next }) => {
   const access = meta?.access;
-  if (!access) throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "Procedure declares no access level." });
+  if (!access) throw new AtelierError("internal:server", "Procedure declares no access level.");
   if (access === "public") return next();
   const session = ctx.session;
-  if (!session) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in to continue (your session may have expired)." });
-  if (!hasRole(session.user.role, access)) {
-    throw new TRPCError({ code: "FORBIDDEN", message: `This needs the ${access} role; you are ${session.user.role}.` });
-  }
-  if (type !== "query" && !ctx.csrfOk) {
-    throw new TRPCError({ code: "FORBIDDEN", message: "Missing or invalid CSRF token; reload the page and try again." });
-  }
+  if (!session) throw new AtelierError("unauthorized:auth", "Sign in to continue (your session may have expired).");
+  if (!hasRole(session.user.role, access)) throw new AtelierError("forbidden:auth", `This needs the ${access} role; you are ${session.user.role}.`);
+  if (type !== "query" && !ctx.csrfOk) throw new AtelierError("forbidden:auth", "Missing or invalid CSRF token; reload the page and try again.");
   return next({ ctx: { ...ctx, session } });
 });
 

@@ -1,16 +1,16 @@
 import "server-only";
 import { asc, desc, eq, inArray, isNotNull, isNull } from "drizzle-orm";
-import { auditTrail, diffFields, recordAudit } from "../auth/audit";
-import { users } from "../auth/schema";
-import type { Session } from "../auth/sessions";
-import { DEFAULT_SAMPLING } from "../bootstrap";
-import { assistantView, getAssistant, type AssistantView } from "../chat/conversations";
+import { auditTrail, diffFields, recordAudit } from "../auth";
+import { users } from "../db/auth-tables";
+import type { Session } from "../auth";
+import { DEFAULT_SAMPLING } from "./defaults";
+import { assistantView, getAssistant, type AssistantView } from "./lookup";
 import type { AtelierDb } from "../db/client";
 import { assistantCollections, assistants, type AssistantRow } from "../db/schema";
-import { AppError } from "../errors";
+import { AtelierError } from "../errors";
 import { newId } from "../ids";
 import { getCollection } from "../knowledge";
-import { getModelRow } from "../models/registry";
+import { getModelRow } from "../models";
 import type { AssistantPatch, AssistantSettings } from "./settings";
 
 export const AUDIT_ENTITY = "assistant";
@@ -139,7 +139,7 @@ export function duplicateAssistant(db: AtelierDb, session: Session | null, id: s
 export function setArchived(db: AtelierDb, session: Session | null, id: string, archived: boolean): AssistantDetail {
   const row = getAssistant(db, id);
   if (archived && row.isDefault) {
-    throw new AppError("CONFLICT", `${row.name} is the default assistant; make another assistant the default before archiving it.`);
+    throw new AtelierError("conflict:assistant", `${row.name} is the default assistant; make another assistant the default before archiving it.`);
   }
   if (archived === (row.archivedAt !== null)) return getAssistantDetail(db, id);
   db.transaction((tx) => {
@@ -152,7 +152,7 @@ export function setArchived(db: AtelierDb, session: Session | null, id: string, 
 
 export function setDefaultAssistant(db: AtelierDb, session: Session | null, id: string): AssistantDetail {
   const row = getAssistant(db, id);
-  if (row.archivedAt !== null) throw new AppError("CONFLICT", `${row.name} is archived; restore it before making it the default.`);
+  if (row.archivedAt !== null) throw new AtelierError("conflict:assistant", `${row.name} is archived; restore it before making it the default.`);
   if (row.isDefault) return getAssistantDetail(db, id);
   db.transaction((tx) => {
     const t = tx as unknown as AtelierDb;

@@ -64,3 +64,6 @@ export type AssistantPatch = z.output<typeof assistantPatchSchema>;
 
 /** The part of the settings that shapes a generated answer. */
 export type GenerationSettings = Pick<AssistantSettings, "systemPrompt" | "outOfScopeReply" | "historyWindow" | "sampling" | "modelId">;
+
+/** How an assistant answers, apart from which model answers: what an evaluation varies independently of the model version. */
+export type Persona = Omit<GenerationSettings, "modelId">;

@@ -1,7 +1,7 @@
 import "server-only";
 import { and, desc, eq } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
-import { auditLog, type AuditRow } from "./schema";
+import { auditLog, type AuditRow } from "../db/auth-tables";
 import type { Session } from "./sessions";
 
 /** Appends who did what to which entity; `detail` is small JSON such as { field: [before, after] }. */

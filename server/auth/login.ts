@@ -2,7 +2,7 @@ import "server-only";
 import { eq } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
 import { hashPassword, verifyPassword } from "./password";
-import { users, type UserRow } from "./schema";
+import { users, type UserRow } from "../db/auth-tables";
 import { loginThrottles } from "./throttle";
 
 /** Every sign-in attempt takes at least this long, right or wrong, so timing tells nothing. */

@@ -1,10 +1,10 @@
 import "server-only";
 import { and, asc, count, eq, isNull, ne } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
-import { AppError, notFound } from "../errors";
+import { AtelierError, notFound } from "../errors";
 import { recordAudit } from "./audit";
 import { hashPassword } from "./password";
-import { sessions, users, type Role, type UserRow } from "./schema";
+import { sessions, users, type Role, type UserRow } from "../db/auth-tables";
 import { deleteUserSessions, type Session } from "./sessions";
 import { checkPasswordLength, createUser, type NewUser } from "./users";
 
@@ -19,7 +19,7 @@ export function listUsers(db: AtelierDb): UserView[] {
 
 function getUser(db: AtelierDb, id: string): UserRow {
   const row = db.select().from(users).where(eq(users.id, id)).get();
-  if (!row) throw notFound("User", id);
+  if (!row) throw notFound("user", "User", id);
   return row;
 }
 
@@ -36,7 +36,7 @@ function otherActiveAdmins(db: AtelierDb, exceptId: string): number {
 
 function assertNotLastAdmin(db: AtelierDb, target: UserRow, doing: string): void {
   if (target.role === "admin" && !target.disabledAt && otherActiveAdmins(db, target.id) === 0) {
-    throw new AppError("CONFLICT", `You cannot ${doing} the last admin; make someone else an admin first.`);
+    throw new AtelierError("conflict:user", `You cannot ${doing} the last admin; make someone else an admin first.`);
   }
 }
 
@@ -80,7 +80,7 @@ export async function resetUserPassword(db: AtelierDb, actor: Session, id: strin
   return db.transaction((tx) => {
     const t = tx as unknown as AtelierDb;
     const updated = t.update(users).set({ passwordHash }).where(eq(users.id, id)).returning().get();
-    if (!updated) throw notFound("User", id);
+    if (!updated) throw notFound("user", "User", id);
     t.delete(sessions).where(and(eq(sessions.userId, id), ne(sessions.tokenHash, actor.tokenHash))).run();
     recordAudit(t, actor, "user.password", { type: "user", id });
     return view(updated);

@@ -1,5 +1,5 @@
 import "server-only";
-import { ROLES, type Role } from "./schema";
+import { ROLES, type Role } from "../db/auth-tables";
 
 /** True when `role` may do what `required` may (admin ⊃ editor ⊃ viewer). */
 export function hasRole(role: Role, required: Role): boolean {

@@ -3,8 +3,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { and, eq, gt, lt } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
 import { env } from "../env";
-import { TRPCError } from "@trpc/server";
-import { sessions, users, type Role } from "./schema";
+import { AtelierError } from "../errors";
+import { sessions, users, type Role } from "../db/auth-tables";
 
 export type SessionUser = { id: string; email: string; name: string; role: Role };
 export type Session = { user: SessionUser; csrfToken: string; expiresAt: number; tokenHash: string };
@@ -57,6 +57,6 @@ export function deleteUserSessions(db: AtelierDb, userId: string): void {
  * callers; this only narrows the type (and fails closed if that ever changes).
  */
 export function signedIn(ctx: { session: Session | null }): Session {
-  if (!ctx.session) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in to continue." });
+  if (!ctx.session) throw new AtelierError("unauthorized:auth", "Sign in to continue.");
   return ctx.session;
 }

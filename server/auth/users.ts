@@ -1,12 +1,12 @@
 import "server-only";
-import { count, eq } from "drizzle-orm";
-import { claimOrphanConversations } from "../chat/conversations";
+import { and, count, eq, isNull } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
+import { conversations } from "../db/schema";
 import { env } from "../env";
-import { AppError } from "../errors";
+import { AtelierError } from "../errors";
 import { newId } from "../ids";
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password";
-import { users, type Role, type UserRow } from "./schema";
+import { users, type Role, type UserRow } from "../db/auth-tables";
 
 export type NewUser = { email: string; name?: string; password: string; role: Role };
 
@@ -16,7 +16,7 @@ export function userCount(db: AtelierDb): number {
 
 export function checkPasswordLength(password: string): void {
   if (password.length < PASSWORD_MIN_LENGTH || password.length > PASSWORD_MAX_LENGTH) {
-    throw new AppError("BAD_REQUEST", `Passwords need ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters.`);
+    throw new AtelierError("bad_request:user", `Passwords need ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters.`);
   }
 }
 
@@ -30,7 +30,7 @@ async function prepareUser(input: NewUser) {
 
 function assertEmailFree(db: AtelierDb, email: string): void {
   if (db.select({ id: users.id }).from(users).where(eq(users.email, email)).get()) {
-    throw new AppError("CONFLICT", `A user with the email ${email} already exists.`);
+    throw new AtelierError("conflict:user", `A user with the email ${email} already exists.`);
   }
 }
 
@@ -48,13 +48,17 @@ export async function createUser(db: AtelierDb, input: NewUser): Promise<UserRow
  * before accounts existed become the first admin's.
  */
 export async function setupFirstAdmin(db: AtelierDb, input: Omit<NewUser, "role">): Promise<UserRow> {
-  const already = () => new AppError("CONFLICT", "Atelier is already set up; sign in instead.");
+  const already = () => new AtelierError("conflict:user", "Atelier is already set up; sign in instead.");
   if (userCount(db) > 0) throw already();
   const row = await prepareUser({ ...input, role: "admin" });
   return db.transaction((tx) => {
     if (userCount(tx as unknown as AtelierDb) > 0) throw already();
     const user = tx.insert(users).values(row).returning().get();
-    claimOrphanConversations(tx as unknown as AtelierDb, user.id);
+    // Console conversations from before accounts existed become the first admin's.
+    tx.update(conversations)
+      .set({ userId: user.id })
+      .where(and(eq(conversations.channel, "console"), isNull(conversations.userId)))
+      .run();
     return user;
   });
 }

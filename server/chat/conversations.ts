@@ -1,24 +1,12 @@
 import "server-only";
-import { and, asc, desc, eq, gte, isNull, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, or, sql } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
-import { assistants, conversations, messages, models, type AssistantRow, type ConversationRow, type MessageRow } from "../db/schema";
-import { AppError, notFound } from "../errors";
+import { getAssistant } from "../assistants";
+import { assistants, conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
+import { AtelierError, notFound } from "../errors";
 import { newId } from "../ids";
 
 export const NEW_CHAT_TITLE = "New chat";
-
-export type AssistantView = AssistantRow & { modelLabel: string | null };
-
-export function assistantView(db: AtelierDb, row: AssistantRow): AssistantView {
-  const model = row.modelId ? db.select({ name: models.name }).from(models).where(eq(models.id, row.modelId)).get() : undefined;
-  return { ...row, modelLabel: model?.name ?? null };
-}
-
-export function getAssistant(db: AtelierDb, id: string): AssistantRow {
-  const row = db.select().from(assistants).where(eq(assistants.id, id)).get();
-  if (!row) throw notFound("Assistant", id);
-  return row;
-}
 
 /**
  * With `ownerId`, only that console user's own conversation is found: anyone else's (other users',
@@ -26,20 +14,12 @@ export function getAssistant(db: AtelierDb, id: string): AssistantRow {
  */
 export function getConversation(db: AtelierDb, id: string, ownerId?: string): ConversationRow {
   const row = db.select().from(conversations).where(eq(conversations.id, id)).get();
-  if (!row || (ownerId !== undefined && !ownedBy(row, ownerId))) throw notFound("Conversation", id);
+  if (!row || (ownerId !== undefined && !ownedBy(row, ownerId))) throw notFound("conversation", "Conversation", id);
   return row;
 }
 
 const ownedBy = (row: ConversationRow, userId: string) => row.channel === "console" && row.userId === userId;
 const ownerFilter = (userId: string) => and(eq(conversations.channel, "console"), eq(conversations.userId, userId));
-
-/** Console conversations from before accounts existed become the first admin's. */
-export function claimOrphanConversations(db: AtelierDb, userId: string): void {
-  db.update(conversations)
-    .set({ userId })
-    .where(and(eq(conversations.channel, "console"), isNull(conversations.userId)))
-    .run();
-}
 
 export function listMessages(db: AtelierDb, conversationId: string): MessageRow[] {
   return db.select().from(messages).where(eq(messages.conversationId, conversationId)).orderBy(asc(messages.position)).all();
@@ -79,7 +59,7 @@ export function listConversations(db: AtelierDb, ownerId: string, search?: strin
 
 export function createConversation(db: AtelierDb, input: { assistantId: string; title?: string; userId?: string }): ConversationRow {
   const assistant = getAssistant(db, input.assistantId);
-  if (assistant.archivedAt) throw new AppError("CONFLICT", `Assistant "${assistant.name}" is archived; restore it to start new conversations.`);
+  if (assistant.archivedAt) throw new AtelierError("conflict:conversation", `Assistant "${assistant.name}" is archived; restore it to start new conversations.`);
   return db
     .insert(conversations)
     .values({ id: newId(), assistantId: input.assistantId, title: input.title?.trim() || NEW_CHAT_TITLE, userId: input.userId ?? null })

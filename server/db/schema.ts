@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, type AnySQLiteColumn } from "drizzle-orm/sqlite-core";
-import { users } from "../auth/schema";
+import { users } from "./auth-tables";
 
 const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
 

@@ -1,4 +1,3 @@
-import "server-only";
 /**
  * atelier forge — training from the terminal.
  *   npx atelier forge train --mode lora --base m.gguf --data notes.md --data qa.jsonl --out adapter.gguf
@@ -15,15 +14,10 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
-import {
-  buildDataset,
-  forgeTokenizerFromBpe,
-  forgeTokenizerFromModel,
-  loadCorpusFile,
-  type ChatRecord,
-  type ForgeTokenizer,
-  type TextDocument,
-} from "./dataset";
+import { buildDataset } from "./data/build";
+import { loadCorpusFile } from "./data/corpus";
+import type { ChatRecord, TextDocument } from "./data/render";
+import { forgeTokenizerFromBpe, forgeTokenizerFromModel, type ForgeTokenizer } from "./data/tokenizer";
 import { ForgeError } from "./errors";
 import { ProgressPrinter, fmtDuration } from "./progress";
 import { trainBpe } from "./tokenizer/train";

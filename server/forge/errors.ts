@@ -1,4 +1,4 @@
-import "server-only";
+import { AtelierError, type ErrorCode } from "../errors";
 
 /** Error codes reported by the native trainer (`{"type":"error","code":...}`). */
 export const NATIVE_ERROR_CODES = [
@@ -26,10 +26,26 @@ export const HOST_ERROR_CODES = [
 export type NativeErrorCode = (typeof NATIVE_ERROR_CODES)[number];
 export type ForgeErrorCode = NativeErrorCode | (typeof HOST_ERROR_CODES)[number];
 
-export class ForgeError extends Error {
+/** How each forge code surfaces (HTTP/tRPC status through server/errors.ts): the user's input or setup, or a fault. */
+const SURFACES_AS: Record<ForgeErrorCode, ErrorCode> = {
+  BAD_GGUF: "internal:forge",
+  UNSUPPORTED_ARCH: "internal:forge",
+  DATASET_TOO_SMALL: "bad_request:forge",
+  CONTEXT_TOO_LONG: "bad_request:forge",
+  OUT_OF_MEMORY: "internal:forge",
+  BAD_CONFIG: "bad_request:forge",
+  IO: "internal:forge",
+  NOT_BUILT: "precondition:forge",
+  CRASHED: "internal:forge",
+  PROTOCOL: "internal:forge",
+  ABORTED: "internal:forge",
+};
+
+/** A trainer failure; `code` is the trainer's own (native or host) code, `errorCode` the app-wide one. */
+export class ForgeError extends AtelierError {
   readonly code: ForgeErrorCode;
   constructor(code: ForgeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(SURFACES_AS[code], message, { cause: options?.cause, reason: code });
     this.name = "ForgeError";
     this.code = code;
   }

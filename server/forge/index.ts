@@ -1,5 +1,9 @@
-import "server-only";
-// Public API of the forge (training). See docs/ARCHITECTURE.md and models/README.md.
+// Forge, Atelier's training engine, as a library: the only import path from outside server/forge
+// (the layer rules in .dependency-cruiser.cjs say so). The CLI (cli.ts) and the starter recipe
+// (starter/) are entry scripts over the same API; the C++ trainer is in native/.
+//   data/        training files → records → tokens + loss masks → packed ATDS rows
+//   tokenizer/   a byte-level BPE for models crafted from scratch
+//   trainer.ts   the typed API over the native `atelier-forge` process (train, eval, merge, quantize)
 export { ForgeError, isForgeError, type ForgeErrorCode, type NativeErrorCode } from "./errors";
 export { forgeBinaryAvailable, forgeBinaryPath, repoRoot } from "./binary";
 export {
@@ -15,6 +19,7 @@ export {
   type TrainConfig,
   type TrainConfigInput,
   type ProgressEvent,
+  type StartEvent,
   type StepEvent,
   type TrainResult,
   type TrainingRun,
@@ -22,23 +27,24 @@ export {
   type QuantType,
   type RunOptions,
 } from "./trainer";
+export { forgeTokenizerFromBpe, forgeTokenizerFromModel, loadTokenizerModel, type ForgeTokenizer } from "./data/tokenizer";
+export { tokenizeChat, tokenizeDocument, type ChatMessage, type ChatRecord, type Sample, type TextDocument } from "./data/render";
+export { splitHeldOut } from "./data/split";
+export { assertBatchFits, packSamples, packStream, type PackedRows, type PackOrder, type PackStats } from "./data/pack";
+export { encodeAtds, readAtds, writeAtds } from "./data/atds";
+export { buildDataset, type BuildDatasetOptions, type BuiltDataset } from "./data/build";
 export {
-  buildDataset,
-  tokenizeChat,
-  tokenizeDocument,
-  forgeTokenizerFromBpe,
-  forgeTokenizerFromModel,
-  loadTokenizerModel,
-  loadCorpusFile,
+  isRecordFormat,
+  MIN_PASSAGE_CHARS,
+  PASSAGE_CHARS,
+  parseRecordFile,
+  parseTrainingFile,
+  passagesOf,
+  recordText,
   toChatRecord,
-  splitHeldOut,
-  writeAtds,
-  readAtds,
-  type ChatRecord,
-  type TextDocument,
-  type ForgeTokenizer,
-  type BuiltDataset,
-  type BuildDatasetOptions,
-} from "./dataset";
+  type ParsedTrainingFile,
+  type TrainingRecord,
+} from "./data/records";
+export { loadCorpusFile } from "./data/corpus";
+export { trainBpe, type BpeTokenizer } from "./tokenizer";
 export { ProgressPrinter } from "./progress";
-export { STARTER_SYSTEM_PROMPT } from "./starter/recipe";

@@ -1,4 +1,3 @@
-import "server-only";
 import type { ProgressEvent } from "./trainer";
 
 /** "1:05:03", "4:07", "12s" */

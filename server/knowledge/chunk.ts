@@ -1,5 +1,5 @@
 import "server-only";
-import { parseDocument, type OutlineEntry, type ParsedDocument, type ParseInput, type ParseOptions } from "./parse";
+import { parseDocument, type OutlineEntry, type ParsedDocument, type ParseInput, type ParseOptions } from "../documents";
 
 export type ChunkOptions = {
   /** Tokens a chunk aims for (approximate, see estimateTokens). Default 300. */

@@ -1,7 +1,7 @@
 import "server-only";
 import fs from "node:fs";
 import { env } from "@/server/env";
-import { AppError } from "@/server/errors";
+import { AtelierError } from "@/server/errors";
 import { llamaInstance } from "@/server/llm/llama";
 import { createLlamaEmbedder, type Embedder } from "./embedder";
 
@@ -15,18 +15,18 @@ const globalForEmbedder = globalThis as unknown as { atelierEmbedder?: Loaded };
 
 async function load(modelPath: string): Promise<Embedder> {
   if (!fs.existsSync(modelPath)) {
-    throw new AppError("PRECONDITION_FAILED", `The embedding model ${modelPath} (ATELIER_EMBEDDING_MODEL) does not exist.`);
+    throw new AtelierError("precondition:knowledge", `The embedding model ${modelPath} (ATELIER_EMBEDDING_MODEL) does not exist.`);
   }
   try {
     const llama = await llamaInstance();
     const model = await llama.loadModel({ modelPath });
     return await createLlamaEmbedder(model);
   } catch (err) {
-    throw new AppError("PRECONDITION_FAILED", `The embedding model ${modelPath} could not be loaded: ${(err as Error).message}`, { cause: err });
+    throw new AtelierError("precondition:knowledge", `The embedding model ${modelPath} could not be loaded: ${(err as Error).message}`, { cause: err });
   }
 }
 
-/** The configured embedder, or null when none is configured. Throws a clear AppError when it cannot load. */
+/** The configured embedder, or null when none is configured. Throws a clear AtelierError when it cannot load. */
 export function configuredEmbedder(): Promise<Embedder | null> {
   const modelPath = env().ATELIER_EMBEDDING_MODEL;
   if (!modelPath) return Promise.resolve(null);

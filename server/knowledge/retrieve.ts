@@ -4,7 +4,8 @@ import type { AtelierDb } from "@/server/db/client";
 import { assistantCollections, assistants, models, type MessageCitation } from "@/server/db/schema";
 import { sequenceContextSize } from "@/server/llm/tuning";
 import { embedderOrWarning } from "./embedding-model";
-import { buildContext, search, type SearchResponse } from "./search";
+import { buildContext } from "./search/context";
+import { search, type SearchResponse } from "./search/search";
 
 /*
  * Retrieval for a chat turn: the one function the console chat, the widget and the public API

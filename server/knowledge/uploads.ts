@@ -1,9 +1,9 @@
 import "server-only";
 import { env } from "@/server/env";
-import { AppError } from "@/server/errors";
+import { AtelierError } from "@/server/errors";
 import { AsyncQueue } from "@/server/llm/async-queue";
-import { formatBytes } from "./parse/decode";
-import type { IndexProgress } from "./index";
+import { formatBytes } from "../documents/decode";
+import type { IndexProgress } from "./indexing";
 
 /*
  * What the console's upload and reindex procedures share: the per-file size limit, decoding
@@ -15,9 +15,9 @@ export function maxUploadBytes(): number {
   return env().ATELIER_KNOWLEDGE_MAX_FILE_MB * 1024 * 1024;
 }
 
-function tooLarge(fileName: string, bytes: number, limit: number): AppError {
-  return new AppError(
-    "PAYLOAD_TOO_LARGE",
+function tooLarge(fileName: string, bytes: number, limit: number): AtelierError {
+  return new AtelierError(
+      "too_large:knowledge",
     `"${fileName}" is ${formatBytes(bytes)}; the limit is ${formatBytes(limit)} per file (ATELIER_KNOWLEDGE_MAX_FILE_MB).`,
   );
 }
@@ -29,7 +29,7 @@ export function decodeUpload(fileName: string, base64: string): Uint8Array {
   const limit = maxUploadBytes();
   const approx = Math.floor((base64.length * 3) / 4);
   if (approx - 2 > limit) throw tooLarge(fileName, approx, limit);
-  if (base64.length % 4 !== 0 || !BASE64.test(base64)) throw new AppError("BAD_REQUEST", `"${fileName}" was not sent as valid base64.`);
+  if (base64.length % 4 !== 0 || !BASE64.test(base64)) throw new AtelierError("bad_request:knowledge", `"${fileName}" was not sent as valid base64.`);
   const bytes = new Uint8Array(Buffer.from(base64, "base64"));
   if (bytes.length > limit) throw tooLarge(fileName, bytes.length, limit);
   return bytes;

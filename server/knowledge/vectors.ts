@@ -162,3 +162,9 @@ export function nearestChunks(
   }
   return rows.sort((a, b) => a.distance - b.distance).slice(0, k);
 }
+
+/** Loads sqlite-vec when a vector table exists (deleting chunks must delete their vectors too). */
+export async function loadVectorsIfPresent(sqlite: Database.Database): Promise<void> {
+  if (vectorTableExists(sqlite)) await loadVectorExtension(sqlite);
+}
+

@@ -2,7 +2,8 @@ import "server-only";
 import { eq } from "drizzle-orm";
 import type { AtelierDb } from "@/server/db/client";
 import { assistantCollections } from "@/server/db/schema";
-import { deleteCollection, getDocument, getDocumentText, listChunks } from "./index";
+import { deleteCollection } from "./collections";
+import { getDocument, getDocumentText, listChunks } from "./documents";
 
 /** A document as the console's reader shows it: its text, and where each chunk starts and ends. */
 export function documentView(db: AtelierDb, id: string) {

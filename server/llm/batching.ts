@@ -1,7 +1,6 @@
 import "server-only";
 import type { BatchItem, LlamaContext, PrioritizedBatchItem } from "node-llama-cpp";
-
-type QueuedDecode = { tokens: readonly number[]; sequenceId: number };
+import { queuedDecodes, queuedDecodeSequenceIds } from "./internals";
 
 /**
  * Emits each decode batch in ascending sequence id.
@@ -12,12 +11,12 @@ type QueuedDecode = { tokens: readonly number[]; sequenceId: number };
  * weights again; in id order it is one (c=8: 95 -> 124 tok/s, bench/ENGINE-TUNING.md).
  * Fairness is maximumParallelism's: one token for every waiting sequence, leftovers to prompts.
  *
- * Reads node-llama-cpp 3.21.1's internal queue (pinned exactly) to learn each item's sequence id;
+ * Reads node-llama-cpp's internal queue (internals.ts) to learn each item's sequence id;
  * without it the order stays as given, which is only slower.
  */
 export function sequenceOrderStrategy(context: () => LlamaContext | undefined) {
   return ({ items, size }: { items: readonly BatchItem[]; size: number }): PrioritizedBatchItem[] => {
-    const queued = (context() as unknown as { _queuedDecodes?: QueuedDecode[] } | undefined)?._queuedDecodes ?? [];
+    const queued = queuedDecodes(context()) ?? [];
     const ids = new Map<readonly number[], number>(queued.map((q) => [q.tokens, q.sequenceId]));
     const sorted = [...items].sort((a, b) => (ids.get(a.tokens) ?? 0) - (ids.get(b.tokens) ?? 0));
     let left = size;
@@ -95,7 +94,7 @@ export class StepBarrier {
  */
 export function lockstepDispatchSchedule(context: () => LlamaContext | undefined, barrier: StepBarrier) {
   return (dispatch: () => void): void => {
-    const queued = (context() as unknown as { _queuedDecodeSequenceIds?: ReadonlySet<number> } | undefined)?._queuedDecodeSequenceIds;
+    const queued = queuedDecodeSequenceIds(context());
     if (queued && barrier.ids.size > 0 && [...barrier.ids].every((id) => queued.has(id))) dispatch();
     else setImmediate(dispatch);
   };

@@ -1,4 +1,3 @@
-import "server-only";
 import type { ChatHistoryItem } from "node-llama-cpp";
 
 export type Turn = { role: "user" | "assistant"; content: string };

@@ -1,4 +1,5 @@
 import "server-only";
+import { AtelierError, type ErrorCode } from "../errors";
 
 export type EngineErrorCode =
   | "MODEL_NOT_FOUND"
@@ -11,11 +12,24 @@ export type EngineErrorCode =
   | "CONTEXT_OVERFLOW"
   | "ENGINE_BUSY";
 
-/** A failure of the inference engine with a code the API layer maps to a tRPC/HTTP status. */
-export class EngineError extends Error {
+/** How each engine code surfaces (its HTTP/tRPC status comes from server/errors.ts). */
+const SURFACES_AS: Record<EngineErrorCode, ErrorCode> = {
+  MODEL_NOT_FOUND: "not_found:model",
+  MODEL_FILE_MISSING: "precondition:model",
+  MODEL_FILE_INVALID: "bad_request:model",
+  MODEL_LOAD_FAILED: "precondition:engine",
+  NETWORK_UNREACHABLE: "precondition:model",
+  DOWNLOAD_FAILED: "upstream:model",
+  BAD_URI: "bad_request:model",
+  CONTEXT_OVERFLOW: "bad_request:engine",
+  ENGINE_BUSY: "unavailable:engine",
+};
+
+/** A failure of the inference engine; `code` is the engine's own, `errorCode` the app-wide one. */
+export class EngineError extends AtelierError {
   readonly code: EngineErrorCode;
   constructor(code: EngineErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(SURFACES_AS[code], message, { cause: options?.cause, reason: code });
     this.name = "EngineError";
     this.code = code;
   }

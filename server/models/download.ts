@@ -6,7 +6,7 @@ import { createModelDownloader } from "node-llama-cpp";
 import type { AtelierDb } from "../db/client";
 import { models } from "../db/schema";
 import { env } from "../env";
-import { AppError } from "../errors";
+import { AtelierError } from "../errors";
 import { newId } from "../ids";
 import { inspectGguf } from "../llm/inspect";
 import { factsToColumns, toModelView, type ModelView } from "./registry";
@@ -20,7 +20,7 @@ const HF_URI = /^hf:[\w.-]+\/[\w.-]+(?:\/[^\s]+\.gguf|:[\w.-]+)?$/;
 export function parseHfUri(uri: string): string {
   const trimmed = uri.trim();
   if (!HF_URI.test(trimmed)) {
-    throw new AppError("BAD_REQUEST", `"${uri}" is not a Hugging Face model URI. Use hf:owner/repo/file.gguf (or hf:owner/repo:Q4_K_M).`);
+    throw new AtelierError("bad_request:model", `"${uri}" is not a Hugging Face model URI. Use hf:owner/repo/file.gguf (or hf:owner/repo:Q4_K_M).`);
   }
   return trimmed;
 }
@@ -29,8 +29,8 @@ export function parseHfUri(uri: string): string {
 export async function assertHubReachable(host = "huggingface.co"): Promise<void> {
   const timeoutMs = env().ATELIER_NETWORK_TIMEOUT_S * 1000;
   const unreachable = (why: string) =>
-    new AppError(
-      "PRECONDITION_FAILED",
+    new AtelierError(
+      "precondition:model",
       `The network is unreachable: cannot reach ${host} (${why}). Copy the GGUF file onto this machine and add it as a local model instead.`,
     );
   let timer: NodeJS.Timeout | undefined;
@@ -91,6 +91,6 @@ export async function* downloadModel(
   } catch (err) {
     const message = `Download of ${uri} failed: ${(err as Error).message}`;
     db.update(models).set({ status: "error", error: message }).where(eq(models.id, id)).run();
-    throw new AppError("BAD_REQUEST", message, { cause: err });
+    throw new AtelierError("bad_request:model", message, { cause: err });
   }
 }

@@ -3,7 +3,7 @@ import path from "node:path";
 import { desc, eq } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
 import { models, type ModelRow } from "../db/schema";
-import { AppError, notFound } from "../errors";
+import { AtelierError, notFound } from "../errors";
 import { newId } from "../ids";
 import { EngineError } from "../llm/errors";
 import { inspectGguf, type GgufFacts } from "../llm/inspect";
@@ -23,7 +23,7 @@ export function listModels(db: AtelierDb): ModelView[] {
 
 export function getModelRow(db: AtelierDb, id: string): ModelRow {
   const row = db.select().from(models).where(eq(models.id, id)).get();
-  if (!row) throw notFound("Model", id);
+  if (!row) throw notFound("model", "Model", id);
   return row;
 }
 
@@ -41,7 +41,7 @@ async function inspectOrBadRequest(filePath: string): Promise<GgufFacts> {
   try {
     return await inspectGguf(filePath);
   } catch (err) {
-    if (err instanceof EngineError) throw new AppError("BAD_REQUEST", err.message, { cause: err });
+    if (err instanceof EngineError) throw new AtelierError("bad_request:model", err.message, { cause: err });
     throw err;
   }
 }
@@ -54,7 +54,7 @@ export async function addLocalModel(
   const filePath = path.resolve(input.path);
   const facts = await inspectOrBadRequest(filePath);
   if (facts.isAdapter && !input.baseModelId) {
-    throw new AppError("BAD_REQUEST", `${filePath} is a LoRA adapter; choose the base model it was trained on.`);
+    throw new AtelierError("bad_request:model", `${filePath} is a LoRA adapter; choose the base model it was trained on.`);
   }
   if (input.baseModelId) getModelRow(db, input.baseModelId);
   const row = db
@@ -79,8 +79,8 @@ export async function removeModel(db: AtelierDb, id: string): Promise<void> {
   getModelRow(db, id);
   const children = db.select({ id: models.id, name: models.name }).from(models).where(eq(models.baseModelId, id)).all();
   if (children.length > 0) {
-    throw new AppError(
-      "CONFLICT",
+    throw new AtelierError(
+      "conflict:model",
       `Cannot remove this model: ${children.map((c) => c.name).join(", ")} ${children.length === 1 ? "was" : "were"} trained from it. Remove those first.`,
     );
   }

@@ -1,6 +1,6 @@
 import "server-only";
 import { isIPv6 } from "node:net";
-import { splitHeldOut } from "../forge/dataset";
+import { splitHeldOut } from "../forge";
 import { recordText } from "./ingest";
 import type { CleaningEffect, CleaningOptions, StudioRecord } from "./types";
 

@@ -2,9 +2,9 @@ import "server-only";
 import { eq } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
 import { assistants } from "../db/schema";
-import { AppError, notFound } from "../errors";
+import { AtelierError, notFound } from "../errors";
 import { generateChat } from "../llm/generate";
-import { getModelRow, servingSpecFor } from "../models/registry";
+import { getModelRow, servingSpecFor } from "../models";
 import type { CompareEvent } from "./types";
 import { getEvalPrompts } from "./versions";
 
@@ -17,8 +17,8 @@ export const COMPARE_MAX_TOKENS = 200;
  */
 export async function* compareModels(db: AtelierDb, input: { assistantId: string; candidateModelId: string }, signal?: AbortSignal): AsyncGenerator<CompareEvent> {
   const a = db.select().from(assistants).where(eq(assistants.id, input.assistantId)).get();
-  if (!a) throw notFound("Assistant", input.assistantId);
-  if (!a.modelId) throw new AppError("PRECONDITION_FAILED", `${a.name} has no model yet; activate one first.`);
+  if (!a) throw notFound("studio", "Assistant", input.assistantId);
+  if (!a.modelId) throw new AtelierError("precondition:studio", `${a.name} has no model yet; activate one first.`);
   const sides = [
     { side: "current" as const, spec: servingSpecFor(db, getModelRow(db, a.modelId)) },
     { side: "candidate" as const, spec: servingSpecFor(db, getModelRow(db, input.candidateModelId)) },

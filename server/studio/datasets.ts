@@ -1,13 +1,13 @@
 import "server-only";
 import { createHash } from "node:crypto";
 import { and, asc, desc, eq, inArray } from "drizzle-orm";
-import { recordAudit } from "../auth/audit";
-import type { Session } from "../auth/sessions";
+import { recordAudit } from "../auth";
+import type { Session } from "../auth";
 import type { AtelierDb } from "../db/client";
 import { env } from "../env";
-import { AppError, notFound } from "../errors";
+import { AtelierError, notFound } from "../errors";
 import { newId } from "../ids";
-import { KnowledgeParseError } from "../knowledge/parse";
+import { DocumentParseError } from "../documents";
 import { estimateTokens, parseUpload, recordText, type ParsedUpload } from "./ingest";
 import { studioDatasetFiles, studioDatasets, studioRecords, studioRuns, type StudioDatasetRow, type StudioRecordRow } from "./schema";
 import type { DatasetDetail, DatasetStats, DatasetView, StudioRecord, UploadResult } from "./types";
@@ -17,14 +17,16 @@ export const MAX_UPLOAD_FILES = 100;
 /** One failing file of an upload (the first is also the error's message). */
 export type UploadProblem = { file: string; line?: number; message: string };
 
-/** An upload that was refused; nothing was stored. */
-export class StudioUploadError extends AppError {
-  readonly problems: UploadProblem[];
-  constructor(code: AppError["code"], message: string, problems: UploadProblem[] = []) {
-    super(code, message);
-    this.name = "StudioUploadError";
-    this.problems = problems;
-  }
+/** An upload that was refused (nothing was stored); `details` carries the first failing file and line, and every problem. */
+function uploadRefused(code: "bad_request:studio" | "too_large:studio", message: string, problems: UploadProblem[] = []): AtelierError {
+  const first = problems[0];
+  return new AtelierError(code, message, {
+    details: {
+      ...(first ? { file: first.file } : {}),
+      ...(first?.line !== undefined ? { line: first.line } : {}),
+      ...(problems.length ? { problems } : {}),
+    },
+  });
 }
 
 const MB = 1024 * 1024;
@@ -38,15 +40,15 @@ export type UploadFile = { name: string; bytes: Uint8Array; mime?: string | null
  */
 export async function createDataset(db: AtelierDb, input: { name?: string | null; files: UploadFile[] }, session: Session | null): Promise<UploadResult> {
   const files = input.files;
-  if (files.length === 0) throw new StudioUploadError("BAD_REQUEST", "Choose at least one file to upload.");
-  if (files.length > MAX_UPLOAD_FILES) throw new StudioUploadError("BAD_REQUEST", `At most ${MAX_UPLOAD_FILES} files per upload (got ${files.length}).`);
+  if (files.length === 0) throw uploadRefused("bad_request:studio", "Choose at least one file to upload.");
+  if (files.length > MAX_UPLOAD_FILES) throw uploadRefused("bad_request:studio", `At most ${MAX_UPLOAD_FILES} files per upload (got ${files.length}).`);
   const limit = maxUploadBytes();
   const total = files.reduce((n, f) => n + f.bytes.length, 0);
   if (total > limit) {
-    throw new StudioUploadError("PAYLOAD_TOO_LARGE", `The upload is ${(total / MB).toFixed(1)} MB; the limit is ${env().ATELIER_MAX_UPLOAD_MB} MB (ATELIER_MAX_UPLOAD_MB).`);
+    throw uploadRefused("too_large:studio", `The upload is ${(total / MB).toFixed(1)} MB; the limit is ${env().ATELIER_MAX_UPLOAD_MB} MB (ATELIER_MAX_UPLOAD_MB).`);
   }
   const name = (input.name ?? "").trim() || files[0]!.name.replace(/\.[^.]+$/, "");
-  if (name.length > 200) throw new StudioUploadError("BAD_REQUEST", "The dataset name is longer than 200 characters.");
+  if (name.length > 200) throw uploadRefused("bad_request:studio", "The dataset name is longer than 200 characters.");
 
   const parsed: ParsedUpload[] = [];
   const problems: UploadProblem[] = [];
@@ -54,15 +56,15 @@ export async function createDataset(db: AtelierDb, input: { name?: string | null
     try {
       parsed.push(await parseUpload(f, limit));
     } catch (err) {
-      if (!(err instanceof KnowledgeParseError)) throw err;
+      if (!(err instanceof DocumentParseError)) throw err;
       problems.push({ file: f.name, ...(err.line !== undefined ? { line: err.line } : {}), message: err.message });
     }
   }
   if (problems.length > 0) {
     const first = problems[0]!;
     const more = problems.length > 1 ? ` (${problems.length - 1} more file${problems.length === 2 ? "" : "s"} failed too)` : "";
-    const code = problems.some((p) => /over the .* limit/.test(p.message)) ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST";
-    throw new StudioUploadError(code, `${first.message}${more} Nothing was imported.`, problems);
+    const code = problems.some((p) => /over the .* limit/.test(p.message)) ? "too_large:studio" : "bad_request:studio";
+    throw uploadRefused(code, `${first.message}${more} Nothing was imported.`, problems);
   }
 
   const records = parsed.flatMap((p) => p.records);
@@ -126,7 +128,7 @@ export function listDatasets(db: AtelierDb): DatasetView[] {
 
 export function getDatasetRow(db: AtelierDb, id: string): StudioDatasetRow {
   const row = db.select().from(studioDatasets).where(eq(studioDatasets.id, id)).get();
-  if (!row) throw notFound("Dataset", id);
+  if (!row) throw notFound("studio", "Dataset", id);
   return row;
 }
 
@@ -163,7 +165,7 @@ export function deleteDataset(db: AtelierDb, id: string, session: Session | null
     .from(studioRuns)
     .where(and(eq(studioRuns.datasetId, id), inArray(studioRuns.status, ["queued", "running"])))
     .all();
-  if (active.length > 0) throw new AppError("CONFLICT", `Dataset ${row.name} is used by ${active.map((r) => `"${r.name}"`).join(", ")}, which ${active.length === 1 ? "is" : "are"} queued or running; cancel first.`);
+  if (active.length > 0) throw new AtelierError("conflict:studio", `Dataset ${row.name} is used by ${active.map((r) => `"${r.name}"`).join(", ")}, which ${active.length === 1 ? "is" : "are"} queued or running; cancel first.`);
   db.delete(studioDatasets).where(eq(studioDatasets.id, id)).run();
   recordAudit(db, session, "dataset.delete", { type: "dataset", id }, { name: row.name });
   return { id };

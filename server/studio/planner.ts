@@ -5,10 +5,8 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
 import { env } from "../env";
-import { AppError } from "../errors";
-import { writeAtds } from "../forge/dataset";
-import { ForgeError } from "../forge/errors";
-import { startTraining, type StartEvent, type TrainConfigInput } from "../forge/trainer";
+import { AtelierError } from "../errors";
+import { startTraining, writeAtds, type StartEvent, type TrainConfigInput } from "../forge";
 import { deriveSettings, packPrepared, prepareData, type PreparedData } from "./prepare";
 import { studioCalibrations } from "./schema";
 import type { PlanInput, PlanResult, Recommendation, TrainSettings } from "./types";
@@ -97,7 +95,7 @@ export async function calibrate(db: AtelierDb, prepared: PreparedData, s: TrainS
       if (ev.type === "step") speeds.push(ev.tok_s);
     }
     await run.done;
-    if (!start || speeds.length === 0) throw new AppError("INTERNAL_SERVER_ERROR", "The calibration run reported no steps.");
+    if (!start || speeds.length === 0) throw new AtelierError("internal:studio", "The calibration run reported no steps.");
     // the first step pays one-off costs (graph allocation, page faults)
     const steady = speeds.length > 1 ? speeds.slice(1) : speeds;
     const sorted = [...steady].sort((a, b) => a - b);
@@ -112,18 +110,9 @@ export async function calibrate(db: AtelierDb, prepared: PreparedData, s: TrainS
     };
     db.insert(studioCalibrations).values(row).onConflictDoUpdate({ target: studioCalibrations.key, set: row }).run();
     return { ...row, cached: false };
-  } catch (err) {
-    throw asAppError(err);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-export function asAppError(err: unknown): unknown {
-  if (!(err instanceof ForgeError)) return err;
-  // OUT_OF_MEMORY from the calibration run: the trainer's message says by how much and what to change
-  const code = err.code === "DATASET_TOO_SMALL" || err.code === "BAD_CONFIG" || err.code === "CONTEXT_TOO_LONG" || err.code === "OUT_OF_MEMORY" ? "BAD_REQUEST" : err.code === "NOT_BUILT" ? "PRECONDITION_FAILED" : "INTERNAL_SERVER_ERROR";
-  return new AppError(code, err.message, { cause: err });
 }
 
 const fmtTokens = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${Math.round(n / 1e3)}k` : String(n));
@@ -185,12 +174,7 @@ export type PlanDetail = PlanResult & { prepared: PreparedData; rows: number; ev
 export async function planDetail(db: AtelierDb, input: PlanInput): Promise<PlanDetail> {
   const prepared = await prepareData(db, input);
   const settings = deriveSettings(input, prepared);
-  let packed;
-  try {
-    packed = packPrepared(prepared, settings);
-  } catch (err) {
-    throw asAppError(err);
-  }
+  const packed = packPrepared(prepared, settings);
   settings.batch = packed.batch;
   const rows = packed.built.train.nRows;
   const trainTokens = packed.built.stats.train.tokens;

@@ -4,7 +4,7 @@ import type { LlamaModel } from "node-llama-cpp";
 import type { AtelierDb } from "../db/client";
 import type { ModelRow } from "../db/schema";
 import { env } from "../env";
-import { AppError } from "../errors";
+import { AtelierError } from "../errors";
 import {
   buildDataset,
   forgeTokenizerFromBpe,
@@ -15,10 +15,11 @@ import {
   type BuiltDataset,
   type ChatRecord,
   type ForgeTokenizer,
-} from "../forge/dataset";
-import { trainBpe, type BpeTokenizer } from "../forge/tokenizer";
+  trainBpe,
+  type BpeTokenizer,
+} from "../forge";
 import { llamaInstance } from "../llm/llama";
-import { getModelRow } from "../models/registry";
+import { getModelRow } from "../models";
 import { cleanRecords, type CleanResult } from "./cleaning";
 import { loadRecords, getDatasetRow } from "./datasets";
 import { estimateTokens, recordText } from "./ingest";
@@ -35,16 +36,11 @@ export const SCRATCH_SIZES = {
   small: { n_embd: 128, n_layer: 4, n_head: 4, n_ff: 384, n_ctx: 256, vocab: 1536 },
 } as const;
 
-/** Parameters of a llama-shaped model with untied output (matches the starter's reported count). */
-export function llamaParams(s: { n_embd: number; n_layer: number; n_ff: number; vocab: number }): number {
-  return 2 * s.vocab * s.n_embd + s.n_layer * (4 * s.n_embd * s.n_embd + 3 * s.n_embd * s.n_ff + 2 * s.n_embd) + s.n_embd;
-}
-
 /** The model a run starts from: must be a ready full model (a LoRA cannot be trained further). */
 export function baseModelFor(db: AtelierDb, id: string): ModelRow {
   const row = getModelRow(db, id);
-  if (row.status !== "ready") throw new AppError("PRECONDITION_FAILED", `${row.name} is not ready (${row.status}).`);
-  if (row.kind === "lora") throw new AppError("BAD_REQUEST", `${row.name} is a LoRA adapter; train from its base model instead.`);
+  if (row.status !== "ready") throw new AtelierError("precondition:studio", `${row.name} is not ready (${row.status}).`);
+  if (row.kind === "lora") throw new AtelierError("bad_request:studio", `${row.name} is a LoRA adapter; train from its base model instead.`);
   return row;
 }
 
@@ -112,7 +108,7 @@ const globalForBpe = globalThis as unknown as { atelierStudioBpe?: Map<string, B
 export async function prepareData(db: AtelierDb, input: Pick<PlanInput, "datasetId" | "baseModelId" | "method" | "scratchSize"> & { cleaning: CleaningOptions }): Promise<PreparedData> {
   const ds = getDatasetRow(db, input.datasetId);
   const cleaned = cleanRecords(loadRecords(db, ds.id), input.cleaning);
-  if (cleaned.kept.length === 0) throw new AppError("BAD_REQUEST", `Nothing is left of dataset ${ds.name} after cleaning; relax the filters.`);
+  if (cleaned.kept.length === 0) throw new AtelierError("bad_request:studio", `Nothing is left of dataset ${ds.name} after cleaning; relax the filters.`);
   if (input.method === "scratch") {
     const size = SCRATCH_SIZES[input.scratchSize ?? "tiny"];
     const key = `${ds.id}\u0000${JSON.stringify(input.cleaning)}\u0000${size.vocab}`;
@@ -125,7 +121,7 @@ export async function prepareData(db: AtelierDb, input: Pick<PlanInput, "dataset
     }
     return { cleaned, base: null, tokenizer: forgeTokenizerFromBpe(bpe), bpe, kind: ds.kind };
   }
-  if (!input.baseModelId) throw new AppError("BAD_REQUEST", `Choose the base model to ${input.method === "lora" ? "train a LoRA adapter for" : "fine-tune"}.`);
+  if (!input.baseModelId) throw new AtelierError("bad_request:studio", `Choose the base model to ${input.method === "lora" ? "train a LoRA adapter for" : "fine-tune"}.`);
   const base = baseModelFor(db, input.baseModelId);
   return { cleaned, base, tokenizer: await modelTokenizer(base), bpe: null, kind: ds.kind };
 }

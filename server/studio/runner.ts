@@ -5,9 +5,9 @@ import { and, asc, eq, inArray } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
 import { models } from "../db/schema";
 import { newId } from "../ids";
-import { evaluate, readCheckpointInfo, resumeTraining, startTraining, type ProgressEvent, type TrainingRun } from "../forge/trainer";
+import { evaluate, readCheckpointInfo, resumeTraining, startTraining, type ProgressEvent, type TrainingRun } from "../forge";
 import { inspectGguf } from "../llm/inspect";
-import { factsToColumns } from "../models/registry";
+import { factsToColumns } from "../models";
 import { trainerConfig } from "./planner";
 import { packPrepared, prepareData } from "./prepare";
 import { studioRunPoints, studioRuns, type StudioRunRow } from "./schema";
@@ -322,5 +322,3 @@ export async function recoverStudioRuns(db: AtelierDb, opts: { kick?: boolean; w
   return { resumed, failed };
 }
 
-export const isActiveStatus = (s: string) => s === "queued" || s === "running";
-export const activeRuns = (db: AtelierDb) => db.select().from(studioRuns).where(inArray(studioRuns.status, ["queued", "running"])).all();

@@ -1,12 +1,12 @@
 import "server-only";
 import path from "node:path";
 import { and, asc, desc, eq, lt } from "drizzle-orm";
-import { recordAudit } from "../auth/audit";
-import type { Session } from "../auth/sessions";
+import { recordAudit } from "../auth";
+import type { Session } from "../auth";
 import type { AtelierDb } from "../db/client";
 import { assistants } from "../db/schema";
 import { env } from "../env";
-import { AppError, notFound } from "../errors";
+import { AtelierError, notFound } from "../errors";
 import { newId } from "../ids";
 import { AsyncQueue } from "../llm/async-queue";
 import { planDetail } from "./planner";
@@ -16,7 +16,7 @@ import type { RunDetail, RunEvent, RunView, StartInput } from "./types";
 
 export function getRunRow(db: AtelierDb, id: string): StudioRunRow {
   const row = db.select().from(studioRuns).where(eq(studioRuns.id, id)).get();
-  if (!row) throw notFound("Training run", id);
+  if (!row) throw notFound("studio", "Training run", id);
   return row;
 }
 
@@ -56,7 +56,7 @@ export function toRunView(db: AtelierDb, row: StudioRunRow): RunView {
 /** Plans (validates data, calibrates, estimates), queues, and starts the worker if the device is free. */
 export async function startRun(db: AtelierDb, input: StartInput, session: Session | null): Promise<{ runId: string; queuedBehind: number }> {
   if (input.assistantId && !db.select({ id: assistants.id }).from(assistants).where(eq(assistants.id, input.assistantId)).get()) {
-    throw notFound("Assistant", input.assistantId);
+    throw notFound("studio", "Assistant", input.assistantId);
   }
   const plan = await planDetail(db, input);
   const id = newId();
@@ -134,9 +134,9 @@ export function cancelRun(db: AtelierDb, id: string, session: Session | null): R
   if (row.status === "queued") {
     db.update(studioRuns).set({ status: "cancelled", finishedAt: Date.now(), log: [...row.log, "cancelled while queued"].slice(-LOG_LINES) }).where(eq(studioRuns.id, id)).run();
   } else if (row.status === "running") {
-    if (!runnerFor(db).cancelActive(id)) throw new AppError("CONFLICT", "This run is not running in this server process; restart recovery will settle it.");
+    if (!runnerFor(db).cancelActive(id)) throw new AtelierError("conflict:studio", "This run is not running in this server process; restart recovery will settle it.");
   } else {
-    throw new AppError("CONFLICT", `The run has already ${row.status === "succeeded" ? "finished" : row.status === "failed" ? "failed" : "stopped"}.`);
+    throw new AtelierError("conflict:studio", `The run has already ${row.status === "succeeded" ? "finished" : row.status === "failed" ? "failed" : "stopped"}.`);
   }
   recordAudit(db, session, "training.cancel", { type: "training_run", id });
   return toRunView(db, getRunRow(db, id));
@@ -146,7 +146,7 @@ export function cancelRun(db: AtelierDb, id: string, session: Session | null): R
 export function resumeRun(db: AtelierDb, id: string, session: Session | null): RunView {
   const row = getRunRow(db, id);
   if (row.status !== "cancelled" && row.status !== "interrupted" && row.status !== "failed") {
-    throw new AppError("CONFLICT", `Only a cancelled, interrupted or failed run can be resumed (this one is ${row.status}).`);
+    throw new AtelierError("conflict:studio", `Only a cancelled, interrupted or failed run can be resumed (this one is ${row.status}).`);
   }
   const resume = hasCheckpoint(row);
   const note = resume ? "resume requested: continuing from the last checkpoint" : "resume requested: no checkpoint was saved, starting over";

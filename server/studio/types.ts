@@ -2,7 +2,8 @@ import "server-only";
 import { z } from "zod";
 import type { StoredChat, DatasetKind, RunStatus } from "./schema";
 
-// Inputs (zod) and outputs of the studio API: see STUDIO-CONTRACT.md. Fields may be added, never renamed.
+// Inputs (zod) and outputs of the studio API. The UI derives its types from the router
+// (app/_lib/studio-types.ts), so this file is the one contract. Fields may be added, never renamed.
 
 export const cleaningInput = z.object({
   dedupe: z.boolean().default(true),

@@ -1,11 +1,11 @@
 import "server-only";
 import { desc, eq, isNotNull } from "drizzle-orm";
-import { recordAudit } from "../auth/audit";
-import type { Session } from "../auth/sessions";
+import { recordAudit } from "../auth";
+import type { Session } from "../auth";
 import type { AtelierDb } from "../db/client";
 import { assistants, models, type ModelRow } from "../db/schema";
-import { AppError, notFound } from "../errors";
-import { getModelRow, servingSpecFor } from "../models/registry";
+import { AtelierError, notFound } from "../errors";
+import { getModelRow, servingSpecFor } from "../models";
 import { studioActivations, studioEvalPrompts, studioRuns } from "./schema";
 import type { VersionView } from "./types";
 
@@ -18,7 +18,7 @@ export const DEFAULT_EVAL_PROMPTS = [
 
 function assistantRow(db: AtelierDb, id: string) {
   const row = db.select().from(assistants).where(eq(assistants.id, id)).get();
-  if (!row) throw notFound("Assistant", id);
+  if (!row) throw notFound("studio", "Assistant", id);
   return row;
 }
 
@@ -98,7 +98,7 @@ export function activateVersion(db: AtelierDb, input: { assistantId: string; mod
   try {
     servingSpecFor(db, model); // ready, and a LoRA has its base
   } catch (err) {
-    throw new AppError("PRECONDITION_FAILED", `${model.name} cannot be served: ${(err as Error).message}`);
+    throw new AtelierError("precondition:studio", `${model.name} cannot be served: ${(err as Error).message}`);
   }
   const previousModelId = a.modelId;
   if (previousModelId === model.id) return { previousModelId };

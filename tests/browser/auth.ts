@@ -3,7 +3,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import type { BrowserContext } from "playwright-core";
 import { hashPassword } from "@/server/auth/password";
-import type { Role } from "@/server/auth/schema";
+import type { Role } from "@/server/db/auth-tables";
 import type { RunningServer } from "./server";
 
 export const TEST_PASSWORD = "correct horse battery";

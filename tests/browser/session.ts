@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import type { Browser, BrowserContext, Dialog, Page } from "playwright-core";
-import type { Role } from "@/server/auth/schema";
+import type { Role } from "@/server/db/auth-tables";
 import { signIn } from "./auth";
 import { launchChromium, startServer, type RunningServer } from "./server";
 

@@ -20,9 +20,9 @@ import {
   tokenizeDocument,
   type ChatRecord,
   type ForgeTokenizer,
-} from "@/server/forge/dataset";
+} from "@/server/forge";
 import { ForgeError } from "@/server/forge/errors";
-import { writeLlamaGguf } from "@/server/forge/gguf";
+import { writeLlamaGguf } from "../helpers/gguf";
 import { trainBpe, type BpeTokenizer } from "@/server/forge/tokenizer";
 import { toChatHistory } from "@/server/llm/chat-history";
 

@@ -7,7 +7,7 @@ import path from "node:path";
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { forgeBinaryAvailable } from "@/server/forge/binary";
-import { buildDataset, forgeTokenizerFromBpe, forgeTokenizerFromModel } from "@/server/forge/dataset";
+import { buildDataset, forgeTokenizerFromBpe, forgeTokenizerFromModel } from "@/server/forge";
 import { trainBpe } from "@/server/forge/tokenizer";
 import { evaluate, startTraining } from "@/server/forge/trainer";
 

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { getLlama, LlamaLogLevel, type LlamaModel, type Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeLlamaGguf } from "@/server/forge/gguf";
+import { writeLlamaGguf } from "../helpers/gguf";
 import {
   BYTE_TO_CHAR,
   BpeTokenizer,

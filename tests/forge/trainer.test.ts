@@ -6,7 +6,7 @@ import path from "node:path";
 import { getLlama, LlamaChat, LlamaLogLevel, type Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { forgeBinaryAvailable } from "@/server/forge/binary";
-import { buildDataset, encodeAtds, forgeTokenizerFromBpe } from "@/server/forge/dataset";
+import { buildDataset, encodeAtds, forgeTokenizerFromBpe } from "@/server/forge";
 import { ForgeError } from "@/server/forge/errors";
 import { ProgressPrinter } from "@/server/forge/progress";
 import { trainBpe, type BpeTokenizer } from "@/server/forge/tokenizer";

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Role } from "@/server/auth/schema";
+import type { Role } from "@/server/db/auth-tables";
 import type { Session } from "@/server/auth/sessions";
 import type { AtelierDb } from "@/server/db/client";
 import { starterModelPath } from "./model";

@@ -4,8 +4,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TryItEvent } from "@/server/assistants/try-it";
-import type { ChatEvent } from "@/server/chat/send";
+import type { TryItEvent } from "@/server/chat";
+import type { ChatEvent } from "@/server/chat";
 import { collect, freshApp } from "../helpers/app";
 import { starterModelPath } from "../helpers/model";
 
@@ -41,7 +41,7 @@ async function answer(draft: Draft, messages: Msg[]) {
 /** A tiny LoRA on the starter, trained in a few seconds to answer everything with one sentence. */
 async function craftLora(): Promise<string> {
   const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
-  const { buildDataset, forgeTokenizerFromModel, loadTokenizerModel } = await import("@/server/forge/dataset");
+  const { buildDataset, forgeTokenizerFromModel, loadTokenizerModel } = await import("@/server/forge");
   const { startTraining } = await import("@/server/forge/trainer");
   const { STARTER_SYSTEM_PROMPT } = await import("@/server/forge/starter/recipe");
   const p = (f: string) => path.join(workDir, f);

@@ -1,6 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditLog } from "@/server/auth/schema";
+import { auditLog } from "@/server/db/auth-tables";
 import { conversations, messages } from "@/server/db/schema";
 import { collect, freshApp } from "../helpers/app";
 

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { users } from "@/server/auth/schema";
+import { users } from "@/server/db/auth-tables";
 import { freshApp } from "../helpers/app";
 
 afterAll(() => {

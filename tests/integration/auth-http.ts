@@ -3,11 +3,13 @@ export type HttpOpts = { input?: unknown; cookie?: string; csrf?: string; origin
 
 export async function http(path: string, o: HttpOpts = {}) {
   const route = await import("@/app/api/trpc/[trpc]/route");
+  const { PEER_HEADER, peerStamp } = await import("@/server/edge/peer");
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (o.cookie) headers.cookie = o.cookie;
   if (o.csrf) headers["x-atelier-csrf"] = o.csrf;
   if (o.origin) headers.origin = o.origin;
-  if (o.ip) headers["x-forwarded-for"] = o.ip;
+  // The socket address, as the server stamps it (instrumentation.ts) for a client at `ip`.
+  if (o.ip) headers[PEER_HEADER] = peerStamp(o.ip);
   const method = o.method ?? "POST";
   const url =
     method === "GET"

@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { auditLog, sessions } from "@/server/auth/schema";
+import { auditLog, sessions } from "@/server/db/auth-tables";
 import { freshApp, signedInSession } from "../helpers/app";
 
 let app: Awaited<ReturnType<typeof freshApp>>;

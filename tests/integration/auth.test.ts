@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { auditLog, sessions, users } from "@/server/auth/schema";
+import { auditLog, sessions, users } from "@/server/db/auth-tables";
 import { assistants, conversations } from "@/server/db/schema";
 import { freshApp } from "../helpers/app";
 import { cookieHeader, cookieValue, http } from "./auth-http";

@@ -2,7 +2,7 @@ import type { AnyProcedure } from "@trpc/server";
 import { beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "@/server/api/root";
 import type { Access } from "@/server/auth/roles";
-import { ROLES, type Role } from "@/server/auth/schema";
+import { ROLES, type Role } from "@/server/db/auth-tables";
 import { freshApp, signedInSession } from "../helpers/app";
 import { http } from "./auth-http";
 

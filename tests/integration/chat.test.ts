@@ -2,7 +2,7 @@ import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assistants, messages } from "@/server/db/schema";
-import type { ChatEvent } from "@/server/chat/send";
+import type { ChatEvent } from "@/server/chat";
 import { collect, freshApp } from "../helpers/app";
 
 let app: Awaited<ReturnType<typeof freshApp>>;

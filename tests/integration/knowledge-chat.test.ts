@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ChatEvent } from "@/server/chat/send";
+import type { ChatEvent } from "@/server/chat";
 import { assistantCollections, assistants, messages } from "@/server/db/schema";
 import { collect, freshApp } from "../helpers/app";
 

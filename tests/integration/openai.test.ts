@@ -1,6 +1,6 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { usageCounters } from "@/server/widget/schema";
+import { usageCounters } from "@/server/edge/schema";
 import { freshApp } from "../helpers/app";
 import { deployDefault, type App } from "../widget/helpers";
 import { loopbackServer } from "../widget/loopback";

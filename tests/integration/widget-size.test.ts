@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { buildWidget } from "@/server/widget/embed/build.mjs";
+import { buildWidget } from "@/server/edge/widget/embed/build.mjs";
 
 describe("widget.js", () => {
   it("builds to at most 8 KB gzipped, with no external imports", async () => {

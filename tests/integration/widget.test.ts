@@ -1,8 +1,9 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { conversations, messages } from "@/server/db/schema";
-import { auditLog } from "@/server/auth/schema";
-import { usageCounters } from "@/server/widget/schema";
+import { auditLog } from "@/server/db/auth-tables";
+import { PEER_HEADER, peerStamp } from "@/server/edge/peer";
+import { usageCounters } from "@/server/edge/schema";
 import { freshApp } from "../helpers/app";
 import { deployDefault, readNdjson, signToken, type App } from "../widget/helpers";
 import { loopbackServer } from "../widget/loopback";
@@ -19,7 +20,8 @@ type ReqOpts = { method?: string; origin?: string | null; body?: unknown; ip?: s
 /** A real Request through the real route handler, as a browser on `origin` would send it. */
 async function call(action: string, opts: ReqOpts = {}, id = publicId): Promise<Response> {
   const route = await import("@/app/api/widget/[publicId]/[action]/route");
-  const headers: Record<string, string> = { "x-forwarded-for": opts.ip ?? "203.0.113.7", ...opts.headers };
+  // A client at `ip`, as the server stamps the socket's peer (instrumentation.ts).
+  const headers: Record<string, string> = { [PEER_HEADER]: peerStamp(opts.ip ?? "203.0.113.7"), ...opts.headers };
   const origin = opts.origin === undefined ? SITE : opts.origin;
   if (origin) headers.origin = origin;
   if (opts.body !== undefined) headers["content-type"] = "application/json";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { chunkText, estimateTokens, MAX_WORD_CHARS, previewChunks, type Chunk } from "@/server/knowledge/chunk";
-import { parseDocument } from "@/server/knowledge/parse";
+import { parseDocument } from "@/server/documents";
 import { bytes } from "./helpers";
 
 /** Deterministic prose: sentences of varied length, paragraphs, headings. */

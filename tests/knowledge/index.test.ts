@@ -60,16 +60,16 @@ describe("indexing", () => {
       '"empty.txt": the file is empty (0 bytes).',
     );
     await expect(addDocument(ctx.db, { collectionId: col.id, fileName: "bad.jsonl", bytes: bytes('{"a":"b"}\n{oops}\n') })).rejects.toMatchObject({
-      code: "BAD_REQUEST",
+      errorCode: "bad_request:knowledge",
       message: expect.stringMatching(/^"bad\.jsonl" line 2: invalid JSON/),
     });
     expect(listDocuments(ctx.db, col.id)).toEqual([]);
     await addDocument(ctx.db, { collectionId: col.id, fileName: "a.txt", bytes: bytes("same words") });
     await expect(addDocument(ctx.db, { collectionId: col.id, fileName: "b.txt", bytes: bytes("same words") })).rejects.toMatchObject({
-      code: "CONFLICT",
+      errorCode: "conflict:knowledge",
       message: '"b.txt" is already in this collection (as "a").',
     });
-    await expect(addDocument(ctx.db, { collectionId: "nope", fileName: "x.txt", bytes: bytes("x") })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(addDocument(ctx.db, { collectionId: "nope", fileName: "x.txt", bytes: bytes("x") })).rejects.toMatchObject({ errorCode: "not_found:knowledge" });
   });
 
   it("a failure during embedding or storing leaves no chunk behind (one transaction), and reindex recovers", async () => {
@@ -130,7 +130,7 @@ describe("indexing", () => {
     const res = await search(ctx.db, "fog horn lamp wick", { embedder });
     expect(res.mode).toBe("hybrid");
     expect(res.hits.every((h) => h.documentId === other.document.id)).toBe(true);
-    await expect(deleteDocument(ctx.db, document.id)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(deleteDocument(ctx.db, document.id)).rejects.toMatchObject({ errorCode: "not_found:knowledge" });
 
     await deleteCollection(ctx.db, col.id);
     expect(ftsState(ctx.db)).toEqual({ chunks: 0, fts: 0 });

@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { KnowledgeParseError, parseDocument, type ParsedDocument } from "@/server/knowledge/parse";
+import { DocumentParseError, parseDocument, type ParsedDocument } from "@/server/documents";
 import { chunkText } from "@/server/knowledge/chunk";
 import { buildPdf } from "../helpers/pdf";
 import { buildDocx, buildZip } from "../helpers/docx";
 
-async function parseError(fileName: string, bytes: Uint8Array, options = {}): Promise<KnowledgeParseError> {
+async function parseError(fileName: string, bytes: Uint8Array, options = {}): Promise<DocumentParseError> {
   try {
     await parseDocument({ fileName, bytes }, options);
   } catch (err) {
-    expect(err).toBeInstanceOf(KnowledgeParseError);
-    return err as KnowledgeParseError;
+    expect(err).toBeInstanceOf(DocumentParseError);
+    return err as DocumentParseError;
   }
   throw new Error(`expected ${fileName} to fail`);
 }
@@ -87,12 +87,12 @@ describe("PDF", () => {
     const fake = await parseError("random.pdf", random);
     expect(fake.reason).toBe("corrupt");
     expect(fake.message).toMatch(/^"random\.pdf": the file is not a valid PDF/);
-    expect(fake.code).toBe("BAD_REQUEST");
+    expect(fake.errorCode).toBe("bad_request:knowledge");
 
     expect((await parseError("empty.pdf", new Uint8Array(0))).reason).toBe("empty");
     const big = await parseError("big.pdf", twoPages(), { maxBytes: 100 });
     expect(big.reason).toBe("too-large");
-    expect(big.code).toBe("PAYLOAD_TOO_LARGE");
+    expect(big.errorCode).toBe("too_large:knowledge");
   });
 });
 

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { KnowledgeParseError, parseTextDocument, type ParsedDocument } from "@/server/knowledge/parse";
+import { DocumentParseError, parseTextDocument, type ParsedDocument } from "@/server/documents";
 import { bytes } from "./helpers";
 
-function parseError(fileName: string, data: Uint8Array | string, maxBytes?: number): KnowledgeParseError {
+function parseError(fileName: string, data: Uint8Array | string, maxBytes?: number): DocumentParseError {
   try {
     parseTextDocument({ fileName, bytes: typeof data === "string" ? bytes(data) : data }, { maxBytes });
   } catch (err) {
-    expect(err).toBeInstanceOf(KnowledgeParseError);
-    return err as KnowledgeParseError;
+    expect(err).toBeInstanceOf(DocumentParseError);
+    return err as DocumentParseError;
   }
   throw new Error(`expected ${fileName} to fail`);
 }
@@ -24,7 +24,7 @@ describe("parse errors are specific", () => {
   it("empty and whitespace-only files", () => {
     const e = parseError("notes.txt", "");
     expect(e.reason).toBe("empty");
-    expect(e.code).toBe("BAD_REQUEST");
+    expect(e.errorCode).toBe("bad_request:knowledge");
     expect(e.message).toBe('"notes.txt": the file is empty (0 bytes).');
     expect(parseError("blank.md", " \n\t\n ").message).toMatch(/^"blank\.md": .*only whitespace/);
   });
@@ -60,7 +60,7 @@ describe("parse errors are specific", () => {
   it("over the size limit", () => {
     const e = parseError("big.txt", "x".repeat(3000), 2048);
     expect(e.reason).toBe("too-large");
-    expect(e.code).toBe("PAYLOAD_TOO_LARGE");
+    expect(e.errorCode).toBe("too_large:knowledge");
     expect(e.message).toBe('"big.txt": the file is 2.9 KiB, over the 2.0 KiB limit for one document.');
   });
 

@@ -1,8 +1,9 @@
 // Cleaning and ingest rules (pure functions; no model needed).
 import { describe, expect, it } from "vitest";
 import { cleanRecords, luhnValid, scrubPii } from "@/server/studio/cleaning";
-import { parseUpload, passagesOf } from "@/server/studio/ingest";
-import { KnowledgeParseError } from "@/server/knowledge/parse";
+import { passagesOf } from "@/server/forge";
+import { parseUpload } from "@/server/studio/ingest";
+import { DocumentParseError } from "@/server/documents";
 import { ALPACA_JSON, NOTES_MD, QA_CSV } from "./corpus";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -69,8 +70,8 @@ describe("parseUpload", () => {
       try {
         await parseUpload({ name, bytes: typeof text === "string" ? enc(text) : text }, 1000);
       } catch (err) {
-        expect(err).toBeInstanceOf(KnowledgeParseError);
-        return { line: (err as KnowledgeParseError).line, message: (err as Error).message };
+        expect(err).toBeInstanceOf(DocumentParseError);
+        return { line: (err as DocumentParseError).line, message: (err as Error).message };
       }
       throw new Error("expected an error");
     };

@@ -9,6 +9,7 @@ type Route = { pattern: RegExp; method: string; handler: Handler; params: (m: Re
  * them), so load tests and the official `openai` client go over real sockets.
  */
 export async function loopbackServer() {
+  const { PEER_HEADER, peerStamp } = await import("@/server/edge/peer");
   const widget = await import("@/app/api/widget/[publicId]/[action]/route");
   const frame = await import("@/app/w/[publicId]/route");
   const models = await import("@/app/v1/models/route");
@@ -41,8 +42,8 @@ export async function loopbackServer() {
       });
       const headers = new Headers();
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-      // As Next does: the socket address when no proxy said otherwise.
-      if (!headers.has("x-forwarded-for")) headers.set("x-forwarded-for", req.socket.remoteAddress ?? "");
+      // As instrumentation.ts does under `next start`: the socket's peer, whatever the client sent.
+      headers.set(PEER_HEADER, peerStamp(req.socket.remoteAddress));
       const body = chunks.length ? Buffer.concat(chunks) : undefined;
       const request = new Request(url, { method: req.method, headers, body, signal: abort.signal });
       const response = await route.handler(request, { params: Promise.resolve(route.params(route.pattern.exec(url.pathname)!)) });

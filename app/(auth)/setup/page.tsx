@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
-import { currentSession } from "@/server/auth/current";
+import { currentSession } from "@/app/_lib/current-session";
 import { SetupForm } from "./setup-form";
 
 export const metadata: Metadata = { title: "Set up" };

@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { currentSession } from "@/server/auth/current";
+import { currentSession } from "@/app/_lib/current-session";
 import { UsersView } from "./_components/users-view";
 
 export const metadata: Metadata = { title: "Users" };

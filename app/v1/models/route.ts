@@ -1,7 +1,8 @@
-import { listModels } from "@/server/openai/http";
+import { ready } from "@/server/bootstrap";
+import { listModels } from "@/server/edge";
 
-// OpenAI-compatible API (see server/openai/): authenticated by per-assistant keys, never by session.
+// OpenAI-compatible API (see server/edge/openai/): authenticated by per-assistant keys, never by session.
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
 
-export const GET = (req: Request) => listModels(req);
+export const GET = (req: Request) => listModels(req, ready);

@@ -10,9 +10,10 @@ import {
   setArchived,
   setDefaultAssistant,
   updateAssistant,
-} from "../../assistants/service";
-import { assistantPatchSchema, assistantSettingsSchema } from "../../assistants/settings";
-import { previewPrompt, tryIt, tryItInput } from "../../assistants/try-it";
+  assistantPatchSchema,
+  assistantSettingsSchema,
+} from "../../assistants";
+import { previewPrompt, tryIt, tryItInput } from "../../chat";
 import { listCollections } from "../../knowledge";
 import { createTRPCRouter, editorProcedure, mapStreamErrors, viewerProcedure } from "../trpc";
 

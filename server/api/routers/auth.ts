@@ -1,13 +1,23 @@
 import "server-only";
-import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { recordAudit } from "../../auth/audit";
-import { checkCredentials, WRONG_CREDENTIALS } from "../../auth/login";
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../../auth/password";
-import { clearSessionCookies, isSecureOrigin, setSessionCookies } from "../../auth/session-cookies";
-import { createSession, deleteSession, sessionFromToken, type Session } from "../../auth/sessions";
-import { setupFirstAdmin, userCount } from "../../auth/users";
+import {
+  checkCredentials,
+  clearSessionCookies,
+  createSession,
+  deleteSession,
+  isSecureOrigin,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+  recordAudit,
+  sessionFromToken,
+  setSessionCookies,
+  setupFirstAdmin,
+  userCount,
+  WRONG_CREDENTIALS,
+  type Session,
+} from "../../auth";
 import type { AtelierDb } from "../../db/client";
+import { AtelierError } from "../../errors";
 import { createTRPCRouter, publicProcedure, type Context } from "../trpc";
 
 export const newPasswordSchema = z
@@ -43,13 +53,10 @@ export const authRouter = createTRPCRouter({
     const result = await checkCredentials(ctx.db, input.email, input.password, ctx.ip);
     if (!result.ok) {
       if (result.reason === "locked") {
-        throw new TRPCError({
-          code: "TOO_MANY_REQUESTS",
-          message: `Too many failed sign-ins; try again in ${result.retryAfterS} s.`,
-        });
+        throw new AtelierError("rate_limit:auth", `Too many failed sign-ins; try again in ${result.retryAfterS} s.`, { retryAfterSec: result.retryAfterS });
       }
-      if (result.reason === "disabled") throw new TRPCError({ code: "FORBIDDEN", message: "This account is disabled; ask an admin." });
-      throw new TRPCError({ code: "UNAUTHORIZED", message: WRONG_CREDENTIALS });
+      if (result.reason === "disabled") throw new AtelierError("forbidden:auth", "This account is disabled; ask an admin.");
+      throw new AtelierError("unauthorized:auth", WRONG_CREDENTIALS);
     }
     const session = startSession(ctx, ctx.db, result.user.id);
     recordAudit(ctx.db, session, "auth.login", { type: "user", id: result.user.id });
@@ -60,7 +67,7 @@ export const authRouter = createTRPCRouter({
   logout: publicProcedure.mutation(({ ctx }) => {
     if (ctx.session) {
       // A cross-site page must not be able to sign the user out either.
-      if (!ctx.csrfOk) throw new TRPCError({ code: "FORBIDDEN", message: "Missing or invalid CSRF token; reload the page and try again." });
+      if (!ctx.csrfOk) throw new AtelierError("forbidden:auth", "Missing or invalid CSRF token; reload the page and try again.");
       deleteSession(ctx.db, ctx.session.tokenHash);
     }
     clearSessionCookies(ctx.resHeaders, isSecureOrigin(ctx.origin));

@@ -1,7 +1,6 @@
 import "server-only";
-import { getConversation } from "../../chat/conversations";
-import { sendChat, sendInput } from "../../chat/send";
-import { signedIn } from "../../auth/sessions";
+import { signedIn } from "../../auth";
+import { getConversation, sendChat, sendInput } from "../../chat";
 import { createTRPCRouter, mapStreamErrors, viewerProcedure } from "../trpc";
 
 export const chatRouter = createTRPCRouter({

@@ -1,16 +1,8 @@
 import "server-only";
 import { z } from "zod";
-import {
-  assistantView,
-  createConversation,
-  deleteConversation,
-  getAssistant,
-  getConversation,
-  listConversations,
-  listMessages,
-  renameConversation,
-} from "../../chat/conversations";
-import { signedIn } from "../../auth/sessions";
+import { assistantView, getAssistant } from "../../assistants";
+import { signedIn } from "../../auth";
+import { createConversation, deleteConversation, getConversation, listConversations, listMessages, renameConversation } from "../../chat";
 import { createTRPCRouter, viewerProcedure } from "../trpc";
 
 const id = z.string().min(1).max(100);

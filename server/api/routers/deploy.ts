@@ -1,32 +1,27 @@
 import "server-only";
-import { asc, desc, isNull } from "drizzle-orm";
 import { z } from "zod";
-import { diffFields, recordAudit } from "../../auth/audit";
-import { assistants } from "../../db/schema";
-import { deploymentPatch, ensureDeployment, rotateIdentitySecret, updateDeployment } from "../../widget/deployments";
-import { createApiKey, listApiKeys, revokeApiKey } from "../../widget/keys";
-import { exportConversations, listPublicConversations, publicConversationMessages } from "../../widget/owner";
-import { deployments } from "../../widget/schema";
-import { getAssistant } from "../../chat/conversations";
+import { getAssistant } from "../../assistants";
+import { diffFields, recordAudit } from "../../auth";
+import {
+  createApiKey,
+  deploymentPatch,
+  deploymentSummaries,
+  ensureDeployment,
+  exportConversations,
+  listApiKeys,
+  listPublicConversations,
+  publicConversationMessages,
+  revokeApiKey,
+  rotateIdentitySecret,
+  updateDeployment,
+} from "../../edge";
 import { createTRPCRouter, editorProcedure, viewerProcedure } from "../trpc";
 
 const byAssistant = z.object({ assistantId: z.string().min(1) });
 
 export const deployRouter = createTRPCRouter({
   /** Every live assistant and whether its widget is on (no secrets). */
-  list: viewerProcedure.query(({ ctx }) => {
-    const deployed = new Map(ctx.db.select().from(deployments).all().map((d) => [d.assistantId, d]));
-    return ctx.db
-      .select({ id: assistants.id, name: assistants.name, color: assistants.color, avatar: assistants.avatar })
-      .from(assistants)
-      .where(isNull(assistants.archivedAt))
-      .orderBy(desc(assistants.isDefault), asc(assistants.createdAt))
-      .all()
-      .map((a) => {
-        const d = deployed.get(a.id);
-        return { ...a, enabled: d?.enabled ?? false, publicId: d?.publicId ?? null, origins: d ? (d.anyOrigin ? "any" : d.allowedOrigins.length) : 0 };
-      });
-  }),
+  list: viewerProcedure.query(({ ctx }) => deploymentSummaries(ctx.db)),
   /** The deployment (created disabled on first visit), its assistant and its API keys. */
   get: editorProcedure.input(byAssistant).query(({ ctx, input }) => {
     const assistant = getAssistant(ctx.db, input.assistantId);

@@ -1,8 +1,14 @@
 import "server-only";
 import { z } from "zod";
-import { recordAudit } from "../../auth/audit";
+import { recordAudit } from "../../auth";
 import {
   addDocument,
+  decodeUpload,
+  documentView,
+  embedderOrWarning,
+  maxUploadBytes,
+  removeCollection,
+  streamIndexing,
   createCollection,
   deleteDocument,
   getCollection,
@@ -16,9 +22,6 @@ import {
   updateCollection,
   type IndexOptions,
 } from "../../knowledge";
-import { embedderOrWarning } from "../../knowledge/embedding-model";
-import { decodeUpload, maxUploadBytes, streamIndexing } from "../../knowledge/uploads";
-import { documentView, removeCollection } from "../../knowledge/views";
 import { env } from "../../env";
 import { createTRPCRouter, editorProcedure, mapStreamErrors, viewerProcedure, type Context } from "../trpc";
 

@@ -1,7 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import { downloadModel } from "../../models/download";
-import { addLocalModel, listModels, removeModel } from "../../models/registry";
+import { addLocalModel, downloadModel, listModels, removeModel } from "../../models";
 import { createTRPCRouter, adminProcedure, mapStreamErrors, viewerProcedure } from "../trpc";
 
 export const modelsRouter = createTRPCRouter({

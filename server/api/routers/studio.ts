@@ -1,23 +1,33 @@
 import "server-only";
-import { deleteDataset, getDataset, listDatasets } from "../../studio/datasets";
-import { previewDataset } from "../../studio/preview";
-import { planTraining } from "../../studio/planner";
-import { cancelRun, getRun, listRuns, resumeRun, startRun, watchRun } from "../../studio/runs";
-import { activateVersion, getEvalPrompts, listVersions, setEvalPrompts } from "../../studio/versions";
-import { compareModels } from "../../studio/compare";
 import {
   activateInput,
+  activateVersion,
+  cancelRun,
   compareInput,
+  compareModels,
+  deleteDataset,
   evalPromptsSetInput,
+  getDataset,
+  getEvalPrompts,
+  getRun,
   idInput,
+  listDatasets,
+  listRuns,
+  listVersions,
   planInput,
+  planTraining,
+  previewDataset,
   previewInput,
+  resumeRun,
+  setEvalPrompts,
   startInput,
-} from "../../studio/types";
+  startRun,
+  watchRun,
+} from "../../studio";
 import { z } from "zod";
 import { createTRPCRouter, editorProcedure, mapStreamErrors, viewerProcedure } from "../trpc";
 
-// Training studio (see STUDIO-CONTRACT.md). Upload is a multipart route: app/api/studio/datasets/route.ts.
+// Training studio: inputs and outputs in server/studio/types.ts (the UI derives its types from this router). Upload is a multipart route: app/api/studio/datasets/route.ts.
 
 const assistantInput = z.object({ assistantId: z.string().min(1) });
 

@@ -1,8 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import { addUser, listUsers, resetUserPassword, setUserDisabled, setUserRole } from "../../auth/manage";
-import { ROLES } from "../../auth/schema";
-import { signedIn } from "../../auth/sessions";
+import { addUser, listUsers, resetUserPassword, ROLES, setUserDisabled, setUserRole, signedIn } from "../../auth";
 import { adminProcedure, createTRPCRouter } from "../trpc";
 import { emailSchema, nameSchema, newPasswordSchema } from "./auth";
 

@@ -1,4 +1,3 @@
-import "server-only";
 /**
  * `npm run starter` — builds models/starter/atelier-starter.gguf (+ .json) from the corpus in
  * server/forge/starter/corpus, deterministically (fixed seed, fixed thread count):
@@ -14,7 +13,8 @@ import { copyFileSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } 
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { getLlama, LlamaChat, LlamaLogLevel, type ChatHistoryItem } from "node-llama-cpp";
-import { buildDataset, forgeTokenizerFromBpe } from "../dataset";
+import { buildDataset } from "../data/build";
+import { forgeTokenizerFromBpe } from "../data/tokenizer";
 import { ForgeError } from "../errors";
 import { ProgressPrinter, fmtDuration } from "../progress";
 import { trainBpe } from "../tokenizer/train";

@@ -1,4 +1,3 @@
-import "server-only";
 /**
  * Part of `npm run setup`: makes sure models/starter/atelier-starter.gguf exists and is intact.
  *  - present: verifies its sha256 against atelier-starter.json and exits (fast);

@@ -1,8 +1,7 @@
-import "server-only";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
-import type { ChatRecord, TextDocument } from "../dataset";
+import type { ChatRecord, TextDocument } from "../data/render";
 import { repoRoot } from "../binary";
 import { cleanSpaces } from "../tokenizer/bpe";
 

@@ -1,4 +1,3 @@
-import "server-only";
 import { gpt2PreTokenize } from "./pretokenize";
 import { BYTE_TO_CHAR, CHAR_TO_BYTE, bytesToSymbols, utf8 } from "./unicode";
 

@@ -1,4 +1,3 @@
-import "server-only";
 export * from "./bpe";
 export * from "./train";
 export { gpt2PreTokenize, GPT2_PRE_TOKENIZER_REGEX } from "./pretokenize";

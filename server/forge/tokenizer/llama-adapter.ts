@@ -1,4 +1,3 @@
-import "server-only";
 import type { Token, Tokenizer } from "node-llama-cpp";
 import type { BpeTokenizer } from "./bpe";
 

@@ -1,4 +1,3 @@
-import "server-only";
 import { CP_LETTER, CP_NUMBER, CP_OTHER, CP_SPACE, codePointClass } from "./unicode";
 
 /**

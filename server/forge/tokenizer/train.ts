@@ -1,4 +1,3 @@
-import "server-only";
 import { BpeTokenizer, CHATML_JINJA_TEMPLATE, SPECIAL_TOKENS, TOKEN_TYPE_CONTROL, TOKEN_TYPE_NORMAL, type BpeTokenizerData } from "./bpe";
 import { gpt2PreTokenize } from "./pretokenize";
 import { BYTE_TO_CHAR, bytesToSymbols, utf8 } from "./unicode";

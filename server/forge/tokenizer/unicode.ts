@@ -1,4 +1,3 @@
-import "server-only";
 import { UNICODE_CLASS_RUNS } from "./unicode-data";
 
 /** Code point classes as seen by llama.cpp's GPT-2 pre-tokenizer. */

@@ -1,7 +1,8 @@
-import { chatCompletions } from "@/server/openai/http";
+import { ready } from "@/server/bootstrap";
+import { chatCompletions } from "@/server/edge";
 
-// OpenAI-compatible API (see server/openai/): authenticated by per-assistant keys, never by session.
+// OpenAI-compatible API (see server/edge/openai/): authenticated by per-assistant keys, never by session.
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
 
-export const POST = (req: Request) => chatCompletions(req);
+export const POST = (req: Request) => chatCompletions(req, ready);

@@ -1,0 +1,72 @@
+import "server-only";
+import type { GenerationSettings, Persona } from "../../assistants";
+import type { AtelierDb } from "../../db/client";
+import { env } from "../../env";
+import { toChatHistory } from "../../llm/chat-history";
+import { EngineError } from "../../llm/errors";
+import { generateChat, type GenerationEvent, type Turn } from "../../llm/generate";
+import { ModelPool, type ServingSpec } from "../../llm/pool";
+import { getModelRow, servingSpecFor } from "../../models";
+
+/*
+ * "Generate for these settings": the one path from a persona (an assistant's saved settings, the
+ * unsaved draft of "Try it", an evaluation's configuration) to the engine.
+ */
+
+export type ResolvedModel = { id: string; label: string; spec: ServingSpec; contextLength: number | null };
+
+/** The model row behind `modelId` as the engine serves it (a LoRA on its base model). */
+export function resolveModel(db: AtelierDb, modelId: string | null, assistantName: string): ResolvedModel {
+  if (!modelId) throw new EngineError("MODEL_NOT_FOUND", `${assistantName} has no model selected.`);
+  const row = getModelRow(db, modelId);
+  return { id: row.id, label: row.name, spec: servingSpecFor(db, row), contextLength: row.contextLength };
+}
+
+/** The persona prompt plus, when set, the instructed reply for questions outside the domain. */
+export function composeSystemPrompt(settings: Pick<GenerationSettings, "systemPrompt" | "outOfScopeReply">): string {
+  const reply = settings.outOfScopeReply?.trim();
+  if (!reply) return settings.systemPrompt;
+  const instruction = `If a question is outside your domain, do not answer it; reply exactly: ${reply}`;
+  return settings.systemPrompt.trim() ? `${settings.systemPrompt.trimEnd()}\n\n${instruction}` : instruction;
+}
+
+/**
+ * The turns sent to the model: the last `historyWindow` earlier messages plus the new one (the
+ * last turn). 0 sends the whole conversation.
+ */
+export function windowTurns(turns: Turn[], historyWindow: number): Turn[] {
+  if (historyWindow <= 0 || turns.length <= historyWindow + 1) return turns;
+  return turns.slice(turns.length - (historyWindow + 1));
+}
+
+/** Streams one answer for `turns` (ending with the user's message) under `persona`. */
+export function generateWithPersona(opts: {
+  spec: ServingSpec;
+  persona: Persona;
+  turns: Turn[];
+  signal?: AbortSignal;
+  affinity?: string;
+  seed?: number;
+}): AsyncGenerator<GenerationEvent> {
+  const { persona } = opts;
+  return generateChat({
+    spec: opts.spec,
+    systemPrompt: composeSystemPrompt(persona),
+    turns: windowTurns(opts.turns, persona.historyWindow),
+    sampling: {
+      ...persona.sampling,
+      maxTokens: Math.min(persona.sampling.maxTokens, env().ATELIER_MAX_TOKENS),
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    },
+    signal: opts.signal,
+    affinity: opts.affinity,
+  });
+}
+
+/** The exact text the model is given for this persona and these turns (its chat template applied). */
+export async function renderPrompt(spec: ServingSpec, persona: Persona, turns: Turn[]): Promise<{ text: string; tokens: number }> {
+  const serving = await ModelPool.instance().serving(spec);
+  const history = toChatHistory(composeSystemPrompt(persona), windowTurns(turns, persona.historyWindow));
+  const { contextText } = serving.chatWrapper.generateContextState({ chatHistory: history });
+  return { text: contextText.toString(), tokens: contextText.tokenize(serving.model.tokenizer).length };
+}
