@@ -39,7 +39,7 @@ function machineKey(): string {
 
 function calibrationKey(prepared: PreparedData, s: TrainSettings): string {
   const shape = prepared.base ? `${prepared.base.architecture}:${prepared.base.parameters}:${prepared.base.sizeBytes}` : `scratch:${JSON.stringify(s.scratchModel)}`;
-  return [shape, s.method, machineKey(), `b${s.batch}x${s.seqLen}`, `r${s.loraRank ?? 0}`, `t${s.threads}`].join("|");
+  return [shape, s.method, machineKey(), `b${s.batch}x${s.seqLen}`, `r${s.loraRank ?? 0}`, `t${s.threads}`, s.precision ?? "auto"].join("|");
 }
 
 /** Trainer config shared by calibration and real runs. */
@@ -64,8 +64,8 @@ export function trainerConfig(prepared: PreparedData, s: TrainSettings, paths: {
     threads: s.threads,
     seed: 42,
     out_type: "f32",
-    // bf16 matmul operands where the CPU has AVX512-BF16 (F32 weights and optimizer state; loss within 0.5% of f32)
-    precision: "auto",
+    // auto: bf16 matmul operands where the CPU has AVX512-BF16 (F32 weights and optimizer state; loss within 0.5% of f32)
+    precision: s.precision ?? "auto",
   };
 }
 
