@@ -24,8 +24,17 @@ const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 const families = SANITIZED ? (["gemma2", "phi3"] as Family[]) : (Object.keys(FAMILIES) as Family[]);
 const cppIt = SANITIZED ? it.skip : it;
 
+// One node-llama-cpp instance for the file: each getLlama() after a dispose loads the bindings again
+// (and tests them in a child process), about 2 s of CPU per family.
+let llama: Llama;
+beforeAll(async () => {
+  if (!SANITIZED) llama = await getLlama({ gpu: false });
+}, 60_000);
+afterAll(async () => {
+  await llama?.dispose();
+});
+
 describe.each(families)("%s", (family) => {
-  let llama: Llama;
   let base: LlamaModel | undefined; // node-llama-cpp's load of base.gguf, shared by the tests
   let dir = "";
   const p = (f: string) => path.join(dir, f);
@@ -33,7 +42,6 @@ describe.each(families)("%s", (family) => {
 
   beforeAll(async () => {
     ensureBuilt();
-    llama = await getLlama({ gpu: false });
     dir = tmpDir(`forge-arch-${family}-`);
     const stream = encodeBytes(sampleCorpus());
     const tr = streamRows(stream, 25, 16);
@@ -45,7 +53,6 @@ describe.each(families)("%s", (family) => {
 
   afterAll(async () => {
     await base?.dispose();
-    await llama?.dispose();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -6,7 +6,8 @@ import { meanLoss, type LlamaF64 } from "./llama-f64";
 
 /** Mean CE over masked targets as node-llama-cpp evaluates the rows (optionally with a LoRA adapter). */
 export async function llamaCppLoss(model: LlamaModel, rows: number[][], masks: number[][], lora?: string): Promise<number> {
-  const ctx = await model.createContext({ contextSize: 64, batchSize: 64, ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}) });
+  // one thread: the models are tiny, and more threads only spin-wait on a shared CI machine
+  const ctx = await model.createContext({ contextSize: 64, batchSize: 64, threads: 1, ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}) });
   try {
     const seq = ctx.getSequence();
     let sum = 0, n = 0;
