@@ -153,6 +153,7 @@ export function deriveSettings(input: PlanInput, prepared: PreparedData): TrainS
     evalEvery: a.evalEvery ?? 0,
     saveEvery: a.saveEvery ?? 50,
     threads: trainThreads(a.threads),
+    precision: a.precision ?? "auto",
     scratchModel: scratch,
   };
 }

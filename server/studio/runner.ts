@@ -210,7 +210,7 @@ export class StudioRunner implements HeavyJobWorker {
   private onEvent(id: string, ev: ProgressEvent, log: string[], due: () => boolean, setTotal: (n: number) => void) {
     if (ev.type === "start") {
       setTotal(ev.steps);
-      log.push(`trainer started: ${ev.steps} steps, ${ev.params ?? "?"} parameters (${ev.trainable ?? "?"} trainable), ~${Math.round(ev.mem_estimate_bytes / 1024 / 1024)} MB, backend ${ev.backend ?? "?"}`);
+      log.push(`trainer started: ${ev.steps} steps, ${ev.params ?? "?"} parameters (${ev.trainable ?? "?"} trainable), ~${Math.round(ev.mem_estimate_bytes / 1024 / 1024)} MB, backend ${ev.backend ?? "?"}, precision ${ev.precision ?? "f32"}`);
       this.update(id, { totalSteps: ev.steps, step: ev.start_step ?? 0, actualPeakBytes: ev.mem_estimate_bytes });
       return;
     }

@@ -45,6 +45,8 @@ export const planInput = z.object({
       evalEvery: z.number().int().min(0).optional(),
       saveEvery: z.number().int().min(0).optional(),
       threads: z.number().int().min(1).max(256).optional(),
+      /** matmul precision: auto = bf16 where the CPU has AVX512-BF16 (or a GPU), else f32; bf16 without it is refused */
+      precision: z.enum(["auto", "f32", "bf16"]).optional(),
     })
     .optional(),
 });
@@ -148,6 +150,8 @@ export type TrainSettings = {
   evalEvery: number;
   saveEvery: number;
   threads: number;
+  /** absent in runs saved before precision was a setting: "auto" */
+  precision?: "auto" | "f32" | "bf16";
   scratchModel: { n_embd: number; n_layer: number; n_head: number; n_ff: number; n_ctx: number; vocab: number } | null;
 };
 
