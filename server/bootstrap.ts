@@ -7,6 +7,8 @@ import { env } from "./env";
 import { recoverInterruptedIndexing } from "./knowledge";
 import { ensureStarterModel } from "./models";
 import { recoverStudioRuns } from "./studio";
+import { recoverEvalRuns } from "./evals";
+import { startLoop } from "./loop";
 
 /*
  * The process's start-up, composed from each capability's own housekeeping. Only process entry
@@ -21,8 +23,10 @@ import { recoverStudioRuns } from "./studio";
  */
 export async function bootstrap(db: AtelierDb): Promise<void> {
   markInterruptedAnswers(db);
+  startLoop();
   recoverInterruptedIndexing(db);
   await recoverStudioRuns(db);
+  recoverEvalRuns(db);
   await ensureEnvAdmin(db);
   const starter = await ensureStarterModel(db, env().ATELIER_DEFAULT_MODEL);
   ensureDefaultAssistant(db, starter.id);

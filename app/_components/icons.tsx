@@ -149,3 +149,8 @@ export const UploadIcon = (p: IconProps) => (
     <path d="M12 21V9M7 14l5-5 5 5M5 3h14" />
   </Icon>
 );
+export const GaugeIcon = (p: IconProps) => (
+  <Icon {...p}>
+    <path d="M4 18a8 8 0 1 1 16 0M12 18l4-6M7.5 10.5l1 1M12 7v1.5M16.5 10.5l-1 1" />
+  </Icon>
+);

@@ -31,6 +31,8 @@ export interface WizardState {
   maxSteps: number | null;
   /** Expert knobs; null = the default chosen from the method, the model and the data. */
   hyper: Hyperparameters;
+  /** Matmul precision (an expert knob): auto = bf16 where the CPU has AVX512-BF16 or a GPU is used, else f32. */
+  precision: Precision;
   name: string;
   assistantId: string | null;
 }
@@ -76,6 +78,10 @@ export function hyperparameterProblem(h: Hyperparameters, contextLength: number 
     return `Warmup must be a whole number of steps between 0 and ${b.warmupSteps.max}.`;
   return null;
 }
+
+export const PRECISIONS = ["auto", "f32", "bf16"] as const;
+export type Precision = (typeof PRECISIONS)[number];
+export const PRECISION_LABEL: Record<Precision, string> = { auto: "Automatic (default)", f32: "f32", bf16: "bf16 (needs AVX512-BF16 or a GPU)" };
 export const DEFAULT_EPOCHS: Record<Goal, number> = { domain: 2, answers: 3, scratch: 3 };
 
 /**
@@ -109,6 +115,7 @@ export function initialWizard(): WizardState {
     scratchSize: "tiny",
     maxSteps: null,
     hyper: { learningRate: null, batch: null, seqLen: null, warmupSteps: null },
+    precision: "auto",
     name: "",
     assistantId: null,
   };
@@ -143,7 +150,7 @@ export interface PlanInput {
   loraRank?: number;
   scratchSize?: ScratchSize;
   cleaning: Cleaning;
-  advanced?: { maxSteps?: number; learningRate?: number; batch?: number; seqLen?: number; warmupSteps?: number };
+  advanced?: { maxSteps?: number; learningRate?: number; batch?: number; seqLen?: number; warmupSteps?: number; precision?: Precision };
 }
 
 /** The plan/start input, or null while a decision it needs is still open. */
@@ -172,6 +179,7 @@ function advancedOf(s: WizardState): PlanInput["advanced"] | null {
     const v = s.hyper[k];
     if (v !== null && Number.isFinite(v)) a[k] = v;
   }
+  if (s.precision !== "auto") a.precision = s.precision;
   return Object.keys(a).length ? a : null;
 }
 

@@ -4,7 +4,9 @@ import { authRouter } from "./routers/auth";
 import { chatRouter } from "./routers/chat";
 import { conversationsRouter } from "./routers/conversations";
 import { knowledgeRouter } from "./routers/knowledge";
+import { loopRouter } from "./routers/loop";
 import { deployRouter } from "./routers/deploy";
+import { evalsRouter } from "./routers/evals";
 import { modelsRouter } from "./routers/models";
 import { studioRouter } from "./routers/studio";
 import { systemRouter } from "./routers/system";
@@ -22,6 +24,8 @@ export const appRouter = createTRPCRouter({
   knowledge: knowledgeRouter,
   deploy: deployRouter,
   studio: studioRouter,
+  evals: evalsRouter,
+  loop: loopRouter,
 });
 
 export type AppRouter = typeof appRouter;

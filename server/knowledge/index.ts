@@ -30,13 +30,16 @@ export { documentView, removeCollection } from "./views";
 export {
   CITE_INSTRUCTION,
   DEFAULT_RETRIEVAL,
+  findSources,
   knowledgeBudget,
+  packSources,
   RETRIEVAL_LIMITS,
   retrieveForAssistant,
   retrieveFromCollections,
   selectPassages,
   withKnowledge,
   type Retrieval,
+  type SourceCandidates,
 } from "./retrieve";
 export { configuredReranker, createLlamaReranker, rerankerOrWarning, rerankerStatus, type LlamaReranker, type Reranker } from "./reranker";
 
@@ -51,4 +54,4 @@ export { DF_BUDGET, planBm25Query, searchBm25, type Bm25Plan, type RankedChunk }
 export { searchVector, type VectorStatus } from "./search/vector";
 export { reciprocalRankFusion, RRF_K } from "./search/fusion";
 export { search, type SearchHit, type SearchMode, type SearchOptions, type SearchResponse } from "./search/search";
-export { buildContext, type BuiltContext, type Citation } from "./search/context";
+export { buildContext, trimToTokens, type BuiltContext, type Citation, type TokenCounter } from "./search/context";

@@ -5,7 +5,7 @@ import { assistantCollections, assistants, models, type MessageCitation, type Re
 import { sequenceContextSize } from "@/server/llm/tuning";
 import { embedderOrWarning } from "./embedding-model";
 import { rerankerOrWarning, type Reranker } from "./reranker";
-import { buildContext } from "./search/context";
+import { buildContext, type TokenCounter } from "./search/context";
 import { search, type SearchHit, type SearchResponse } from "./search/search";
 
 /*
@@ -93,6 +93,56 @@ export async function selectPassages(
   return { hits: kept, reranked, scores };
 }
 
+/** Passages found for a question, best first, before they are packed into a budget. */
+export type SourceCandidates = { hits: SearchHit[]; mode: SearchResponse["mode"] };
+
+/**
+ * Searches `collectionIds` for `query` and keeps the passages `settings` ask for (see
+ * selectPassages); null when knowledge is off, the query is empty or anything fails (logged):
+ * a knowledge problem means an answer without sources.
+ */
+export async function findSources(
+  db: AtelierDb,
+  collectionIds: string[],
+  query: string,
+  settings: RetrievalSettings = DEFAULT_RETRIEVAL,
+): Promise<SourceCandidates | null> {
+  try {
+    if (collectionIds.length === 0 || query.trim() === "") return null;
+    const { embedder } = await embedderOrWarning();
+    const { reranker, warning } = settings.rerank ? await rerankerOrWarning() : { reranker: null, warning: null };
+    if (warning) console.warn(`[knowledge] ${warning}`);
+    const pool = settings.passages * (reranker ? RERANK_POOL : 1);
+    const result = await search(db, query, { collectionIds, limit: Math.min(100, pool), embedder });
+    const chosen = await selectPassages(result.hits, query, settings, reranker);
+    return { hits: chosen.hits, mode: result.mode };
+  } catch (err) {
+    console.error("Knowledge retrieval failed; answering without sources:", err);
+    return null;
+  }
+}
+
+/**
+ * Packs found passages into `budget` tokens counted by `count` (the model's tokenizer; the
+ * word-based estimate without one), numbered for [n] citations.
+ */
+export function packSources(found: SourceCandidates | null, budget: number, count?: TokenCounter): Retrieval {
+  if (!found || found.hits.length === 0 || budget <= 0) return NOTHING;
+  const built = buildContext(found.hits, budget, { count });
+  return {
+    contextText: built.text,
+    citations: built.citations.map((c) => ({
+      n: c.n,
+      documentId: c.documentId,
+      documentTitle: c.title,
+      chunkId: c.chunkId,
+      heading: c.heading,
+      excerpt: c.snippet,
+    })),
+    mode: built.citations.length > 0 ? found.mode : "none",
+  };
+}
+
 /** As retrieveForAssistant, for an explicit set of collections (the unsaved draft of "Try it"). */
 export async function retrieveFromCollections(
   db: AtelierDb,
@@ -100,32 +150,9 @@ export async function retrieveFromCollections(
   query: string,
   budget: number,
   settings: RetrievalSettings = DEFAULT_RETRIEVAL,
+  count?: TokenCounter,
 ): Promise<Retrieval> {
-  try {
-    if (collectionIds.length === 0 || query.trim() === "") return NOTHING;
-    const { embedder } = await embedderOrWarning();
-    const { reranker, warning } = settings.rerank ? await rerankerOrWarning() : { reranker: null, warning: null };
-    if (warning) console.warn(`[knowledge] ${warning}`);
-    const pool = settings.rerank && reranker ? settings.passages * RERANK_POOL : settings.passages;
-    const result = await search(db, query, { collectionIds, limit: Math.min(100, pool), embedder });
-    const chosen = await selectPassages(result.hits, query, settings, reranker);
-    const built = buildContext(chosen.hits, budget);
-    return {
-      contextText: built.text,
-      citations: built.citations.map((c) => ({
-        n: c.n,
-        documentId: c.documentId,
-        documentTitle: c.title,
-        chunkId: c.chunkId,
-        heading: c.heading,
-        excerpt: c.snippet,
-      })),
-      mode: built.citations.length > 0 ? result.mode : "none",
-    };
-  } catch (err) {
-    console.error("Knowledge retrieval failed; answering without sources:", err);
-    return NOTHING;
-  }
+  return packSources(await findSources(db, collectionIds, query, settings), budget, count);
 }
 
 export const CITE_INSTRUCTION =

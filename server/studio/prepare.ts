@@ -4,6 +4,7 @@ import type { LlamaModel } from "node-llama-cpp";
 import type { AtelierDb } from "../db/client";
 import type { ModelRow } from "../db/schema";
 import { env } from "../env";
+import { excludeEvalLeakage, type Leakage } from "../evals";
 import { AtelierError } from "../errors";
 import {
   buildDataset,
@@ -104,11 +105,23 @@ export type PreparedData = {
 
 const globalForBpe = globalThis as unknown as { atelierStudioBpe?: Map<string, BpeTokenizer> };
 
+/**
+ * The dataset's records with the file each came from, less those holding an eval question or
+ * answer: no leakage, they never reach training (see server/evals/fingerprints.ts).
+ */
+export function loadTrainableRecords(db: AtelierDb, datasetId: string): { records: StudioRecord[]; fileIds: string[]; leakage: Leakage } {
+  const { records, fileIds } = loadRecordsWithFiles(db, datasetId);
+  const { kept, leakage } = excludeEvalLeakage(db, records);
+  if (kept.length === records.length) return { records, fileIds, leakage };
+  const keep = new Set(kept);
+  return { records: kept, fileIds: fileIds.filter((_, i) => keep.has(records[i]!)), leakage };
+}
+
 /** Cleans the dataset and gets the tokenizer the run will use (BPE training is cached per data + size). */
 export async function prepareData(db: AtelierDb, input: Pick<PlanInput, "datasetId" | "baseModelId" | "method" | "scratchSize"> & { cleaning: CleaningOptions }): Promise<PreparedData> {
   const ds = getDatasetRow(db, input.datasetId);
   checkHeldOutFiles(db, ds.id, input.cleaning.heldOutFileIds ?? []);
-  const { records, fileIds } = loadRecordsWithFiles(db, ds.id);
+  const { records, fileIds } = loadTrainableRecords(db, ds.id);
   const cleaned = cleanRecords(records, input.cleaning, fileIds);
   if (cleaned.kept.length === 0) throw new AtelierError("bad_request:studio", `Nothing is left of dataset ${ds.name} after cleaning; relax the filters.`);
   if (input.method === "scratch") {
@@ -157,6 +170,7 @@ export function deriveSettings(input: PlanInput, prepared: PreparedData): TrainS
     evalEvery: a.evalEvery ?? 0,
     saveEvery: a.saveEvery ?? 50,
     threads: trainThreads(a.threads),
+    precision: a.precision ?? "auto",
     scratchModel: scratch,
   };
 }

@@ -1,9 +1,10 @@
 import "server-only";
 import type { z } from "zod";
 import type { AtelierDb } from "../db/client";
+import { leakageWarning } from "../evals";
 import { cleanRecords } from "./cleaning";
-import { checkHeldOutFiles, getDatasetRow, loadRecordsWithFiles } from "./datasets";
-import { baseModelFor, modelTokenizer, sumTokens } from "./prepare";
+import { checkHeldOutFiles, getDatasetRow } from "./datasets";
+import { baseModelFor, loadTrainableRecords, modelTokenizer, sumTokens } from "./prepare";
 import type { PreviewResult, previewInput } from "./types";
 
 /**
@@ -15,7 +16,7 @@ export async function previewDataset(db: AtelierDb, input: z.infer<typeof previe
   const ds = getDatasetRow(db, input.id);
   const tok = input.baseModelId ? await modelTokenizer(baseModelFor(db, input.baseModelId)) : null;
   checkHeldOutFiles(db, ds.id, input.cleaning.heldOutFileIds ?? []);
-  const { records, fileIds } = loadRecordsWithFiles(db, ds.id);
+  const { records, fileIds, leakage } = loadTrainableRecords(db, ds.id);
   const cleaned = cleanRecords(records, input.cleaning, fileIds);
   const trainTokens = sumTokens(cleaned.train, tok);
   const heldOutTokens = sumTokens(cleaned.heldOut, tok);
@@ -30,5 +31,6 @@ export async function previewDataset(db: AtelierDb, input: z.infer<typeof previe
     tokenizer: tok ? "model" : "estimate",
     samples: cleaned.samples,
     effect: cleaned.effect,
+    evalLeakage: { records: leakage.records, evalRows: leakage.evalRows, sets: leakage.sets, warning: leakageWarning(leakage) },
   };
 }

@@ -6,6 +6,7 @@ import type { AtelierDb } from "../db/client";
 import { models } from "../db/schema";
 import { newId } from "../ids";
 import { evaluate, readCheckpointInfo, resumeTraining, startTraining, type ProgressEvent, type TrainingRun } from "../forge";
+import { heavyQueueFor, type HeavyJobWorker } from "../jobs/heavy-queue";
 import { inspectGguf } from "../llm/inspect";
 import { factsToColumns } from "../models";
 import type { PlanRecord } from "./accuracy";
@@ -32,8 +33,11 @@ export const LOG_LINES = 200;
 export type RunSettings = {
   input: StartInput;
   train: TrainSettings;
-  /** The planner's raw estimates and the correction applied (accuracy.ts). */
-  plan?: PlanRecord;
+  /**
+   * The planner's raw estimates and the correction applied (accuracy.ts), and its advice when the
+   * run was started (lineage evaluations read it; runs from before either was stored lack it).
+   */
+  plan?: PlanRecord & { recommendation?: string; reasons?: string[] };
   /** Targets and bytes of the held-out file, for bits per byte. */
   heldOut?: HeldOutText;
   /** Seconds the trainer process ran, summed over resumes: what the time estimate predicts (data preparation and evaluations not included). */
@@ -47,12 +51,16 @@ export const hasCheckpoint = (row: Pick<StudioRunRow, "workDir">) =>
 
 type Listener = (ev: RunEvent) => void;
 
-export class StudioRunner {
+export class StudioRunner implements HeavyJobWorker {
+  readonly kind = "training";
   private active: { id: string; run: TrainingRun | null; cancel: boolean } | null = null;
   private readonly listeners = new Map<string, Set<Listener>>();
   private idle: Promise<void> = Promise.resolve();
 
-  constructor(private readonly db: AtelierDb) {}
+  constructor(private readonly db: AtelierDb) {
+    // training shares one heavy-job queue with eval runs (server/jobs/heavy-queue.ts)
+    heavyQueueFor(db).register(this);
+  }
 
   get activeRunId(): string | null {
     return this.active?.id ?? null;
@@ -63,6 +71,8 @@ export class StudioRunner {
     for (;;) {
       const p = this.idle;
       await p;
+      // the heavy-job queue starts the next job a few microtasks after this one settles
+      await new Promise((r) => setImmediate(r));
       if (p === this.idle && !this.active) return;
     }
   }
@@ -81,16 +91,28 @@ export class StudioRunner {
     for (const fn of this.listeners.get(id) ?? []) fn(ev);
   }
 
-  /** Starts the oldest queued run if the device is free. */
+  /** Starts the oldest queued job (a training run or an eval run) if the device is free. */
   kick(): void {
-    if (this.active) return;
-    const next = this.db.select().from(studioRuns).where(eq(studioRuns.status, "queued")).orderBy(asc(studioRuns.queuedAt)).limit(1).get();
-    if (!next) return;
+    heavyQueueFor(this.db).kick();
+  }
+
+  private oldestQueued() {
+    return this.db.select().from(studioRuns).where(eq(studioRuns.status, "queued")).orderBy(asc(studioRuns.queuedAt)).limit(1).get();
+  }
+
+  oldestQueuedAt(): number | null {
+    return this.oldestQueued()?.queuedAt ?? null;
+  }
+
+  /** Runs the oldest queued training run to its end (called by the heavy-job queue when it is this run's turn). */
+  runOldest(): Promise<void> {
+    const next = this.oldestQueued();
+    if (!next) return Promise.resolve();
     this.active = { id: next.id, run: null, cancel: false };
     this.idle = this.execute(next).finally(() => {
       this.active = null;
-      this.kick();
     });
+    return this.idle;
   }
 
   /** Cancels the running run (SIGTERM: the trainer saves a checkpoint and exits). */
@@ -233,7 +255,7 @@ export class StudioRunner {
   private onEvent(id: string, ev: ProgressEvent, log: string[], due: () => boolean, setTotal: (n: number) => void) {
     if (ev.type === "start") {
       setTotal(ev.steps);
-      log.push(`trainer started: ${ev.steps} steps, ${ev.params ?? "?"} parameters (${ev.trainable ?? "?"} trainable), ~${Math.round(ev.mem_estimate_bytes / 1024 / 1024)} MB, backend ${ev.backend ?? "?"}`);
+      log.push(`trainer started: ${ev.steps} steps, ${ev.params ?? "?"} parameters (${ev.trainable ?? "?"} trainable), ~${Math.round(ev.mem_estimate_bytes / 1024 / 1024)} MB, backend ${ev.backend ?? "?"}, precision ${ev.precision ?? "f32"}`);
       // the trainer's own estimate goes to the log; the measured peak comes from the process (peak-memory.ts)
       this.update(id, { totalSteps: ev.steps, step: ev.start_step ?? 0 });
       return;
@@ -306,6 +328,9 @@ export class StudioRunner {
           metrics,
           estimate: { seconds: row.estimateSeconds, peakMemoryBytes: row.estimatePeakBytes },
           actual: { seconds: metrics.seconds, trainSeconds: metrics.trainSeconds, peakMemoryBytes: metrics.peakBytes },
+          // lineage evaluations read: which assistant it was trained for, and what the planner advised
+          ...(row.assistantId ? { assistantId: row.assistantId } : {}),
+          ...(settings.plan?.recommendation ? { plan: { recommendation: settings.plan.recommendation, reasons: settings.plan.reasons ?? [] } } : {}),
         },
       })
       .run();

@@ -4,9 +4,10 @@ import type { AtelierDb } from "../../db/client";
 import { env } from "../../env";
 import { toChatHistory } from "../../llm/chat-history";
 import { EngineError } from "../../llm/errors";
-import { generateChat, type GenerationEvent, type Turn } from "../../llm/generate";
+import { generateChat, type GenerationEvent, type Sampling, type Turn } from "../../llm/generate";
 import { ModelPool, type ServingSpec } from "../../llm/pool";
 import { getModelRow, servingSpecFor } from "../../models";
+import type { FittedPrompt } from "./fit";
 
 /*
  * "Generate for these settings": the one path from a persona (an assistant's saved settings, the
@@ -39,34 +40,37 @@ export function windowTurns(turns: Turn[], historyWindow: number): Turn[] {
   return turns.slice(turns.length - (historyWindow + 1));
 }
 
-/** Streams one answer for `turns` (ending with the user's message) under `persona`. */
-export function generateWithPersona(opts: {
+/** The sampling of a turn: the persona's, with the answer capped at ATELIER_MAX_TOKENS and the turn's seed. */
+export function turnSampling(persona: Persona, seed?: number): Sampling {
+  return {
+    ...persona.sampling,
+    maxTokens: Math.min(persona.sampling.maxTokens, env().ATELIER_MAX_TOKENS),
+    ...(seed !== undefined ? { seed } : {}),
+  };
+}
+
+/** Streams one answer for a fitted prompt (fit.ts: instructions, sources and turns already chosen). */
+export function generateFitted(opts: {
   spec: ServingSpec;
-  persona: Persona;
-  turns: Turn[];
+  prompt: Pick<FittedPrompt, "systemPrompt" | "turns">;
+  sampling: Sampling;
   signal?: AbortSignal;
   affinity?: string;
-  seed?: number;
 }): AsyncGenerator<GenerationEvent> {
-  const { persona } = opts;
   return generateChat({
     spec: opts.spec,
-    systemPrompt: composeSystemPrompt(persona),
-    turns: windowTurns(opts.turns, persona.historyWindow),
-    sampling: {
-      ...persona.sampling,
-      maxTokens: Math.min(persona.sampling.maxTokens, env().ATELIER_MAX_TOKENS),
-      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-    },
+    systemPrompt: opts.prompt.systemPrompt,
+    turns: opts.prompt.turns,
+    sampling: opts.sampling,
     signal: opts.signal,
     affinity: opts.affinity,
   });
 }
 
-/** The exact text the model is given for this persona and these turns (its chat template applied). */
-export async function renderPrompt(spec: ServingSpec, persona: Persona, turns: Turn[]): Promise<{ text: string; tokens: number }> {
+/** The exact text the model is given for a fitted prompt (its chat template applied). */
+export async function renderPrompt(spec: ServingSpec, prompt: Pick<FittedPrompt, "systemPrompt" | "turns">): Promise<{ text: string; tokens: number }> {
   const serving = await ModelPool.instance().serving(spec);
-  const history = toChatHistory(composeSystemPrompt(persona), windowTurns(turns, persona.historyWindow));
+  const history = toChatHistory(prompt.systemPrompt, prompt.turns);
   const { contextText } = serving.chatWrapper.generateContextState({ chatHistory: history });
   return { text: contextText.toString(), tokens: contextText.tokenize(serving.model.tokenizer).length };
 }

@@ -6,6 +6,7 @@ import { CopyMessageButton } from "@/app/_components/copy-message";
 import { RefreshIcon } from "@/app/_components/icons";
 import type { Citation, Message } from "@/app/_lib/types";
 import { CitationDrawer, CitationList, CitedMarkdown } from "./citations";
+import { FeedbackButtons } from "./feedback-buttons";
 import { MessageMeta } from "./message-meta";
 
 interface Props {
@@ -48,9 +49,8 @@ export function AssistantMessage({ message, streaming, onRegenerate }: Props) {
       {openCitation && <CitationDrawer citation={openCitation} onClose={() => setOpenCitation(null)} />}
       <div className="mt-2 flex items-center gap-3">
         <MessageMeta message={message} streaming={streaming} />
-        {!streaming && message.content.length > 0 && (
-          <CopyMessageButton text={message.content} className="ml-auto opacity-70 group-hover:opacity-100 focus-visible:opacity-100" />
-        )}
+        {!streaming && message.status !== "error" && !empty && <FeedbackButtons message={message} />}
+        {!streaming && !empty && <CopyMessageButton text={message.content} className="ml-auto opacity-70 group-hover:opacity-100 focus-visible:opacity-100" />}
         {onRegenerate && !streaming && (
           <button
             type="button"

@@ -6,7 +6,19 @@ import { BookIcon, ChatIcon, SparklesIcon } from "@/app/_components/icons";
 import { formatBytes } from "@/app/_lib/format";
 import { formatSeconds } from "@/app/_lib/studio-format";
 import type { Goal, Method } from "@/app/_lib/studio-types";
-import { HYPERPARAMETER_BOUNDS, LORA_RANKS, chooseGoal, defaultHyperparameters, hyperparameterProblem, planInput, suggestedGoal, type WizardState } from "@/app/_lib/studio-wizard";
+import {
+  HYPERPARAMETER_BOUNDS,
+  LORA_RANKS,
+  PRECISIONS,
+  PRECISION_LABEL,
+  chooseGoal,
+  defaultHyperparameters,
+  hyperparameterProblem,
+  planInput,
+  suggestedGoal,
+  type Precision,
+  type WizardState,
+} from "@/app/_lib/studio-wizard";
 import { useTRPC } from "@/app/_lib/trpc";
 import { cardClass, inputClass, labelClass } from "../../_components/ui";
 import { usePlanFor } from "./step-plan";
@@ -183,6 +195,21 @@ export function StepGoal({ state, onChange }: { state: WizardState; onChange: (n
                 className={inputClass}
                 data-testid="max-steps-input"
               />
+            </div>
+            <div>
+              <label htmlFor={`${id}-precision`} className={labelClass}>
+                Precision
+              </label>
+              <select id={`${id}-precision`} value={state.precision} onChange={(e) => onChange({ ...state, precision: e.target.value as Precision })} className={inputClass} aria-describedby={`${id}-precision-help`} data-testid="precision-select">
+                {PRECISIONS.map((p) => (
+                  <option key={p} value={p}>
+                    {PRECISION_LABEL[p]}
+                  </option>
+                ))}
+              </select>
+              <p id={`${id}-precision-help`} className="mt-1 text-xs text-zinc-500">
+                bf16 multiplies in half the bits (faster on CPUs with AVX512-BF16 and on GPUs); weights stay 32-bit.
+              </p>
             </div>
           </div>
           <Hyperparameters state={state} onChange={onChange} />
