@@ -11,6 +11,7 @@ import net from "node:net";
 import path from "node:path";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { STARTER_SCOPE_NOTE } from "@/server/assistants";
 import { messages } from "@/server/db/schema";
 import { evalFingerprints, evalResults, evalRows, evalRuns } from "@/server/evals/schema";
 import { collect, freshApp } from "../helpers/app";
@@ -389,7 +390,7 @@ describe("bad input", () => {
     const personas = await app.caller().evals.runs.start({ assistantId, setId: empty.id, versions: [starterId], knowledge: ["off"], maxTokens: 8, personas: [{ label: "pirate", systemPrompt: "Answer like a pirate." }] });
     const withPersona = await waitForRun(app, personas.runId, ["succeeded", "failed"]);
     expect(withPersona.configs.map((c) => [c.personaLabel, c.systemPrompt, c.label])).toEqual([
-      [null, "You are Atelier's guide. Answer questions about Atelier briefly.", "Atelier starter (active) · no knowledge"],
+      [null, `You are Atelier's guide. Answer questions about Atelier briefly. ${STARTER_SCOPE_NOTE}`, "Atelier starter (active) · no knowledge"],
       ["pirate", "Answer like a pirate.", "Atelier starter (active) · no knowledge · pirate"],
     ]);
     expect(withPersona.progress).toMatchObject({ done: 6, total: 6 });

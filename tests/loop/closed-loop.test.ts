@@ -55,7 +55,7 @@ describe("the improvement loop, end to end", () => {
     }
     const version = await caller.loop.createDataset({ assistantId });
     const planned = await caller.loop.retrain({ datasetId: version.id, replayShare: 0 });
-    const { runId } = await caller.studio.runs.start({ ...planned.start, advanced: { seqLen: 64, batch: 3, maxSteps: 60, learningRate: 1e-2 } });
+    const { runId } = await caller.studio.runs.start({ ...planned.start, advanced: { seqLen: 128, batch: 3, maxSteps: 60, learningRate: 1e-2 } });
     const until = Date.now() + 400_000;
     let run = await caller.studio.runs.get({ id: runId });
     while (!["succeeded", "failed"].includes(run.status) && Date.now() < until) {

@@ -61,7 +61,7 @@ describe("Retrain", () => {
     expect(studioDataset.recordCount).toBe(4);
     expect(studioDataset.files.map((f) => [f.name, f.records])).toEqual([["improvement-v1.jsonl", 4]]);
 
-    const { runId } = await caller.studio.runs.start({ ...planned.start, advanced: { seqLen: 64, batch: 2, maxSteps: 3 } });
+    const { runId } = await caller.studio.runs.start({ ...planned.start, advanced: { seqLen: 128, batch: 2, maxSteps: 3 } });
     const run = await waitFor(runId, ["succeeded", "failed"]);
     expect(run.error).toBeNull();
     expect(run.status).toBe("succeeded");
@@ -97,7 +97,7 @@ describe("Retrain", () => {
     // share 0.5 → replay = 0.5 / (1 - 0.5) × 4 new records = 4, from the 4 records v1 trained on.
     expect(next.replay).toMatchObject({ records: 4, fromDatasetId: planned.studioDatasetId });
     // The continued run trains (a few steps) on the merged weights and registers a new adapter on them.
-    const again = await caller.studio.runs.start({ ...next.start, advanced: { seqLen: 64, batch: 2, maxSteps: 2 } });
+    const again = await caller.studio.runs.start({ ...next.start, advanced: { seqLen: 128, batch: 2, maxSteps: 2 } });
     const second = await waitFor(again.runId, ["succeeded", "failed"]);
     expect(second.error).toBeNull();
     expect((await caller.models.list()).find((m) => m.id === second.modelId)).toMatchObject({ kind: "lora", baseModelId: merged.id });
