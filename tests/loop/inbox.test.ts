@@ -33,7 +33,7 @@ beforeAll(async () => {
   ({ key } = await app.caller().deploy.createKey({ assistantId, name: "tests" }));
   server = await loopbackServer();
 
-  bad = await widgetChat(server.url, publicId, "visitor-aaaa-1", "I am jane.doe@example.com, how do I embed the chat?");
+  bad = await widgetChat(server.url, publicId, "visitor-aaaa-1", "I am jane.doe@harbourmail.net, how do I embed the chat?");
   await widgetFeedback(server.url, publicId, { visitorId: "visitor-aaaa-1", conversationId: bad.conversationId, messageId: bad.messageId, value: -1, comment: "Not the steps" });
   good = await widgetChat(server.url, publicId, "visitor-bbbb-2", "What is Atelier?");
   await widgetFeedback(server.url, publicId, { visitorId: "visitor-bbbb-2", conversationId: good.conversationId, messageId: good.messageId, value: 1 });
@@ -90,7 +90,7 @@ describe("review inbox", () => {
 
   it("shows PII scrubbed beside the original", async () => {
     const item = (await inbox()).find((i) => i.messageId === bad.messageId)!;
-    expect(item.question.before).toContain("jane.doe@example.com");
+    expect(item.question.before).toContain("jane.doe@harbourmail.net");
     expect(item.question.after).toBe("I am [EMAIL], how do I embed the chat?");
     expect(item.question.changed).toBe(true);
     expect(item.pii.email).toBe(1);
