@@ -5,7 +5,6 @@ import type { GenerationEvent, Sampling, ServingSpec, Turn } from "./types";
 export type { GenerationEvent, GenerationStats, Sampling, Turn } from "./types";
 import { AsyncQueue } from "./async-queue";
 import { llamaChatRun } from "./llamachat-run";
-import { NativeServing } from "./native-serving";
 import { ModelPool } from "./pool";
 import { plainTemplate, sequenceRun, type RunResult } from "./sequence-run";
 
@@ -27,7 +26,7 @@ export async function* generateChat(opts: {
 }): AsyncGenerator<GenerationEvent> {
   const started = performance.now();
   const serving = await ModelPool.instance().serving(opts.spec);
-  if (serving instanceof NativeServing) return yield* serving.generate(opts, started);
+  if (serving.engine === "native") return yield* serving.generate(opts, started);
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort();
   opts.signal?.addEventListener("abort", onOuterAbort, { once: true });

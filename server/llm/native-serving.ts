@@ -73,6 +73,8 @@ async function gpuLayersFor(llama: Llama, modelPath: string): Promise<number> {
 
 /** A spec served on the native loop: what ModelPool.serving() returns when the engine is native. */
 export class NativeServing {
+  /** Which engine serves: a tag, not `instanceof`, because the production build may bundle this class into several chunks. */
+  readonly engine = "native" as const;
   private active = 0;
   private retiring = false;
   private idle: (() => void) | null = null;

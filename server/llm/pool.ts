@@ -25,6 +25,8 @@ type LoadedModel = {
  * evaluated in the same batch instead of queueing behind each other.
  */
 export class ServingContext {
+  /** Which engine serves (see NativeServing.engine). */
+  readonly engine = "node-llama-cpp" as const;
   private readonly waiters: Array<{ resolve: (s: LlamaContextSequence) => void; reject: (e: unknown) => void }> = [];
   /** Every sequence of the context, created up front; a fresh context hands out ids 0..N-1 in order. */
   private readonly sequences: LlamaContextSequence[] = [];

@@ -36,6 +36,7 @@ beforeAll(async () => {
   const dataset = await createDataset(app.db, { name: "qa", files: [{ name: "qa.jsonl", bytes: new TextEncoder().encode('{"question":"What is it?","answer":"A tide gate."}\n'), mime: null }] }, app.admin);
   const models = await caller.models.list();
   const modelId = models[0]!.id;
+  const evalSet = await caller.evals.sets.create({ name: "Reads", assistantId });
   const cleaning = { dedupe: true, nearDedupe: true, scrubPii: true, minChars: 0, maxChars: 100_000, heldOutFraction: 0 };
   inputs = {
     "assistants.collections": undefined,
@@ -51,12 +52,28 @@ beforeAll(async () => {
     "deploy.get": { assistantId },
     "deploy.list": undefined,
     "deploy.messages": { assistantId, conversationId: conversation.id },
+    "evals.gate.evidence": { assistantId, modelId },
+    "evals.gate.lineage": { assistantId },
+    "evals.meta": undefined,
+    "evals.runs.export": { runId: "no-such-run", format: "csv" },
+    "evals.runs.get": { id: "no-such-run" },
+    "evals.runs.list": undefined,
+    "evals.runs.results": { runId: "no-such-run" },
+    "evals.sets.export": { setId: evalSet.id, format: "jsonl" },
+    "evals.sets.get": { id: evalSet.id },
+    "evals.sets.list": { assistantId },
     "knowledge.collection": { id: col.id },
     "knowledge.collections": undefined,
     "knowledge.document": { id: done.result.document.id },
     "knowledge.documents": { collectionId: col.id },
     "knowledge.search": { query: "gate tide" },
     "knowledge.status": undefined,
+    "loop.counts": { assistantId },
+    "loop.datasetItems": { datasetId: "no-such-dataset" },
+    "loop.datasets": { assistantId },
+    "loop.experiments.get": { id: "no-such-experiment" },
+    "loop.experiments.list": { assistantId },
+    "loop.inbox": { assistantId, state: "all" },
     "models.list": undefined,
     "studio.datasets.get": { id: dataset.dataset.id },
     "studio.datasets.list": undefined,
