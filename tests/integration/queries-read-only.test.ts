@@ -75,6 +75,7 @@ beforeAll(async () => {
     "loop.experiments.list": { assistantId },
     "loop.inbox": { assistantId, state: "all" },
     "models.list": undefined,
+    "models.uploadLimits": undefined,
     "studio.datasets.get": { id: dataset.dataset.id },
     "studio.datasets.list": undefined,
     "studio.datasets.preview": { id: dataset.dataset.id, baseModelId: modelId, cleaning },
