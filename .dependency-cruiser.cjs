@@ -8,10 +8,12 @@
  * top to bottom:
  *   app (UI, route handlers, server components)
  *   api (tRPC)                  — beside it the public edge (server/edge: widget + OpenAI API)
- *   domain capabilities         — studio, chat, assistants, auth, knowledge, models (in this order)
+ *   domain capabilities         — studio, chat, assistants, auth, knowledge, models (in this order);
+ *                                 nodes (inference nodes: the remote engines chat turns may run on)
  *   engine and libraries        — llm (inference), forge (training), documents (file formats)
  *   data and config             — db, and the root files env, errors, ids
  * bootstrap.ts composes the capabilities' start-up and belongs to the process entry points.
+ * worker/ is the remote training worker's entry script (`npx atelier worker`): forge and HTTP only.
  */
 const FOUNDATION = ["config", "db"];
 const ALLOWED = {
@@ -24,15 +26,17 @@ const ALLOWED = {
   knowledge: [...FOUNDATION, "llm", "documents"],
   auth: [...FOUNDATION],
   assistants: [...FOUNDATION, "auth", "knowledge", "models"],
-  chat: [...FOUNDATION, "llm", "assistants", "knowledge", "models"],
+  nodes: [...FOUNDATION, "llm", "models"],
+  chat: [...FOUNDATION, "llm", "assistants", "knowledge", "models", "nodes"],
   studio: [...FOUNDATION, "llm", "forge", "documents", "auth", "models"],
   edge: [...FOUNDATION, "assistants", "chat"],
-  api: [...FOUNDATION, "llm", "models", "knowledge", "auth", "assistants", "chat", "studio", "edge", "bootstrap"],
-  bootstrap: [...FOUNDATION, "models", "knowledge", "auth", "assistants", "chat", "studio"],
+  api: [...FOUNDATION, "llm", "models", "knowledge", "auth", "assistants", "chat", "studio", "edge", "nodes", "bootstrap"],
+  bootstrap: [...FOUNDATION, "models", "knowledge", "auth", "assistants", "chat", "studio", "nodes"],
+  worker: ["config", "forge"],
 };
 
 /** Capabilities reached from outside only through their entry file (index.ts). */
-const FRONT_DOORS = ["forge", "knowledge", "chat", "assistants", "auth", "models", "studio", "edge"];
+const FRONT_DOORS = ["forge", "knowledge", "chat", "assistants", "auth", "models", "studio", "edge", "nodes"];
 
 const ROOT_CONFIG = "server/(env\\.ts|env-schema\\.mjs|errors\\.ts|ids\\.ts)$";
 const where = (layer) =>
@@ -103,9 +107,9 @@ module.exports = {
     },
     {
       name: "libraries-run-outside-next",
-      comment: "forge and documents run under plain node (the forge CLI): no server-only, no Next.",
+      comment: "forge, documents and the worker run under plain node (the forge CLI, `atelier worker`): no server-only, no Next.",
       severity: "error",
-      from: { path: "^server/(forge|documents)/" },
+      from: { path: "^server/(forge|documents|worker)/" },
       to: { path: "node_modules/(server-only|next)/" },
     },
   ],

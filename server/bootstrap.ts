@@ -6,6 +6,7 @@ import { getDb, type AtelierDb } from "./db/client";
 import { env } from "./env";
 import { recoverInterruptedIndexing } from "./knowledge";
 import { ensureStarterModel } from "./models";
+import { startNodeHealth } from "./nodes";
 import { recoverStudioRuns } from "./studio";
 
 /*
@@ -26,6 +27,7 @@ export async function bootstrap(db: AtelierDb): Promise<void> {
   await ensureEnvAdmin(db);
   const starter = await ensureStarterModel(db, env().ATELIER_DEFAULT_MODEL);
   ensureDefaultAssistant(db, starter.id);
+  startNodeHealth(db);
 }
 
 const globalForBoot = globalThis as unknown as { atelierBoot?: Promise<AtelierDb> };

@@ -6,6 +6,7 @@ import { conversationsRouter } from "./routers/conversations";
 import { knowledgeRouter } from "./routers/knowledge";
 import { deployRouter } from "./routers/deploy";
 import { modelsRouter } from "./routers/models";
+import { nodesRouter } from "./routers/nodes";
 import { studioRouter } from "./routers/studio";
 import { systemRouter } from "./routers/system";
 import { usersRouter } from "./routers/users";
@@ -22,6 +23,7 @@ export const appRouter = createTRPCRouter({
   knowledge: knowledgeRouter,
   deploy: deployRouter,
   studio: studioRouter,
+  nodes: nodesRouter,
 });
 
 export type AppRouter = typeof appRouter;

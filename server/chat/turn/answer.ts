@@ -37,6 +37,7 @@ export function generateTurn(turn: PreparedTurn, turns: Turn[], opts: { signal?:
     signal: opts.signal,
     affinity: opts.affinity,
     seed: turn.config.seed,
+    engine: turn.model.engine,
   });
 }
 

@@ -4,22 +4,27 @@ import type { AtelierDb } from "../../db/client";
 import { env } from "../../env";
 import { toChatHistory } from "../../llm/chat-history";
 import { EngineError } from "../../llm/errors";
-import { generateChat, type GenerationEvent, type Turn } from "../../llm/generate";
+import type { GenerationEvent, Turn } from "../../llm/generate";
 import { ModelPool, type ServingSpec } from "../../llm/pool";
 import { getModelRow, servingSpecFor } from "../../models";
+import { engineFor, localEngine, type TurnEngine } from "../../nodes";
 
 /*
  * "Generate for these settings": the one path from a persona (an assistant's saved settings, the
  * unsaved draft of "Try it", an evaluation's configuration) to the engine.
  */
 
-export type ResolvedModel = { id: string; label: string; spec: ServingSpec; contextLength: number | null };
+export type ResolvedModel = { id: string; label: string; spec: ServingSpec; contextLength: number | null; engine: TurnEngine };
 
-/** The model row behind `modelId` as the engine serves it (a LoRA on its base model). */
+/**
+ * The model row behind `modelId` as the engine serves it (a LoRA on its base model), and the
+ * engine that answers with it: this process's, or the inference nodes that serve the version
+ * (server/nodes). This is the one place a turn picks its engine.
+ */
 export function resolveModel(db: AtelierDb, modelId: string | null, assistantName: string): ResolvedModel {
   if (!modelId) throw new EngineError("MODEL_NOT_FOUND", `${assistantName} has no model selected.`);
   const row = getModelRow(db, modelId);
-  return { id: row.id, label: row.name, spec: servingSpecFor(db, row), contextLength: row.contextLength };
+  return { id: row.id, label: row.name, spec: servingSpecFor(db, row), contextLength: row.contextLength, engine: engineFor(db, row.id) };
 }
 
 /** The persona prompt plus, when set, the instructed reply for questions outside the domain. */
@@ -47,9 +52,11 @@ export function generateWithPersona(opts: {
   signal?: AbortSignal;
   affinity?: string;
   seed?: number;
+  /** Where the answer is generated (resolveModel's choice); this process's engine by default. */
+  engine?: TurnEngine;
 }): AsyncGenerator<GenerationEvent> {
   const { persona } = opts;
-  return generateChat({
+  return (opts.engine ?? localEngine)({
     spec: opts.spec,
     systemPrompt: composeSystemPrompt(persona),
     turns: windowTurns(opts.turns, persona.historyWindow),

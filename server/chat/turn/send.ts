@@ -8,6 +8,7 @@ import { env } from "../../env";
 import { AtelierError } from "../../errors";
 import { newId } from "../../ids";
 import type { Turn } from "../../llm/generate";
+import { isInterruptedAnswer } from "../../nodes";
 import { NEW_CHAT_TITLE, getConversation, listMessages, truncateFrom } from "../conversations";
 import { generateTurn, prepareTurn, type PreparedTurn } from "./answer";
 import { assistantTurnConfig } from "./config";
@@ -195,9 +196,11 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
   } catch (err) {
     finished = true;
     const aborted = signal?.aborted === true;
+    // A node's stream cut after part of the answer: kept and marked interrupted, like a local stop.
+    const cut = isInterruptedAnswer(err);
     const final = persist({
       content: text,
-      status: aborted ? "interrupted" : "error",
+      status: aborted || cut ? "interrupted" : "error",
       error: aborted ? "Stopped before the answer was complete." : (err as Error).message,
     });
     yield { type: "error", message: final, error: final.error ?? "Generation failed." };
