@@ -9,3 +9,5 @@ export { recoverStudioRuns } from "./runner";
 export { activateVersion, DEFAULT_EVAL_PROMPTS, getEvalPrompts, listVersions, setEvalPrompts } from "./versions";
 export { compareModels, COMPARE_MAX_TOKENS } from "./compare";
 export * from "./types";
+export { handleWorker } from "./remote/http";
+export { expireLeases } from "./remote/queue";

@@ -186,6 +186,8 @@ export async function centralServer() {
     { pattern: /^\/v1\/chat\/completions$/, method: "POST", handler: completions.POST as Handler, names: [] },
     { pattern: /^\/api\/nodes\/artifacts\/([^/]+)\/([^/]+)$/, method: "GET", handler: artifacts.GET as Handler, names: ["modelId", "role"] },
   ];
+  const worker = await import("@/app/api/worker/[...path]/route");
+  for (const method of ["GET", "POST", "PUT"] as const) routes.push({ pattern: /^\/api\/worker\/(.+)$/, method, handler: worker[method] as Handler, names: ["path"] });
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? "/", `http://${req.headers.host}`);
