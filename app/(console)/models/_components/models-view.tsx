@@ -4,6 +4,7 @@ import { useSession } from "@/app/_lib/session";
 import { AddLocalForm } from "./add-local-form";
 import { DownloadForm } from "./download-form";
 import { ModelsTable } from "./models-table";
+import { NodesPanel } from "./nodes-panel";
 
 export function ModelsView() {
   const { can } = useSession();
@@ -25,6 +26,7 @@ export function ModelsView() {
           <p className="mt-6 text-sm text-zinc-500">Only admins can add or remove models.</p>
         )}
         <ModelsTable />
+        <NodesPanel />
       </div>
     </div>
   );
