@@ -26,7 +26,7 @@ const ALLOWED = {
   knowledge: [...FOUNDATION, "llm", "documents"],
   auth: [...FOUNDATION],
   assistants: [...FOUNDATION, "auth", "knowledge", "models"],
-  nodes: [...FOUNDATION, "llm", "models"],
+  nodes: [...FOUNDATION, "llm", "models", "forge"],
   chat: [...FOUNDATION, "llm", "assistants", "knowledge", "models", "nodes"],
   studio: [...FOUNDATION, "llm", "forge", "documents", "auth", "models"],
   edge: [...FOUNDATION, "assistants", "chat"],

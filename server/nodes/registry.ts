@@ -5,8 +5,11 @@ import type { AtelierDb } from "../db/client";
 import { models, type ModelRow } from "../db/schema";
 import { AtelierError, notFound } from "../errors";
 import { newId } from "../ids";
+import { env } from "../env";
+import { exportPeftAdapter } from "../forge";
 import { getModelRow } from "../models";
 import { fileSha256 } from "./hash";
+import { requestJson } from "./http";
 import { probeEndpoint, probeFailure, type ProbeResult, type RemoteModelInfo } from "./probe";
 import { breakerView, forgetNode } from "./router";
 import { inferenceNodes, modelServing, nodeModels, NODE_KINDS, type InferenceNodeRow, type NodeHealth, type NodeKind, type NodeModelState } from "./schema";
@@ -169,6 +172,7 @@ async function verifyServes(db: AtelierDb, node: InferenceNodeRow, probe: ProbeR
     await pushToAtelierNode(db, node, row, base, remoteName, publicUrl, { sha, baseSha });
     return { state: "syncing", detail: "downloading to the node (sha256-checked)" };
   }
+  if (!remote && node.kind === "vllm" && row.kind === "lora" && base) return loadIntoVllm(node, row, base, remoteName);
   if (!remote && node.kind !== "llama-server") {
     throw new AtelierError("bad_request:node", `${node.name} does not serve a model named "${remoteName}" (it serves: ${probe.models.map((m) => m.id).join(", ") || "nothing"}).`, { param: "remoteName" });
   }
@@ -241,4 +245,24 @@ export async function assignModel(db: AtelierDb, input: { nodeId: string; modelI
 
 export function unassignModel(db: AtelierDb, nodeId: string, modelId: string): void {
   db.delete(nodeModels).where(and(eq(nodeModels.nodeId, nodeId), eq(nodeModels.modelId, modelId))).run();
+}
+
+/**
+ * vLLM takes LoRAs at run time as PEFT adapters from its own disk: Atelier exports the adapter
+ * (forge's HF export) under <data>/exports/<model id>/peft and asks vLLM to load that path, which
+ * works when vLLM sees the same filesystem (same machine, or a shared mount at the same path).
+ */
+async function loadIntoVllm(node: InferenceNodeRow, row: ModelRow, base: ModelRow, remoteName: string): Promise<Verdict> {
+  const dir = path.join(env().ATELIER_DATA_DIR, "exports", row.id, "peft");
+  await exportPeftAdapter({ base: base.filePath, lora: row.filePath, out: dir, baseName: base.name });
+  try {
+    await requestJson({ url: node.url, apiKey: node.apiKey }, "v1/load_lora_adapter", { json: { lora_name: remoteName, lora_path: dir }, timeoutMs: 60_000 });
+  } catch (err) {
+    throw new AtelierError(
+      "upstream:node",
+      `${node.name} did not load the adapter: ${(err as Error).message}. vLLM needs --enable-lora (and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True) and must see ${dir} on its disk.`,
+      { reason: "adapter_load_failed" },
+    );
+  }
+  return { state: "ready", detail: `loaded into vLLM as a PEFT adapter from ${dir}` };
 }

@@ -66,6 +66,9 @@ export type FaultMode =
 export async function faultProxy(target: string) {
   const { hostname, port } = new URL(target);
   let mode: FaultMode = { kind: "pass" };
+  /** One-shot faults still to come, in order, once the current one has happened. */
+  let queued: FaultMode[] = [];
+  const nextMode = () => (mode = queued.shift() ?? { kind: "pass" });
   const seen: string[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
@@ -134,13 +137,13 @@ export async function faultProxy(target: string) {
         const copy = Buffer.from(chunk);
         copy[start + current.offset - bodySeen]! ^= 0xff;
         chunk = copy;
-        mode = { kind: "pass" };
+        nextMode();
       }
       if (current.kind === "cut-once-after" && mode === current && bodySeen + body.length > current.bytes) {
-        client.write(chunk.subarray(0, start + current.bytes - bodySeen));
-        mode = { kind: "pass" };
+        // what was sent arrives, then the connection ends short of the announced length
+        client.end(chunk.subarray(0, start + current.bytes - bodySeen));
+        nextMode();
         upstream.destroy();
-        client.destroy();
         return;
       }
       bodySeen += body.length;
@@ -152,8 +155,9 @@ export async function faultProxy(target: string) {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
-    setMode: (m: FaultMode) => {
-      mode = m;
+    /** The fault for new connections; several one-shot faults happen one after the other. */
+    setMode: (m: FaultMode | FaultMode[]) => {
+      [mode = { kind: "pass" }, ...queued] = Array.isArray(m) ? m : [m];
       // keep-alive connections opened under the old mode would bypass the new one
       for (const s of sockets) s.destroy();
     },

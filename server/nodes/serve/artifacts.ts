@@ -40,7 +40,7 @@ export async function downloadArtifact(file: ArtifactFile, dest: string, onProgr
         await fetchRange(file, part, have, onProgress);
       } catch (err) {
         lastError = (err as Error).message;
-        log(`download of ${dest} broke at ${await fs.stat(part).then((s) => s.size, () => 0)} bytes (${lastError}); continuing`);
+        log(`download of ${dest} stopped at ${await fs.stat(part).then((s) => s.size, () => 0)} of ${file.bytes} bytes (${lastError}); continuing`);
         await new Promise((r) => setTimeout(r, Math.min(200 * attempt, 2000)));
         continue;
       }
@@ -48,6 +48,7 @@ export async function downloadArtifact(file: ArtifactFile, dest: string, onProgr
     const size = await fs.stat(part).then((s) => s.size, () => 0);
     if (size !== file.bytes) {
       lastError = `got ${size} bytes, expected ${file.bytes}`;
+      log(`download of ${dest} stopped at ${size} of ${file.bytes} bytes; continuing`);
       continue;
     }
     const sha = await sha256OfFile(part);

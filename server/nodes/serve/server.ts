@@ -24,6 +24,8 @@ export type NodeServerOptions = {
 };
 
 const MAX_BODY_BYTES = 4 << 20;
+/** Streamed text is sent at most this often after the first token. */
+const STREAM_EVERY_MS = 10;
 
 const message = z.object({
   role: z.enum(["system", "developer", "user", "assistant"]),
@@ -225,17 +227,34 @@ async function streamSse(
   const send = (choices: unknown[], extra: Record<string, unknown> = {}) =>
     res.write(`data: ${JSON.stringify({ ...meta, object: "chat.completion.chunk", choices, ...extra })}\n\n`);
   send([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
+  // Text goes out at once for the first token (time to first token), then at most every
+  // STREAM_EVERY_MS: a fast model would otherwise cost one SSE event (and a JSON parse on the
+  // routing Atelier) per token. The Atelier it serves batches for its own clients the same way.
+  let pending = "";
+  let lastSent = 0;
+  const flush = () => {
+    if (pending) send([{ index: 0, delta: { content: pending }, logprobs: null, finish_reason: null }]);
+    pending = "";
+    lastSent = performance.now();
+  };
   try {
     for (let next = first; !next.done; next = await events.next()) {
       const ev = next.value;
-      if (ev.type === "text") send([{ index: 0, delta: { content: ev.text }, logprobs: null, finish_reason: null }]);
-      else if (!ev.aborted) {
+      if (ev.type === "text") {
+        pending += ev.text;
+        if (performance.now() - lastSent >= STREAM_EVERY_MS) flush();
+        continue;
+      }
+      flush();
+      if (!ev.aborted) {
         send([{ index: 0, delta: {}, logprobs: null, finish_reason: finishReason(ev, maxTokens) }]);
         if (includeUsage) send([], { usage: usage(ev) });
       }
     }
+    flush();
     res.end("data: [DONE]\n\n");
   } catch (err) {
+    flush();
     res.end(`data: ${JSON.stringify({ error: { message: (err as Error).message, type: "server_error", param: null, code: null } })}\n\n`);
   }
 }
