@@ -7,7 +7,7 @@ import { env } from "./env";
 import { recoverInterruptedIndexing } from "./knowledge";
 import { ensureStarterModel } from "./models";
 import { startNodeHealth } from "./nodes";
-import { recoverStudioRuns } from "./studio";
+import { recoverStudioRuns, startLeaseSweeper } from "./studio";
 
 /*
  * The process's start-up, composed from each capability's own housekeeping. Only process entry
@@ -28,6 +28,7 @@ export async function bootstrap(db: AtelierDb): Promise<void> {
   const starter = await ensureStarterModel(db, env().ATELIER_DEFAULT_MODEL);
   ensureDefaultAssistant(db, starter.id);
   startNodeHealth(db);
+  startLeaseSweeper(db);
 }
 
 const globalForBoot = globalThis as unknown as { atelierBoot?: Promise<AtelierDb> };

@@ -10,4 +10,4 @@ export { activateVersion, DEFAULT_EVAL_PROMPTS, getEvalPrompts, listVersions, se
 export { compareModels, COMPARE_MAX_TOKENS } from "./compare";
 export * from "./types";
 export { handleWorker } from "./remote/http";
-export { expireLeases } from "./remote/queue";
+export { expireLeases, startLeaseSweeper } from "./remote/queue";

@@ -196,6 +196,28 @@ describe("turns routed to nodes", () => {
     expect([movedA, movedB].sort()).toEqual([0, 2]);
   });
 
+  it("stop: a routed answer aborted by its client ends interrupted, and the node's slot is freed", async () => {
+    const conv = (await caller().conversations.create({ assistantId })).id;
+    const controller = new AbortController();
+    const stream = await app.caller(controller.signal).chat.send({ kind: "send", conversationId: conv, content: "Tell me a long story about the studio." });
+    try {
+      for await (const ev of stream) if (ev.type === "token") controller.abort();
+    } catch {
+      // the caller sees its own abort
+    }
+    const answer = await waitFor("the answer to settle", () => {
+      const m = app.db.select().from(messages).where(eq(messages.conversationId, conv)).all().find((x) => x.role === "assistant");
+      return m && m.status !== "streaming" ? m : null;
+    });
+    expect(answer.status).toBe("interrupted");
+    expect(answer.error).toBe("Stopped before the answer was complete.");
+    await waitFor("the node to report no busy slot", async () => {
+      await caller().nodes.check({});
+      const nodes = (await caller().nodes.list()).nodes;
+      return nodes.every((n) => (n.health?.slots?.busy ?? 0) === 0 && n.circuit.outstanding === 0 && n.circuit.state === "closed");
+    }, 15_000);
+  });
+
   it("a node killed before the first token: the turn is retried on the other node", async () => {
     // Put a conversation on node B (node A disabled meanwhile), then kill node B's process for real.
     await caller().nodes.update({ id: nodeAId, enabled: false });
@@ -289,7 +311,11 @@ describe("a trained version reaches the node", () => {
     });
     expect(centralProxy.count(/^GET \/api\/nodes\/artifacts\/[^/]+\/model\?/) - artifacts0).toBe(3);
     // (the node's stdout can trail its HTTP answers)
-    await waitFor("the node's download log", () => /stopped at [1-9]\d* of \d+ bytes.*; continuing/.test(nodeA.log()) && /sha256 [0-9a-f]{12} differs .*discarded, downloading again/.test(nodeA.log()), 10_000);
+    await waitFor("the node's download log", () => /stopped at [1-9]\d* of \d+ bytes.*; continuing/.test(nodeA.log()) && /sha256 [0-9a-f]{12} differs .*discarded, downloading again/.test(nodeA.log()), 10_000).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}; the node printed:\n${nodeA.log()}`);
+      },
+    );
 
     // greedy answers: the node's LoRA answer equals this process's own engine on the same adapter
     const a0 = completions(proxyA);

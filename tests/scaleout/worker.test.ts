@@ -91,12 +91,14 @@ describe("a run trained on workers", () => {
     expect((await app.caller().studio.runs.get({ id: runId })).status).toBe("queued");
 
     const first = startWorker("gpu-box-1");
-    const step = await waitFor("a checkpoint uploaded by the first worker", () => app.db.select().from(studioRemoteRuns).where(eq(studioRemoteRuns.runId, runId)).get()?.checkpointStep, 180_000);
+    const checkpointStep = () => app.db.select().from(studioRemoteRuns).where(eq(studioRemoteRuns.runId, runId)).get()?.checkpointStep;
+    await waitFor("a checkpoint uploaded by the first worker", checkpointStep, 180_000);
     const running = await app.caller().studio.runs.get({ id: runId });
     expect(running.status).toBe("running");
     expect(running.points.length).toBeGreaterThan(0); // progress lines arrived like a local run's
     first.killGroup();
     await first.exited;
+    const step = checkpointStep()!;
     const killedAt = (await app.caller().studio.runs.get({ id: runId })).progress.step;
     expect(killedAt).toBeLessThan(36);
 
@@ -125,5 +127,24 @@ describe("a run trained on workers", () => {
     const events = [];
     for await (const ev of answer(app.db, { config: { modelId: model.id, name: "remote", persona: { systemPrompt: "", outOfScopeReply: null, historyWindow: 0, sampling: { ...a.sampling, maxTokens: 8 } }, collectionIds: [] }, turns: [{ role: "user", content: "What does error QX-107 mean?" }] })) events.push(ev);
     expect(events.at(-1)?.type).toBe("done");
-  });
+  }, 480_000);
+
+  it("cancel on the run page reaches the worker: it stops after the step, the run ends cancelled", async () => {
+    const { runId } = await app.caller().studio.runs.start({
+      datasetId, baseModelId: starterId, goal: "answers", method: "lora", epochs: 1, loraRank: 4, name: "cancelled remote", placement: "worker",
+      cleaning: { dedupe: true, nearDedupe: false, scrubPii: false, minChars: 0, maxChars: 100_000, heldOutFraction: 0 },
+      advanced: { seqLen: 64, batch: 2, maxSteps: 5000, saveEvery: 1000, threads: 1 },
+    });
+    const w = startWorker("gpu-box-3");
+    await waitFor("training to start on the worker", async () => (await app.caller().studio.runs.get({ id: runId })).progress.step > 0, 180_000);
+    await app.caller().studio.runs.cancel({ id: runId });
+    const run = await waitFor("the run to end", async () => {
+      const r = await app.caller().studio.runs.get({ id: runId });
+      return ["cancelled", "failed", "interrupted", "succeeded"].includes(r.status) ? r : null;
+    }, 60_000);
+    expect(run.status).toBe("cancelled");
+    expect(run.progress.step).toBeLessThan(5000);
+    expect(await w.exited).toBe(0);
+    expect(w.log()).toMatch(/the run was cancelled on the server/);
+  }, 300_000);
 });

@@ -223,6 +223,9 @@ export async function commitCheckpoint(db: AtelierDb, run: StudioRunRow, step: n
     if (got !== f.sha256) throw new AtelierError("bad_request:worker", `Checkpoint file ${f.name} was not uploaded with sha256 ${f.sha256.slice(0, 12)}.`);
     await fs.rename(src, path.join(next, f.name));
   }
+  // The run's config beside it, as a local checkpoint has: "resume" on the run page then offers it.
+  const config = db.select({ config: studioRemoteRuns.config }).from(studioRemoteRuns).where(eq(studioRemoteRuns.runId, run.id)).get()?.config;
+  await fs.writeFile(path.join(next, "run.json"), JSON.stringify(config ?? {}, null, 2) + "\n");
   await fs.rm(dir, { recursive: true, force: true });
   await fs.rename(next, dir);
   db.update(studioRemoteRuns).set({ checkpointStep: step, checkpointFiles: files }).where(eq(studioRemoteRuns.runId, run.id)).run();
@@ -281,4 +284,16 @@ export function placeOnWorker(db: AtelierDb, runId: string): void {
 export function isRemoteRun(db: AtelierDb, runIds: string[]): Set<string> {
   if (runIds.length === 0) return new Set();
   return new Set(db.select({ id: studioRemoteRuns.runId }).from(studioRemoteRuns).where(inArray(studioRemoteRuns.runId, runIds)).all().map((r) => r.id));
+}
+
+const globalForSweeper = globalThis as unknown as { atelierLeaseSweepers?: WeakMap<AtelierDb, NodeJS.Timeout> };
+
+/** Re-queues runs whose worker went silent without waiting for the next claim (so the run page says so). */
+export function startLeaseSweeper(db: AtelierDb): void {
+  const timers = (globalForSweeper.atelierLeaseSweepers ??= new WeakMap());
+  if (timers.has(db)) return;
+  expireLeases(db);
+  const timer = setInterval(() => expireLeases(db), Math.max(1000, (env().ATELIER_WORKER_LEASE_S * 1000) / 2));
+  timer.unref();
+  timers.set(db, timer);
 }
