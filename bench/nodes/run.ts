@@ -67,6 +67,29 @@ async function stream(url: string, headers: Record<string, string>, body: Record
   return { startMs, firstMs, endMs: performance.now(), tokens };
 }
 
+/** llama-server's native /completion stream (what Atelier's route sends it: the prompt as tokens). */
+async function streamNative(url: string, body: Record<string, unknown>): Promise<Stream> {
+  const startMs = performance.now();
+  const res = await fetch(`${url}/completion`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...body, stream: true }) });
+  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+  let firstMs = 0;
+  let tokens = 0;
+  let buf = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf("\n\n")) >= 0) {
+      const line = buf.slice(0, i).replace(/^data: /, "");
+      buf = buf.slice(i + 2);
+      const j = JSON.parse(line) as { content?: string; stop?: boolean; tokens_predicted?: number };
+      if (!firstMs && j.content) firstMs = performance.now();
+      if (j.stop) tokens = j.tokens_predicted ?? 0;
+    }
+  }
+  return { startMs, firstMs, endMs: performance.now(), tokens };
+}
+
 async function burst(n: number, one: (i: number) => Promise<Stream>) {
   const t0 = performance.now();
   const all = await Promise.all(Array.from({ length: n }, (_, i) => one(i)));
@@ -190,8 +213,12 @@ if (!args["skip-llama-server"]) {
     const L = await registerNode(db, { name: "llama-server", url: server.url, kind: "llama-server" });
     await assignModel(db, { nodeId: L.id, modelId: a.modelId!, remoteName: "starter" }, null);
     // the adapter loaded at start applies to every request unless the request turns it off, as Atelier's route does
-    const directL = (i: number) => stream(server.url, {}, { model: "starter", messages: [{ role: "user", content: PROMPT(i) }], ...sampling, cache_prompt: true, lora: [{ id: 0, scale: 0 }] });
-    say("Routing overhead, llama-server (bench/build-llama-server.sh, `-t 1 -np 8`):");
+    // the same request Atelier's route sends: the prompt rendered by the model's chat wrapper, as tokens, to /completion
+    const { renderPromptTokens } = await import("@/server/nodes/prompt");
+    const prompts = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => renderPromptTokens(STARTER, "", [{ role: "user", content: PROMPT(i) }])));
+    const directL = (i: number) =>
+      streamNative(server.url, { prompt: prompts[i], n_predict: MAX_TOKENS, temperature: 0, top_p: a.sampling.topP, top_k: a.sampling.topK, min_p: 0, repeat_penalty: a.sampling.repeatPenalty, cache_prompt: true, lora: [{ id: 0, scale: 0 }] });
+    say("Routing overhead, llama-server (bench/build-llama-server.sh, `-t 1 -np 8`; both arms send the chat-wrapper-rendered prompt as tokens to its /completion, as Atelier's route does):");
     say();
     const ok = await compareRouting("llama-server:", directL);
     say();

@@ -4,6 +4,7 @@ import { env } from "../env";
 import { AtelierError } from "../errors";
 import { generateChat, type GenerationEvent, type GenerationStats } from "../llm/generate";
 import { UpstreamError } from "./http";
+import { renderPromptTokens } from "./prompt";
 import { StreamCut, streamRemoteChat } from "./remote-chat";
 import { forgetAffinity, pickNode, rememberNode, routesFor, runtimeOf, servesLocally, type Candidate } from "./router";
 
@@ -111,9 +112,12 @@ async function* fromNode(target: Candidate, req: EngineRequest): AsyncGenerator<
   let chunks = 0;
   let outcome: "ok" | "failed" | "aborted" = "aborted";
   try {
+    // llama-server gets the prompt this process would evaluate, as tokens (its own template rendering can differ).
+    const promptTokens = target.node.kind === "llama-server" ? await renderPromptTokens(req.spec.modelPath, req.systemPrompt, req.turns) : undefined;
     const stream = streamRemoteChat(
       { url: target.node.url, apiKey: target.node.apiKey, kind: target.node.kind, model: target.route.remoteName, extra: target.route.extra },
       {
+        promptTokens,
         systemPrompt: req.systemPrompt,
         turns: req.turns,
         sampling: req.sampling,

@@ -26,6 +26,8 @@ export type RemoteChatRequest = {
   affinity?: string | null;
   signal?: AbortSignal;
   firstByteTimeoutMs: number;
+  /** llama-server: the prompt as token ids (prompt.ts), sent to its native /completion. */
+  promptTokens?: number[];
 };
 
 export type RemoteChatEvent =
@@ -64,12 +66,32 @@ export function completionBody(target: RemoteTarget, req: Pick<RemoteChatRequest
   return { ...body, ...target.extra };
 }
 
+/** llama-server's native /completion body: the rendered prompt's tokens, its sampling names. */
+export function llamaServerCompletionBody(target: RemoteTarget, req: Pick<RemoteChatRequest, "sampling" | "promptTokens">): Record<string, unknown> {
+  const s = req.sampling;
+  const { model: _model, ...extra } = target.extra ?? {};
+  return {
+    prompt: req.promptTokens,
+    n_predict: s.maxTokens,
+    temperature: s.temperature,
+    top_p: s.topP,
+    top_k: s.topK,
+    min_p: 0,
+    repeat_penalty: s.repeatPenalty,
+    ...(s.seed !== undefined ? { seed: s.seed } : {}),
+    stream: true,
+    cache_prompt: true,
+    ...extra,
+  };
+}
+
 export async function* streamRemoteChat(target: RemoteTarget, req: RemoteChatRequest): AsyncGenerator<RemoteChatEvent> {
   const headers: Record<string, string> = {};
   if (target.kind === "atelier" && req.affinity) headers["x-atelier-affinity"] = req.affinity;
-  const res = await openRequest(target, "v1/chat/completions", {
+  const native = target.kind === "llama-server" && req.promptTokens !== undefined;
+  const res = await openRequest(target, native ? "completion" : "v1/chat/completions", {
     method: "POST",
-    body: JSON.stringify(completionBody(target, req)),
+    body: JSON.stringify(native ? llamaServerCompletionBody(target, req) : completionBody(target, req)),
     headers,
     timeoutMs: req.firstByteTimeoutMs,
     signal: req.signal,
@@ -115,6 +137,18 @@ export async function* streamRemoteChat(target: RemoteTarget, req: RemoteChatReq
           const message = typeof parsed.error === "string" ? parsed.error : (parsed.error.message ?? "unknown error");
           throw new UpstreamError(`the node failed: ${message}`, !sentText);
         }
+        if (native) {
+          // llama-server /completion: { content, stop, tokens_predicted, tokens_evaluated, stop_type }
+          if (typeof parsed.content === "string" && parsed.content.length > 0) {
+            sentText = true;
+            yield { type: "text", text: parsed.content };
+          }
+          if (parsed.stop) {
+            done = true;
+            finish = { type: "finish", reason: parsed.stop_type === "limit" ? "length" : "stop", promptTokens: parsed.tokens_evaluated ?? null, completionTokens: parsed.tokens_predicted ?? null };
+          }
+          continue;
+        }
         const choice = parsed.choices?.[0];
         const text = choice?.delta?.content;
         if (typeof text === "string" && text.length > 0) {
@@ -149,4 +183,10 @@ type SseChunk = {
   choices?: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }>;
   usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
   error?: { message?: string } | string;
+  // llama-server /completion
+  content?: string;
+  stop?: boolean;
+  stop_type?: string;
+  tokens_predicted?: number;
+  tokens_evaluated?: number;
 };
