@@ -311,7 +311,7 @@ describe("a trained version reaches the node", () => {
     });
     expect(centralProxy.count(/^GET \/api\/nodes\/artifacts\/[^/]+\/model\?/) - artifacts0).toBe(3);
     // (the node's stdout can trail its HTTP answers)
-    await waitFor("the node's download log", () => /stopped at [1-9]\d* of \d+ bytes.*; continuing/.test(nodeA.log()) && /sha256 [0-9a-f]{12} differs .*discarded, downloading again/.test(nodeA.log()), 10_000).catch(
+    await waitFor("the node's download log", () => /stopped at \d+ of \d+ bytes.*; continuing/.test(nodeA.log()) && /sha256 [0-9a-f]{12} differs .*discarded, downloading again/.test(nodeA.log()), 10_000).catch(
       (err: Error) => {
         throw new Error(`${err.message}; the node printed:\n${nodeA.log()}`);
       },
