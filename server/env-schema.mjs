@@ -22,6 +22,10 @@ export const envSchema = z.object({
   ATELIER_DEFAULT_MODEL: z.string().min(1).default("models/starter/atelier-starter.gguf"),
   /** "auto" picks CUDA/Vulkan/Metal when present, CPU otherwise. */
   ATELIER_GPU: z.enum(["auto", "cuda", "vulkan", "metal", "cpu"]).default("auto"),
+  /** Generation engine: auto = Atelier's native loop when its start-up check passes, else node-llama-cpp's (server/llm/native-serving.ts). */
+  ATELIER_ENGINE: z.enum(["auto", "native", "node-llama-cpp"]).default("auto"),
+  /** Benchmarks only (bench/chat-throughput.ts): answers on the native loop run to the token cap, past end-of-turn and stop triggers. */
+  ATELIER_IGNORE_EOS: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
   /** CPU threads for inference; 0 = decide from the model size (see server/llm/tuning.ts). */
   ATELIER_THREADS: int(0, 0, 256),
   /** Parallel sequences per serving context = conversations generated at once per model. */

@@ -11,7 +11,7 @@ export const chatmlPrompt = (i: number, system = SYSTEM_PROMPT) =>
 /** Same sampler settings on every side (llama-server's /completion defaults). */
 export const SAMPLING = { temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05 } as const;
 
-export type GenRecord = { startMs: number; firstMs: number; endMs: number; tokens: number };
+export type GenRecord = { startMs: number; firstMs: number; endMs: number; tokens: number; error?: string };
 export type RunResult = { gens: GenRecord[]; wallMs: number; meanBatch?: number; cpuMs?: number; decodeShare?: number; outOfOrder?: number };
 
 /** CPU time (user+sys, ms) of this process, or of another process by pid (from /proc/<pid>/stat). */
@@ -37,6 +37,7 @@ export function summarize(r: RunResult) {
     decodeShare: r.decodeShare,
     outOfOrder: r.outOfOrder,
     cpuMsPerTok: r.cpuMs != null ? r.cpuMs / tokens : undefined,
+    errors: [...new Set(r.gens.flatMap((g) => (g.error ? [g.error] : [])))],
   };
 }
 export type Summary = ReturnType<typeof summarize>;

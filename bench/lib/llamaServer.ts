@@ -60,17 +60,19 @@ export async function startLlamaServer(o: LlamaServerOpts): Promise<LlamaServer>
 export type ServerSampling = { temperature: number; top_k: number; top_p: number; min_p: number; repeat_penalty?: number; repeat_last_n?: number };
 const STUDY_SAMPLING: ServerSampling = { temperature: SAMPLING.temperature, top_k: SAMPLING.topK, top_p: SAMPLING.topP, min_p: SAMPLING.minP };
 
-async function streamCompletion(url: string, i: number, nTokens: number, sampling: ServerSampling, system?: string): Promise<GenRecord> {
+/** One /completion stream; `tokenAt` gets a timestamp per token event, `signal` aborts it (the record then ends there). */
+export async function streamCompletion(url: string, i: number, nTokens: number, sampling: ServerSampling, system?: string, tokenAt?: number[], signal?: AbortSignal): Promise<GenRecord> {
   const startMs = now();
   const res = await fetch(`${url}/completion`, {
-    method: "POST", headers: { "content-type": "application/json" },
+    method: "POST", headers: { "content-type": "application/json" }, signal,
     body: JSON.stringify({
       prompt: chatmlPrompt(i, system), n_predict: nTokens, ignore_eos: true, stream: true, cache_prompt: true, ...sampling,
     }),
   });
   if (!res.ok || !res.body) throw new Error(`llama-server /completion ${res.status}: ${await res.text()}`);
-  let firstMs = 0, tokens = 0, predicted = -1, buf = "";
+  let firstMs = 0, tokens = 0, predicted = -1, buf = "", error: string | undefined;
   const dec = new TextDecoder();
+  try {
   for await (const chunk of res.body as any as AsyncIterable<Uint8Array>) {
     buf += dec.decode(chunk, { stream: true });
     let k: number;
@@ -79,11 +81,16 @@ async function streamCompletion(url: string, i: number, nTokens: number, samplin
       const line = ev.split("\n").find((l) => l.startsWith("data: "));
       if (!line) continue;
       const data = JSON.parse(line.slice(6));
+      if (data.error) { error = String(data.error.message ?? JSON.stringify(data.error)); continue; }
       if (data.stop) { predicted = data.timings?.predicted_n ?? tokens; continue; }
       if (tokens++ === 0) firstMs = now();
+      tokenAt?.push(now());
     }
   }
-  return { startMs, firstMs, endMs: now(), tokens: predicted >= 0 ? predicted : tokens };
+  } catch (err) {
+    if (!signal?.aborted) throw err;
+  }
+  return { startMs, firstMs, endMs: now(), tokens: predicted >= 0 ? predicted : tokens, error };
 }
 
 export async function llamaServerRun(server: LlamaServer, concurrency: number, nTokens = 128, sampling = STUDY_SAMPLING, system?: string): Promise<RunResult> {

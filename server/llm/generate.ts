@@ -1,32 +1,20 @@
 import "server-only";
-import { toChatHistory, type Turn } from "./chat-history";
+import { toChatHistory } from "./chat-history";
+import type { GenerationEvent, Sampling, ServingSpec, Turn } from "./types";
 
-export type { Turn };
+export type { GenerationEvent, GenerationStats, Sampling, Turn } from "./types";
 import { AsyncQueue } from "./async-queue";
 import { llamaChatRun } from "./llamachat-run";
-import { ModelPool, type ServingSpec } from "./pool";
-import { plainTemplate, sequenceRun, type RunResult, type RunSampling } from "./sequence-run";
-
-export type Sampling = RunSampling;
-
-export type GenerationStats = {
-  promptTokens: number;
-  completionTokens: number;
-  ttftMs: number | null;
-  durationMs: number;
-  tokensPerSecond: number | null;
-  stopReason: string;
-};
-
-export type GenerationEvent =
-  | { type: "text"; text: string }
-  | { type: "end"; text: string; stats: GenerationStats; aborted: boolean };
+import { NativeServing } from "./native-serving";
+import { ModelPool } from "./pool";
+import { plainTemplate, sequenceRun, type RunResult } from "./sequence-run";
 
 /**
  * Streams one chat completion. The sequence is freed when the stream ends, is aborted
  * (signal) or is abandoned by the consumer (iterator return).
- * Plain text-in/text-out chat templates (ChatML, Llama 3, ...) run on the lean token loop of
- * sequence-run.ts; templates with segments or function-call prefixes go through LlamaChat.
+ * On the native engine (ATELIER_ENGINE, native-serving.ts) the native loop generates; on
+ * node-llama-cpp, plain text-in/text-out chat templates (ChatML, Llama 3, ...) run on the lean token
+ * loop of sequence-run.ts and templates with segments or function-call prefixes go through LlamaChat.
  */
 export async function* generateChat(opts: {
   spec: ServingSpec;
@@ -38,12 +26,13 @@ export async function* generateChat(opts: {
   affinity?: string;
 }): AsyncGenerator<GenerationEvent> {
   const started = performance.now();
+  const serving = await ModelPool.instance().serving(opts.spec);
+  if (serving instanceof NativeServing) return yield* serving.generate(opts, started);
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort();
   opts.signal?.addEventListener("abort", onOuterAbort, { once: true });
   if (opts.signal?.aborted) stop.abort();
 
-  const serving = await ModelPool.instance().serving(opts.spec);
   const sequence = await serving.acquire(stop.signal, opts.affinity ?? null);
   const queue = new AsyncQueue<string>();
   let firstTokenAt: number | null = null;

@@ -6,15 +6,11 @@ import { checkInternalsOnce, nativeSequenceId } from "./internals";
 import { EngineError } from "./errors";
 import { inspectGguf } from "./inspect";
 import { llamaInstance } from "./llama";
+import { engineKind, NativePool, type NativeServing } from "./native-serving";
 import { inferenceThreads, sequenceContextSize } from "./tuning";
 
-export type ServingSpec = {
-  /** Stable key of what is served, e.g. the model row id. */
-  id: string;
-  label: string;
-  modelPath: string;
-  loraPath?: string | null;
-};
+export type { ServingSpec } from "./types";
+import type { ServingSpec } from "./types";
 
 type LoadedModel = {
   model: LlamaModel;
@@ -133,10 +129,14 @@ export class ServingContext {
 
 const globalForPool = globalThis as unknown as { atelierPool?: ModelPool };
 
+/** What serves a spec: node-llama-cpp's context (ServingContext) or the native loop (NativeServing), per ATELIER_ENGINE. */
+export type Serving = ServingContext | NativeServing;
+
 /** Loaded models (shared by path, reference-counted) and their serving contexts. */
 export class ModelPool {
   private readonly models = new Map<string, Promise<LoadedModel>>();
   private readonly contexts = new Map<string, Promise<ServingContext>>();
+  private readonly native = new NativePool();
 
   static instance(): ModelPool {
     globalForPool.atelierPool ??= new ModelPool();
@@ -147,8 +147,16 @@ export class ModelPool {
     return `${spec.id}\u0000${spec.modelPath}\u0000${spec.loraPath ?? ""}`;
   }
 
-  /** The serving context for a spec, loading the model and creating the context on first use. */
-  serving(spec: ServingSpec): Promise<ServingContext> {
+  /** What serves a spec on the configured engine, loading the model on first use. */
+  serving(spec: ServingSpec): Promise<Serving> {
+    if (env().ATELIER_ENGINE === "node-llama-cpp") return this.nodeLlamaCppServing(spec);
+    return engineKind().then(async (kind): Promise<Serving> =>
+      kind === "native" && (await this.native.servesTemplateOf(spec.modelPath)) ? this.native.serving(spec) : this.nodeLlamaCppServing(spec),
+    );
+  }
+
+  /** The node-llama-cpp serving context for a spec (the old engine, whatever ATELIER_ENGINE says). */
+  nodeLlamaCppServing(spec: ServingSpec): Promise<ServingContext> {
     const key = this.keyOf(spec);
     let entry = this.contexts.get(key);
     if (!entry) {
@@ -224,6 +232,7 @@ export class ModelPool {
 
   /** Unload every context serving `id` (after in-flight generations finish). */
   async unload(id: string): Promise<void> {
+    await this.native.unload(id);
     const matching = [...this.contexts.entries()].filter(([key]) => key.startsWith(`${id}\u0000`));
     await Promise.all(
       matching.map(async ([key, p]) => {
@@ -238,11 +247,13 @@ export class ModelPool {
     const all = await Promise.all([...this.contexts.values()].map((p) => p.catch(() => null)));
     return all
       .filter((s): s is ServingContext => s !== null)
-      .map((s) => ({ id: s.spec.id, name: s.spec.label, refs: s.activeSequences, threads: s.threads }));
+      .map((s) => ({ id: s.spec.id, name: s.spec.label, refs: s.activeSequences, threads: s.threads }))
+      .concat(await this.native.loadedSummary());
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     const ids = new Set([...this.contexts.keys()].map((k) => k.split("\u0000")[0] ?? ""));
     await Promise.all([...ids].map((id) => this.unload(id)));
+    await this.native[Symbol.asyncDispose]();
   }
 }

@@ -1,5 +1,5 @@
 import "server-only";
-import type { ChatHistoryItem, ChatWrapper, ChatWrapperGeneratedContextState, LlamaContextSequence, LlamaText, Token } from "node-llama-cpp";
+import type { ChatHistoryItem, ChatWrapper, ChatWrapperGeneratedContextState, LlamaContextSequence, LlamaText, Token, Tokenizer } from "node-llama-cpp";
 import { EngineError } from "./errors";
 import { StopTextMatcher, StopTokenMatcher, TokenTextDecoder } from "./token-text";
 
@@ -29,7 +29,7 @@ export type RunArgs = {
 export type RunResult = { stopReason: string; promptTokens: number };
 
 /** Same window as LlamaChat's repeat penalty (last 64 generated tokens, newlines not punished). */
-const REPEAT_PENALTY_LAST_TOKENS = 64;
+export const REPEAT_PENALTY_LAST_TOKENS = 64;
 
 /**
  * Whether a chat template can run on the plain token loop below: it has to be text in, text
@@ -44,12 +44,12 @@ export function plainTemplate(wrapper: ChatWrapper, state: ChatWrapperGeneratedC
 }
 
 /** Splits the template's stop triggers: plain text is matched in the streamed text, anything with special tokens on token ids. */
-function stopTriggers(triggers: readonly LlamaText[], sequence: LlamaContextSequence) {
+export function stopTriggers(triggers: readonly LlamaText[], tokenizer: Tokenizer) {
   const text: string[] = [];
   const tokens: Token[][] = [];
   for (const trigger of triggers) {
     if (trigger.values.every((v) => typeof v === "string")) text.push(trigger.values.join(""));
-    else tokens.push(trigger.tokenize(sequence.model.tokenizer, "trimLeadingSpace"));
+    else tokens.push(trigger.tokenize(tokenizer, "trimLeadingSpace"));
   }
   return { text, tokens };
 }
@@ -59,10 +59,21 @@ function stopTriggers(triggers: readonly LlamaText[], sequence: LlamaContextSequ
  * prompt or the last user message) until the prompt leaves room for the answer.
  */
 function fitPrompt(args: RunArgs, state: ChatWrapperGeneratedContextState) {
-  const contextSize = args.sequence.context.contextSize;
-  const room = Math.min(args.sampling.maxTokens, Math.floor(contextSize / 4));
+  return fitPromptTokens(
+    { history: args.history, chatWrapper: args.chatWrapper, tokenizer: args.sequence.model.tokenizer, contextSize: args.sequence.context.contextSize, maxTokens: args.sampling.maxTokens },
+    state,
+  );
+}
+
+/** fitPrompt for any engine: `contextSize` is one sequence's context. */
+export function fitPromptTokens(
+  args: { history: ChatHistoryItem[]; chatWrapper: ChatWrapper; tokenizer: Tokenizer; contextSize: number; maxTokens: number },
+  state: ChatWrapperGeneratedContextState,
+) {
+  const contextSize = args.contextSize;
+  const room = Math.min(args.maxTokens, Math.floor(contextSize / 4));
   let history = args.history;
-  let tokens = state.contextText.tokenize(args.sequence.model.tokenizer);
+  let tokens = state.contextText.tokenize(args.tokenizer);
   for (;;) {
     if (tokens.length + room < contextSize) return { tokens, state };
     const first = history.findIndex((h) => h.type !== "system");
@@ -72,7 +83,7 @@ function fitPrompt(args: RunArgs, state: ChatWrapperGeneratedContextState) {
     }
     history = [...history.slice(0, first), ...history.slice(first + 1)];
     state = args.chatWrapper.generateContextState({ chatHistory: history });
-    tokens = state.contextText.tokenize(args.sequence.model.tokenizer);
+    tokens = state.contextText.tokenize(args.tokenizer);
   }
 }
 
@@ -96,7 +107,7 @@ export async function sequenceRun(args: RunArgs, initial: ChatWrapperGeneratedCo
   const input = tokens.slice(sequence.nextTokenIndex);
   const maxTokens = Math.max(0, Math.min(sampling.maxTokens, sequence.context.contextSize - 1 - tokens.length));
 
-  const triggers = stopTriggers(state.stopGenerationTriggers, sequence);
+  const triggers = stopTriggers(state.stopGenerationTriggers, sequence.model.tokenizer);
   const stopText = new StopTextMatcher(triggers.text);
   const stopTokens = new StopTokenMatcher(triggers.tokens);
   const decoder = new TokenTextDecoder(sequence.model);

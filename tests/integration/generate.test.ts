@@ -12,10 +12,10 @@ let spec: ServingSpec;
 let serving: ServingContext;
 
 beforeAll(async () => {
-  await freshApp({ ATELIER_SEQUENCES: "4", ATELIER_CONTEXT_SIZE: String(CONTEXT) });
+  await freshApp({ ATELIER_ENGINE: "node-llama-cpp", ATELIER_SEQUENCES: "4", ATELIER_CONTEXT_SIZE: String(CONTEXT) });
   const { ModelPool } = await import("@/server/llm/pool");
   spec = { id: "generate-test", label: "starter", modelPath: starterModelPath() };
-  serving = await ModelPool.instance().serving(spec);
+  serving = await ModelPool.instance().nodeLlamaCppServing(spec);
 });
 
 afterAll(async () => {

@@ -6,9 +6,9 @@ import { starterModelPath } from "../helpers/model";
 let serving: ServingContext;
 
 beforeAll(async () => {
-  await freshApp({ ATELIER_SEQUENCES: "4" });
+  await freshApp({ ATELIER_ENGINE: "node-llama-cpp", ATELIER_SEQUENCES: "4" });
   const { ModelPool } = await import("@/server/llm/pool");
-  serving = await ModelPool.instance().serving({ id: "pool-test", label: "starter", modelPath: starterModelPath() });
+  serving = await ModelPool.instance().nodeLlamaCppServing({ id: "pool-test", label: "starter", modelPath: starterModelPath() });
 });
 
 afterAll(async () => {
