@@ -107,6 +107,8 @@ export async function faultProxy(target: string) {
       upstream.write(chunk);
     });
     client.on("end", () => upstream.end());
+    // a server closing an idle keep-alive connection closes the client's side too, as a direct connection would
+    upstream.on("end", () => client.end());
     let head = Buffer.alloc(0);
     let bodyOffset = -1;
     let bodySeen = 0;
@@ -116,7 +118,8 @@ export async function faultProxy(target: string) {
       if (current.kind === "cut-after-text") {
         text += chunk.toString("utf8");
         client.write(chunk);
-        if (/"delta":\{"content":"[^"]/.test(text)) {
+        // an OpenAI delta or llama-server's /completion chunk with text
+        if (/"content":"[^"]/.test(text)) {
           // what was sent arrives; then the connection ends without the rest (no finish, no [DONE])
           upstream.destroy();
           client.end();
