@@ -148,7 +148,7 @@ describe("turns routed to nodes", () => {
     await caller().nodes.setLocal({ modelId: starterId, local: false });
   });
 
-  it("console, widget and /v1 turns all go to the nodes and are answered", async () => {
+  it("console, widget, /v1 and Try it turns all go to the nodes and are answered", async () => {
     const before = completions(proxyA) + completions(proxyB);
     const { events, answer } = await consoleTurn("What is Atelier?");
     expect(events.at(-1)?.type).toBe("done");
@@ -174,7 +174,17 @@ describe("turns routed to nodes", () => {
     let text = "";
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
     expect(text.length).toBeGreaterThan(0);
-    expect(completions(proxyA) + completions(proxyB) - before).toBe(3);
+
+    // Try it (the same answer() evaluations and A/B arms run), with the assistant's unsaved draft
+    const a = app.db.select().from(assistants).where(eq(assistants.id, assistantId)).get()!;
+    const tried = await collect(
+      await caller().assistants.tryIt({
+        draft: { systemPrompt: a.systemPrompt, outOfScopeReply: a.outOfScopeReply, historyWindow: a.historyWindow, sampling: a.sampling, modelId: starterId },
+        messages: [{ role: "user", content: "Hello from the draft" }],
+      }),
+    );
+    expect(tried.at(-1)).toMatchObject({ type: "done", aborted: false });
+    expect(completions(proxyA) + completions(proxyB) - before).toBe(4);
   });
 
   it("spreads concurrent turns over both nodes (least loaded)", async () => {
