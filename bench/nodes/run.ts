@@ -214,7 +214,7 @@ if (!args["skip-llama-server"]) {
     await assignModel(db, { nodeId: L.id, modelId: a.modelId!, remoteName: "starter" }, null);
     // the adapter loaded at start applies to every request unless the request turns it off, as Atelier's route does
     // the same request Atelier's route sends: the prompt rendered by the model's chat wrapper, as tokens, to /completion
-    const { renderPromptTokens } = await import("@/server/nodes/prompt");
+    const { renderPromptTokens } = await import("@/server/llm/prompt");
     const prompts = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => renderPromptTokens(STARTER, "", [{ role: "user", content: PROMPT(i) }])));
     const directL = (i: number) =>
       streamNative(server.url, { prompt: prompts[i], n_predict: MAX_TOKENS, temperature: 0, top_p: a.sampling.topP, top_k: a.sampling.topK, min_p: 0, repeat_penalty: a.sampling.repeatPenalty, cache_prompt: true, lora: [{ id: 0, scale: 0 }] });

@@ -4,7 +4,7 @@ import { env } from "../env";
 import { AtelierError } from "../errors";
 import { generateChat, type GenerationEvent, type GenerationStats } from "../llm/generate";
 import { UpstreamError } from "./http";
-import { renderPromptTokens } from "./prompt";
+import { renderPromptTokens } from "../llm/prompt";
 import { StreamCut, streamRemoteChat } from "./remote-chat";
 import { forgetAffinity, pickNode, rememberNode, routesFor, runtimeOf, servesLocally, type Candidate } from "./router";
 

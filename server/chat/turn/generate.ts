@@ -2,10 +2,10 @@ import "server-only";
 import type { GenerationSettings, Persona } from "../../assistants";
 import type { AtelierDb } from "../../db/client";
 import { env } from "../../env";
-import { toChatHistory } from "../../llm/chat-history";
 import { EngineError } from "../../llm/errors";
 import type { GenerationEvent, Turn } from "../../llm/generate";
-import { ModelPool, type ServingSpec } from "../../llm/pool";
+import type { ServingSpec } from "../../llm/pool";
+import { renderChatPrompt } from "../../llm/prompt";
 import { getModelRow, servingSpecFor } from "../../models";
 import { engineFor, localEngine, type TurnEngine } from "../../nodes";
 
@@ -70,10 +70,11 @@ export function generateWithPersona(opts: {
   });
 }
 
-/** The exact text the model is given for this persona and these turns (its chat template applied). */
+/**
+ * The exact text the model is given for this persona and these turns (its chat template applied),
+ * from the model's vocabulary alone: a version served by inference nodes loads no weights here.
+ */
 export async function renderPrompt(spec: ServingSpec, persona: Persona, turns: Turn[]): Promise<{ text: string; tokens: number }> {
-  const serving = await ModelPool.instance().serving(spec);
-  const history = toChatHistory(composeSystemPrompt(persona), windowTurns(turns, persona.historyWindow));
-  const { contextText } = serving.chatWrapper.generateContextState({ chatHistory: history });
-  return { text: contextText.toString(), tokens: contextText.tokenize(serving.model.tokenizer).length };
+  const { text, tokens } = await renderChatPrompt(spec.modelPath, composeSystemPrompt(persona), windowTurns(turns, persona.historyWindow));
+  return { text, tokens: tokens.length };
 }
