@@ -20,7 +20,7 @@ const HELP = `usage: atelier node --model NAME=FILE.gguf [--model ...] [options]
   --token T                     node token clients must send (default: ATELIER_NODE_TOKEN, else generated)
   --cache-dir DIR               where downloaded model versions go (default: <ATELIER_DATA_DIR>/node-cache)
 
-Inference settings come from the usual variables (ATELIER_THREADS, ATELIER_SEQUENCES, ATELIER_CONTEXT_SIZE, ATELIER_GPU...).
+Inference settings come from the usual variables (ATELIER_ENGINE, ATELIER_THREADS, ATELIER_SEQUENCES, ATELIER_CONTEXT_SIZE, ATELIER_GPU...).
 `;
 
 export function parseNodeArgs(argv: string[]) {
