@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assistants, messages } from "@/server/db/schema";
+import { assistantCollections, assistants, messages } from "@/server/db/schema";
 import { PEER_HEADER, peerStamp } from "@/server/edge/peer";
 import { collect, freshApp } from "../helpers/app";
 import { starterModelPath } from "../helpers/model";
@@ -185,6 +185,29 @@ describe("turns routed to nodes", () => {
     );
     expect(tried.at(-1)).toMatchObject({ type: "done", aborted: false });
     expect(completions(proxyA) + completions(proxyB) - before).toBe(4);
+  });
+
+  it("citations: sources are retrieved here, sent to the node in the system prompt, and stored with the routed answer", async () => {
+    const question = "When does the harbour gate open at high tide?";
+    const before = completions(proxyA) + completions(proxyB);
+    const plain = await consoleTurn(question);
+    const col = await caller().knowledge.createCollection({ name: "Harbour" });
+    const text = "# Harbour handbook\n\n## Tides\n\nThe harbour gate opens two hours before high tide and closes one hour after it.";
+    const up = await collect(await caller().knowledge.upload({ collectionId: col.id, fileName: "harbour.md", data: Buffer.from(text).toString("base64") }));
+    expect(up.at(-1)?.type).toBe("done");
+    app.db.insert(assistantCollections).values({ assistantId, collectionId: col.id }).run();
+    try {
+      const { events, answer } = await consoleTurn(question);
+      const cited = events.find((e) => e.type === "citations") as { citations: Array<{ excerpt: string }> } | undefined;
+      expect(cited?.citations[0]?.excerpt).toContain("harbour gate opens two hours");
+      expect(answer.status).toBe("complete");
+      expect(answer.citations?.[0]?.excerpt).toContain("harbour gate opens two hours");
+      // prompt_tokens as the node counted them: the sources went there with the question
+      expect(answer.promptTokens!).toBeGreaterThan(plain.answer.promptTokens! + 20);
+      expect(completions(proxyA) + completions(proxyB) - before).toBe(2);
+    } finally {
+      app.db.delete(assistantCollections).where(eq(assistantCollections.collectionId, col.id)).run();
+    }
   });
 
   it("spreads concurrent turns over both nodes (least loaded)", async () => {
