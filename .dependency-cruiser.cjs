@@ -8,8 +8,12 @@
  * top to bottom:
  *   app (UI, route handlers, server components)
  *   api (tRPC)                  — beside it the public edge (server/edge: widget + OpenAI API)
- *   domain capabilities         — studio, chat, assistants, auth, knowledge, models (in this order);
+ *   domain capabilities         — loop, studio, evals, chat, nodes, assistants, auth, knowledge, models (in this order):
+ *                                 loop (the improvement loop) turns reviewed answers into studio datasets;
+ *                                 studio consults evals (the activation gate, no-leakage); evals reads what
+ *                                 studio writes into models.meta, never studio itself;
  *                                 nodes (inference nodes: the remote engines chat turns may run on)
+ *   jobs                        — the one heavy-job queue training runs and eval runs share
  *   engine and libraries        — llm (inference), forge (training), documents (file formats)
  *   data and config             — db, and the root files env, errors, ids
  * bootstrap.ts composes the capabilities' start-up and belongs to the process entry points.
@@ -28,15 +32,18 @@ const ALLOWED = {
   assistants: [...FOUNDATION, "auth", "knowledge", "models"],
   nodes: [...FOUNDATION, "llm", "models", "forge"],
   chat: [...FOUNDATION, "llm", "assistants", "knowledge", "models", "nodes"],
-  studio: [...FOUNDATION, "llm", "forge", "documents", "auth", "models"],
+  jobs: [...FOUNDATION],
+  evals: [...FOUNDATION, "llm", "jobs", "auth", "knowledge", "models", "assistants", "chat"],
+  studio: [...FOUNDATION, "llm", "forge", "documents", "auth", "models", "jobs", "evals"],
+  loop: [...FOUNDATION, "forge", "auth", "assistants", "chat", "models", "evals", "studio"],
   edge: [...FOUNDATION, "assistants", "chat"],
-  api: [...FOUNDATION, "llm", "models", "knowledge", "auth", "assistants", "chat", "studio", "edge", "nodes", "bootstrap"],
-  bootstrap: [...FOUNDATION, "models", "knowledge", "auth", "assistants", "chat", "studio", "nodes"],
+  api: [...FOUNDATION, "llm", "models", "knowledge", "auth", "assistants", "chat", "studio", "evals", "loop", "edge", "nodes", "bootstrap"],
+  bootstrap: [...FOUNDATION, "models", "knowledge", "auth", "assistants", "chat", "studio", "evals", "loop", "nodes"],
   worker: ["config", "forge"],
 };
 
 /** Capabilities reached from outside only through their entry file (index.ts). */
-const FRONT_DOORS = ["forge", "knowledge", "chat", "assistants", "auth", "models", "studio", "edge", "nodes"];
+const FRONT_DOORS = ["forge", "knowledge", "chat", "assistants", "auth", "models", "studio", "evals", "loop", "edge", "nodes"];
 
 const ROOT_CONFIG = "server/(env\\.ts|env-schema\\.mjs|errors\\.ts|ids\\.ts)$";
 const where = (layer) =>
@@ -99,11 +106,11 @@ module.exports = {
       to: { path: `^server/${capability}/`, pathNot: `^server/${capability}/index\\.ts$` },
     })),
     {
-      name: "instrumentation-loads-only-the-peer-stamp",
-      comment: "instrumentation.ts runs before the server graph exists; it may load server/edge/peer.ts and nothing else of server/.",
+      name: "instrumentation-loads-only-the-request-hooks",
+      comment: "instrumentation.ts runs before the server graph exists; it may load server/edge/peer.ts and server/edge/request-guard.ts and nothing else of server/.",
       severity: "error",
       from: { path: "^instrumentation\\.ts$" },
-      to: { path: "^server/", pathNot: "^server/edge/peer\\.ts$" },
+      to: { path: "^server/", pathNot: "^server/edge/(peer|request-guard)\\.ts$" },
     },
     {
       name: "libraries-run-outside-next",

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { defineConfig } from "vitest/config";
 
-/** End-to-end browser tests: a real `next start` (after `next build`) driven by Debian's Chromium. */
+/** End-to-end tests on a real `next start` (after `next build`): browser tests driven by Debian's Chromium, and the robustness suite. */
 export default defineConfig({
   resolve: {
     alias: {
@@ -10,7 +10,8 @@ export default defineConfig({
     },
   },
   test: {
-    include: ["tests/browser/**/*.test.ts"],
+    // The robustness suite (tests/robustness) drives `next start` too: it needs the same build.
+    include: ["tests/browser/**/*.test.ts", "tests/robustness/**/*.test.ts"],
     testTimeout: 180_000,
     hookTimeout: 180_000,
     fileParallelism: false,

@@ -23,6 +23,7 @@ import type { AppRouter } from "../server/api/root";
 import { machineInfo, median, now, cpuMsOf, f1, summarize, userPrompt, type GenRecord, type RunResult, type Summary } from "./lib/common.js";
 import { rawRun, rawLlama, DEFAULT_ENGINE_SAMPLING, type EngineSampling, type RawConfig } from "./lib/raw.js";
 import { freePort, llamaServerRun, startLlamaServer, streamCompletion, type LlamaServer } from "./lib/llamaServer.js";
+import { writeBenchmarkSection } from "./lib/benchmarks-md.js";
 import { nativeJoinStream, nativeRun, openNative, type NativeSide } from "./lib/native.js";
 import { checkNativeLoop } from "../server/llm/native-loop.js";
 
@@ -366,14 +367,7 @@ function report(r: Awaited<ReturnType<typeof benchModel>>, threads: number): str
 }
 
 function writeBlock(model: string, block: string) {
-  const tag = `${path.basename(model)}${GPU === false ? "" : ":gpu"}`;
-  const START = `<!-- chat-throughput:${tag}:start -->`, END = `<!-- chat-throughput:${tag}:end -->`;
-  let md = fs.existsSync(a.out!) ? fs.readFileSync(a.out!, "utf8") : "# Benchmarks\n\n";
-  const wrapped = `${START}\n${block}\n${END}`;
-  md = md.includes(START) && md.includes(END)
-    ? md.slice(0, md.indexOf(START)) + wrapped + md.slice(md.indexOf(END) + END.length)
-    : md.trimEnd() + "\n\n" + wrapped + "\n";
-  fs.writeFileSync(a.out!, md);
+  writeBenchmarkSection(a.out!, `chat-throughput:${path.basename(model)}${GPU === false ? "" : ":gpu"}`, block);
 }
 
 // ---------- main ----------

@@ -8,6 +8,8 @@ import { recoverInterruptedIndexing } from "./knowledge";
 import { ensureStarterModel } from "./models";
 import { startNodeHealth } from "./nodes";
 import { recoverStudioRuns, startLeaseSweeper } from "./studio";
+import { recoverEvalRuns } from "./evals";
+import { startLoop } from "./loop";
 
 /*
  * The process's start-up, composed from each capability's own housekeeping. Only process entry
@@ -22,8 +24,10 @@ import { recoverStudioRuns, startLeaseSweeper } from "./studio";
  */
 export async function bootstrap(db: AtelierDb): Promise<void> {
   markInterruptedAnswers(db);
+  startLoop();
   recoverInterruptedIndexing(db);
   await recoverStudioRuns(db);
+  recoverEvalRuns(db);
   await ensureEnvAdmin(db);
   const starter = await ensureStarterModel(db, env().ATELIER_DEFAULT_MODEL);
   ensureDefaultAssistant(db, starter.id);

@@ -34,6 +34,8 @@ export const envSchema = z.object({
   ATELIER_CONTEXT_SIZE: int(0, 0, 1_048_576),
   ATELIER_BATCH_SIZE: int(512, 16, 65_536),
   ATELIER_MAX_MESSAGE_CHARS: int(32_000, 1, 10_000_000),
+  /** Most characters of all messages of one request together ("Try it", /v1/chat/completions). */
+  ATELIER_MAX_REQUEST_CHARS: int(256_000, 1, 100_000_000),
   ATELIER_MAX_TOKENS: int(1024, 1, 1_000_000),
   /** Seconds to wait for Hugging Face before declaring the network unreachable. */
   ATELIER_NETWORK_TIMEOUT_S: int(8, 1, 600),

@@ -1,4 +1,5 @@
 // No "server-only": the forge CLI runs this under plain node/tsx (forge's ForgeError extends it).
+import { randomBytes } from "node:crypto";
 
 /*
  * Atelier's one error type. A code says what went wrong and where it surfaced, `type:surface`
@@ -32,8 +33,10 @@ export const SURFACES = [
   "conversation",
   "deploy",
   "engine",
+  "eval",
   "forge",
   "knowledge",
+  "loop",
   "model",
   "studio",
   "user",
@@ -97,21 +100,44 @@ export const notFound = (surface: Surface, what: string, id: string) => new Atel
 
 export const isAtelierError = (err: unknown): err is AtelierError => err instanceof AtelierError;
 
-/** An AtelierError as it is; anything else (a bug) becomes internal:server with a message that reveals nothing. */
+/** A short random id that ties the "Internal error" a client sees to the log line that explains it. */
+export function newRequestId(): string {
+  return randomBytes(6).toString("hex");
+}
+
+/** The request id of an error already reported by publicError, if it is one. */
+export function reportedRequestId(err: unknown): string | null {
+  return err instanceof AtelierError && err.type === "internal" && typeof err.details?.requestId === "string" ? err.details.requestId : null;
+}
+
+/**
+ * The error as a client may see it. An AtelierError is shown as it is; anything else (a bug, a
+ * failed read, a native error whose message names files) is logged here once, with a request id,
+ * and becomes "Internal error (request id …)." so nothing internal reaches the client but the
+ * operator can find the cause in the log by that id.
+ */
+export function publicError(err: unknown, surface: Surface = "server", requestId?: string): AtelierError {
+  if (err instanceof AtelierError && (err.type !== "internal" || reportedRequestId(err))) return err;
+  const id = requestId ?? newRequestId();
+  const cause = err instanceof AtelierError ? (err.cause ?? err) : err;
+  console.error(`[atelier] internal error, request id ${id} (${surface}):`, cause);
+  return new AtelierError(`internal:${surface}`, `Internal error (request id ${id}).`, { cause: err, details: { requestId: id } });
+}
+
+/** An AtelierError as it is; anything else (a bug) becomes internal:server, logged with a request id (publicError). */
 export function asAtelierError(err: unknown, surface: Surface = "server"): AtelierError {
-  if (err instanceof AtelierError) return err;
-  return new AtelierError(`internal:${surface}`, "Internal error.", { cause: err });
+  return publicError(err, surface);
 }
 
 const NO_STORE = { "cache-control": "no-store, no-transform" };
 
 /**
  * The JSON error response of a console route handler: `{ error: { code, message, ...details } }`
- * with the status of the code's type. Unexpected errors are logged here, once.
+ * with the status of the code's type. Unexpected errors are logged once, with the request id the
+ * client sees.
  */
-export function errorResponse(err: unknown, log = "[atelier]"): Response {
-  const e = asAtelierError(err);
-  if (e.type === "internal") console.error(`${log} ${e.errorCode}:`, e.cause ?? e);
+export function errorResponse(err: unknown, log = "server"): Response {
+  const e = publicError(err, SURFACES.includes(log as Surface) ? (log as Surface) : "server");
   return Response.json({ error: { code: e.errorCode, message: e.message, ...e.details } }, { status: e.httpStatus, headers: NO_STORE });
 }
 

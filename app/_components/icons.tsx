@@ -116,3 +116,8 @@ export const UsersIcon = (p: IconProps) => (
     <path d="M2.5 20a6.5 6.5 0 0 1 13 0M16 4.5a3.5 3.5 0 0 1 0 7M18 14a6 6 0 0 1 3.5 6" />
   </Icon>
 );
+export const GaugeIcon = (p: IconProps) => (
+  <Icon {...p}>
+    <path d="M4 18a8 8 0 1 1 16 0M12 18l4-6M7.5 10.5l1 1M12 7v1.5M16.5 10.5l-1 1" />
+  </Icon>
+);

@@ -29,11 +29,16 @@ export interface WizardState {
   scratchSize: ScratchSize;
   /** Optional cap on optimizer steps (an expert knob; null = as many as the epochs need). */
   maxSteps: number | null;
+  /** Matmul precision (an expert knob): auto = bf16 where the CPU has AVX512-BF16 or a GPU is used, else f32. */
+  precision: Precision;
   name: string;
   assistantId: string | null;
 }
 
 export const LORA_RANKS = [4, 8, 16, 32] as const;
+export const PRECISIONS = ["auto", "f32", "bf16"] as const;
+export type Precision = (typeof PRECISIONS)[number];
+export const PRECISION_LABEL: Record<Precision, string> = { auto: "Automatic (default)", f32: "f32", bf16: "bf16 (needs AVX512-BF16 or a GPU)" };
 export const DEFAULT_EPOCHS: Record<Goal, number> = { domain: 2, answers: 3, scratch: 3 };
 
 /**
@@ -57,6 +62,7 @@ export function initialWizard(): WizardState {
     loraRank: 8,
     scratchSize: "tiny",
     maxSteps: null,
+    precision: "auto",
     name: "",
     assistantId: null,
   };
@@ -91,7 +97,7 @@ export interface PlanInput {
   loraRank?: number;
   scratchSize?: ScratchSize;
   cleaning: Cleaning;
-  advanced?: { maxSteps?: number };
+  advanced?: { maxSteps?: number; precision?: Precision };
 }
 
 /** The plan/start input, or null while a decision it needs is still open. */
@@ -109,7 +115,7 @@ export function planInput(s: WizardState, override?: Partial<Pick<WizardState, "
     ...(method === "lora" && !scratch ? { loraRank: s.loraRank } : {}),
     ...(scratch ? { scratchSize: s.scratchSize } : {}),
     cleaning: s.cleaning,
-    ...(s.maxSteps ? { advanced: { maxSteps: s.maxSteps } } : {}),
+    ...(s.maxSteps || s.precision !== "auto" ? { advanced: { ...(s.maxSteps ? { maxSteps: s.maxSteps } : {}), ...(s.precision !== "auto" ? { precision: s.precision } : {}) } } : {}),
   };
 }
 

@@ -22,6 +22,9 @@ export interface Message {
   tokensPerSecond: number | null;
   /** Knowledge passages the answer was given, numbered as the model cites them: [n]. */
   citations?: Citation[] | null;
+  /** The reader's rating (1 up, -1 down) and optional words. */
+  feedback?: number | null;
+  feedbackComment?: string | null;
   createdAt: number;
 }
 

@@ -4,13 +4,14 @@
   /usr/bin/python3 bench/forge/bench.py [--quick] [--forge PATH] [--skip-torch] [--skip-llama-opt]
 
 Runs, on the same byte-level data (bench/forge/prepare_data.py) and the same forge-initialised GGUF:
-  scratch, 2 epochs: atelier-forge (threads 1 and 2, best reported; plus 2 threads with its non-default
-                     ATELIER_FORGE_GGML_THREADS=1, and a 30-step per-op profile), llama_opt (threads 1 and 2, best),
+  scratch, 2 epochs: atelier-forge f32 (threads 1 and 2, best reported; plus 2 threads with its non-default
+                     ATELIER_FORGE_GGML_THREADS=1, and a 30-step per-op profile), atelier-forge bf16 (precision
+                     "bf16", best thread count; only on CPUs with AVX512-BF16), llama_opt (threads 1 and 2, best),
                      PyTorch fp32 and bf16-autocast (torch.set_num_threads(2), OpenBLAS if selected)
   fine-tune, 1 epoch of the domain set from the forge scratch model: forge full, llama_opt full,
                      forge LoRA rank 8
 Peak RSS of each child comes from wait4()'s ru_maxrss. Prints a markdown table and writes
-bench/forge/RESULTS.md (+ raw JSON in bench/.cache/forge/results.json). --quick: a few steps per
+bench/forge/RESULTS.md and the "training" section of BENCHMARKS.md (+ raw JSON in bench/.cache/forge/results.json). --quick: a few steps per
 run, to check the plumbing (its numbers and pass/fail are not meaningful).
 """
 import argparse
@@ -23,6 +24,8 @@ import platform
 import subprocess
 import sys
 import time
+
+from common import run, write_section
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "../.."))
@@ -50,52 +53,12 @@ def log(msg):
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
 
-def loadavg():
-    return os.getloadavg()[0]
-
-
-def busy_cpu_s():
-    """Machine-wide busy CPU seconds (all processes) from /proc/stat."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")  # minus idle, iowait
-
-
 def popen_rss(cmd, env, label):
-    """subprocess.communicate() reaps the child itself, so use wait4 directly."""
-    la0 = loadavg()
-    b0 = busy_cpu_s()
-    t0 = time.time()
-    log(f"{label}: {' '.join(os.path.relpath(c, ROOT) if c.startswith(ROOT + '/') else c for c in cmd)}")
-    outp = os.path.join(CACHE, "tmp", "child.out")
-    errp = os.path.join(CACHE, "tmp", "child.err")
-    with open(outp, "w") as fo, open(errp, "w") as fe:
-        p = subprocess.Popen(cmd, stdout=fo, stderr=fe, env={**os.environ, **(env or {})})
-        _, status, ru = os.wait4(p.pid, 0)
-    wall = time.time() - t0
-    lines = []
-    with open(outp) as f:
-        for ln in f:
-            try:
-                lines.append(json.loads(ln))
-            except ValueError:
-                pass
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        with open(errp) as f:
-            sys.stderr.write(f.read()[-4000:])
-        for ln in lines:
-            if ln.get("type") == "error":
-                log(f"error line: {ln}")
-        raise SystemExit(f"{label} failed (exit {code})")
-    r = {"lines": lines, "rss": ru.ru_maxrss * 1024, "wall": wall, "load": [round(la0, 2), round(loadavg(), 2)],
-         "cpu_s": ru.ru_utime + ru.ru_stime}
-    # CPUs' worth of work done by everything else on the machine while this ran (0 = we had it alone)
-    r["others"] = round(max(0.0, busy_cpu_s() - b0 - r["cpu_s"]) / max(wall, 1e-9), 2)
-    last = next((l for l in reversed(lines) if l.get("type") in ("done", "eval")), {})
-    tok_s = next((l["tok_s"] for l in reversed(lines) if "tok_s" in l), None)
-    log(f"  -> {wall:.0f}s wall, {r['cpu_s']:.0f}s CPU, peak RSS {r['rss'] / 2**20:.0f} MiB, other CPU load {r['others']}, "
-        f"tok/s {tok_s}, eval ppl {last.get('eval_ppl', last.get('ppl'))}")
+    """bench/forge/common.py's run(): JSON stdout lines, wall/CPU seconds, peak RSS via wait4, other processes' load."""
+    r = run(cmd, label, env)
+    tok_s = next((l["tok_s"] for l in reversed(r["lines"]) if "tok_s" in l), None)
+    last = next((l for l in reversed(r["lines"]) if l.get("type") in ("done", "eval")), {})
+    log(f"  tok/s {tok_s}, eval ppl {last.get('eval_ppl', last.get('ppl'))}")
     return r
 
 
@@ -191,6 +154,11 @@ def main():
                                                "eval": g_ev, "threads": t, **scratch_len}, f"forge scratch threads={t}")
     best_t = max(threads, key=lambda t: res[f"forge_scratch_t{t}"]["tok_s"])
     res["forge_scratch"] = res[f"forge_scratch_t{best_t}"]
+    # mixed precision: BF16 matmul operands, F32 masters (needs AVX512-BF16; "auto" falls back to f32 otherwise)
+    r = forge_run(a.forge, f"scratch_bf16_t{best_t}", {**base_cfg, "out": out("forge_scratch_bf16"), "eval": g_ev, "threads": best_t,
+                                                         "precision": "auto", **scratch_len}, f"forge scratch bf16 threads={best_t}")
+    if next((l.get("precision") for l in r["lines"] if l.get("type") == "start"), "f32") == "bf16":
+        res["forge_scratch_bf16"] = r
     # forge's documented alternative threading (all threads to ggml, spin barriers; faster on an idle box)
     gt = max(threads)
     if gt > 1:
@@ -218,9 +186,8 @@ def main():
     # where forge's time goes: ggml per-op timing (ATELIER_FORGE_PROFILE=1; CUSTOM = forge's own GEMMs), 30 steps, 1 thread
     prof = {}
     for m, cfg in (("scratch", {**base_cfg, "out": out("prof"), "threads": 1, "steps": 30}),):
-        forge_run(a.forge, "prof_" + m, cfg, f"forge {m} per-op profile (1 thread)", {"ATELIER_FORGE_PROFILE": "1"})
-        with open(os.path.join(CACHE, "tmp", "child.err")) as f:
-            prof[m] = [ln.rstrip() for ln in f if ln.startswith("    ") or "profile:" in ln][:12]
+        r = forge_run(a.forge, "prof_" + m, cfg, f"forge {m} per-op profile (1 thread)", {"ATELIER_FORGE_PROFILE": "1"})
+        prof[m] = [ln.rstrip() for ln in r["stderr"].splitlines() if ln.startswith("    ") or "profile:" in ln][:12]
     res["profile"] = prof
 
     # 3. fine-tunes of the forge scratch model on the domain set (1 epoch), best forge thread count.
@@ -256,7 +223,9 @@ def report(a, res, threads, best_t, manifest, n_gen, n_dom):
 
     for t in threads:
         r = res[f"forge_scratch_t{t}"]
-        row(f"atelier-forge, {t} thr", "scratch, 2 ep", r, lo_s, tf, "**best default**" if t == best_t else "")
+        row(f"atelier-forge f32, {t} thr", "scratch, 2 ep", r, lo_s, tf, "**best default**" if t == best_t else "")
+    if "forge_scratch_bf16" in res:
+        row(f"atelier-forge bf16, {best_t} thr", "scratch, 2 ep", res["forge_scratch_bf16"], lo_s, tf, "precision bf16")
     if "forge_scratch_ggml_threads" in res:
         r = res["forge_scratch_ggml_threads"]
         row(f"atelier-forge, {r['threads']} thr, ATELIER_FORGE_GGML_THREADS=1", "scratch, 2 ep", r, lo_s, tf, "non-default threading")
@@ -283,14 +252,31 @@ def report(a, res, threads, best_t, manifest, n_gen, n_dom):
             g = res["forge_scratch_ggml_threads"]
             check("… same with ATELIER_FORGE_GGML_THREADS=1 (not default)", g["tok_s"] >= tf["tok_s"],
                   f"{g['tok_s']:,.0f} vs {tf['tok_s']:,.0f} ({g['tok_s'] / tf['tok_s']:.2f}x)")
+        check("scratch tok/s >= 1.2x PyTorch fp32", fs["tok_s"] >= 1.2 * tf["tok_s"], f"{fs['tok_s']:,.0f} vs {tf['tok_s']:,.0f} ({fs['tok_s'] / tf['tok_s']:.2f}x)")
         d = 100 * (fs["eval_ppl"] / tf["eval_ppl"] - 1)
+        # the same training loss at the same step on both sides, measured in this run (torch logs every 50 steps)
+        tl = {l["step"]: l["loss"] for l in tf["lines"] if l.get("type") == "step"}
+        fl = {l["step"]: l["loss"] for l in fs["lines"] if l.get("type") == "step"}
+        common_steps = sorted(set(tl) & set(fl))
+        same = (f"training loss at step {common_steps[0]}: forge {fl[common_steps[0]]:.6f}, torch {tl[common_steps[0]]:.6f}"
+                if common_steps else "no common logged step")
         check("held-out ppl <= PyTorch fp32 (2 ep)", fs["eval_ppl"] <= tf["eval_ppl"],
-              f"{fs['eval_ppl']:.3f} vs {tf['eval_ppl']:.3f} ({d:+.2f}%; same math: forge and torch agree to 1e-6 in loss "
-              f"after 20 steps; one seed: judge the gap against seed noise with bench/forge/seeds.py)")
+              f"{fs['eval_ppl']:.3f} vs {tf['eval_ppl']:.3f} ({d:+.2f}%; {same}; one seed)")
+        tb = res["torch_bf16"]
+        fb = res.get("forge_scratch_bf16")
+        if fb:
+            check("forge bf16 tok/s >= 1.0x PyTorch bf16 autocast", fb["tok_s"] >= tb["tok_s"], f"{fb['tok_s']:,.0f} vs {tb['tok_s']:,.0f} ({fb['tok_s'] / tb['tok_s']:.2f}x)")
+            check("… moonshot: >= 1.3x", fb["tok_s"] >= 1.3 * tb["tok_s"], f"{fb['tok_s'] / tb['tok_s']:.2f}x")
+            db = 100 * (fb["eval_ppl"] / fs["eval_ppl"] - 1)
+            check("forge bf16 held-out ppl within 1% of forge f32", abs(db) <= 1.0,
+                  f"{fb['eval_ppl']:.3f} vs {fs['eval_ppl']:.3f} ({db:+.2f}%); PyTorch bf16 vs fp32: {100 * (tb['eval_ppl'] / tf['eval_ppl'] - 1):+.2f}%")
+        else:
+            check("forge bf16 tok/s >= 1.0x PyTorch bf16 autocast", None, "this CPU has no AVX512-BF16: forge precision auto ran f32")
     if lo_f:
         ff = res["forge_full"]
         check("full FT tok/s >= 1.5x llama_opt", ff["tok_s"] >= 1.5 * lo_f["tok_s"], f"{ff['tok_s']:,.0f} vs {lo_f['tok_s']:,.0f} ({ff['tok_s'] / lo_f['tok_s']:.2f}x)")
-    check("CUDA MFU >= 30% (0.5B)", None, "not measured: no GPU here; run bench/forge/gpu.sh on a CUDA machine")
+    gpu_here = os.path.exists("/dev/nvidiactl")
+    check("CUDA MFU >= 30% (0.5B)", None, "not measured by this script: run bench/forge/gpu.sh" + ("" if gpu_here else " (this machine has no /dev/nvidiactl)"))
 
     cpu = sh("lscpu | sed -n 's/^Model name: *//p' | head -1") or platform.processor()
     blas = os.path.realpath("/etc/alternatives/libblas.so.3-x86_64-linux-gnu")
@@ -318,8 +304,8 @@ Data: general {gs['bytes']:,} B of node_modules READMEs → {gs['train_rows']} t
 (train sha256 {gs['train_sha256'][:12]}); domain {ds['bytes']:,} B of llama.cpp docs → {ds['train_rows']} / {ds['eval_rows']} rows.
 Settings: batch {TRAIN['batch']} x 256, AdamW lr {TRAIN['lr']} (FT {FT['lr']}, LoRA {LORA_LR}), warmup {TRAIN['warmup_steps']} steps, cosine to
 {TRAIN['min_lr_ratio']}x, wd {TRAIN['weight_decay']}, betas {TRAIN['beta1']}/{TRAIN['beta2']}, clip {TRAIN['grad_clip']}, seed {TRAIN['seed']}, same row order
-everywhere. llama_opt can only step on one 256-token sequence (no batch, no clip, token_embd frozen); its
-warmup is the same in tokens and its lr is scaled by 1/batch (at 1e-3 it diverged). LoRA: rank {LORA['rank']}, alpha {LORA['alpha']}, all 7 linear targets.
+everywhere. The llama_opt driver (bench/forge/llama-opt.cpp) steps on one 256-token sequence (no batch, no clip,
+token_embd frozen); its warmup is the same in tokens and its lr is scaled by 1/batch. LoRA: rank {LORA['rank']}, alpha {LORA['alpha']}, all 7 linear targets.
 Fine-tunes start from the forge scratch model (domain held-out ppl before: {res['base_domain_ppl']:.3f}).
 tok/s = training tokens / training-loop wall time (eval excluded); tok/CPU-s = training tokens / the process's
 user+sys CPU time (includes init and the final eval; steadier than tok/s on a shared machine, but counts
@@ -333,12 +319,20 @@ ggml's barrier spinning as work); peak RSS = ru_maxrss of the process.
         md += ("\nforge per-op time, scratch, 1 thread, 30 steps (ATELIER_FORGE_PROFILE=1; `forge …` = forge's own ops on its pool: GEMMs "
                "and cpu_ops.cpp; UPPERCASE = ggml ops, single-threaded by default; the fused optimizer runs outside the graph and is not listed):\n\n```\n")
         md += "\n".join(res["profile"]["scratch"]) + "\n```\n"
-    md += "\nHeld-out ppl across seeds (is the forge/torch gap noise?): bench/forge/seeds.py, results in bench/forge/SEEDS.md.\n"
+    if os.path.exists(os.path.join(HERE, "SEEDS.md")):
+        md += "\nHeld-out ppl across seeds (is the forge/torch gap noise?): bench/forge/SEEDS.md (bench/forge/seeds.py).\n"
     print(table)
     print()
     print(ttable)
     with open(a.out, "w") as f:
         f.write(md)
+    if not a.quick:
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+        write_section("training", "\n".join([
+            f"### Training on the 3.5M reference shape: forge vs llama_opt vs PyTorch ({stamp})", "",
+            f"Command: `bash bench/forge/run.sh {' '.join(sys.argv[1:])}`. Machine: {cpu}, {os.cpu_count()} cores; other processes used up to "
+            f"{max_other:.2f} CPUs during the runs{' (busy: noisy numbers)' if noisy else ''}. Full details: bench/forge/RESULTS.md.", "",
+            table, "", ttable]))
     with open(os.path.join(CACHE, "results.json"), "w") as f:
         json.dump({k: {kk: vv for kk, vv in v.items() if kk != "lines"} if isinstance(v, dict) else v for k, v in res.items()}, f, indent=1)
     log(f"wrote {os.path.relpath(a.out, ROOT)}")

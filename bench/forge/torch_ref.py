@@ -4,6 +4,7 @@ order, AdamW and LR schedule as atelier-forge (server/forge/native), so tok/s an
 
   /usr/bin/python3 bench/forge/torch_ref.py --init init.gguf --train t.atds --eval e.atds
         [--epochs 2 | --steps N] [--batch 4] [--threads 2] [--bf16] [--lr 1e-3 ...]
+        [--lora-init adapter.gguf]     LoRA: base frozen, trains the adapter's A/B from forge's initial adapter
 
 Architecture: token embedding, n_layer x (RMSNorm -> Q/K/V (GQA) -> RoPE as llama.cpp's arch llama
 (GGML_ROPE_TYPE_NORM: rotates adjacent pairs (2i, 2i+1), theta_i = base^(-2i/head_dim)) -> causal
@@ -15,8 +16,10 @@ same memory layout as nn.Linear's [out, in] weight, so tensors load without tran
 Optimizer: AdamW (decoupled wd on >=2-D tensors only, as forge), global-norm grad clip, forge's
 warmup + cosine schedule, forge's per-epoch row permutation (splitmix64). Loss: mean CE over masked
 targets. --bf16 runs forward/backward under torch.autocast("cpu", bfloat16) with fp32 master
-weights/optimizer; held-out eval is fp32 either way. Prints JSON lines; "done" has tok_s (training
-loop only), eval_loss, eval_ppl, peak_rss_bytes.
+weights/optimizer; held-out eval is fp32 either way. --lora-init: every base weight is frozen and each
+adapted nn.Linear computes W x + (alpha/r)·B(A x), with A/B loaded from a forge adapter GGUF written at step 0
+(so both sides start from the same adapter), as PEFT's LoRA without dropout. Prints JSON lines; "done" has
+tok_s (training loop only), eval_loss, eval_ppl, peak_rss_bytes.
 """
 import argparse
 import json
@@ -205,6 +208,40 @@ class Llama(torch.nn.Module):
         self.load_state_dict(sd, strict=True)
 
 
+class LoraLinear(torch.nn.Module):
+    """W x + s·B(A x) with W frozen (PEFT's LoRA, no dropout)."""
+
+    def __init__(self, base, a, b, scale):
+        super().__init__()
+        self.base = base
+        self.a = torch.nn.Parameter(a.clone())  # [r, n_in]
+        self.b = torch.nn.Parameter(b.clone())  # [n_out, r]
+        self.scale = scale
+
+    def forward(self, x):
+        return self.base(x) + self.scale * F.linear(F.linear(x, self.a), self.b)
+
+
+def attach_lora(model, path):
+    kv, t = read_gguf(path)
+    alpha = float(kv["adapter.lora.alpha"])
+    names = {"attn_q": "wq", "attn_k": "wk", "attn_v": "wv", "attn_output": "wo", "ffn_gate": "w_gate", "ffn_up": "w_up", "ffn_down": "w_down"}
+    for p in model.parameters():
+        p.requires_grad_(False)
+    n = 0
+    for key, a in t.items():
+        if not key.endswith(".lora_a"):
+            continue
+        base = key[: -len(".lora_a")]  # blk.<i>.<target>.weight
+        _, i, target, _ = base.split(".")
+        b = t[base + ".lora_b"]
+        block = model.layers[int(i)]
+        attr = names[target]
+        setattr(block, attr, LoraLinear(getattr(block, attr), a, b, alpha / a.shape[0]))
+        n += 1
+    return n
+
+
 def hparams_from_kv(kv):
     a = kv["general.architecture"]
     g = lambda k, d=None: kv.get(f"{a}.{k}", d)
@@ -254,6 +291,7 @@ def main():
     ap.add_argument("--grad-clip", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--lora-init", help="forge LoRA adapter GGUF at step 0: freeze the base, train A/B")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -262,14 +300,17 @@ def main():
     hp = hparams_from_kv(kv)
     model = Llama(hp)
     model.load_gguf(tensors)
+    n_lora = attach_lora(model, a.lora_init) if a.lora_init else 0
     tr_tok, tr_mask = load_atds(a.train)
     n_rows = tr_tok.shape[0]
     steps = a.steps if a.steps >= 0 else math.ceil(a.epochs * n_rows / a.batch)
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trainable if p.dim() >= 2]
+    no_decay = [p for p in trainable if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(a.beta1, a.beta2), eps=a.eps)
-    print(json.dumps({"type": "start", "params": sum(p.numel() for p in model.parameters()), "steps": steps,
+    print(json.dumps({"type": "start", "params": sum(p.numel() for p in model.parameters()), "trainable": sum(p.numel() for p in trainable),
+                      "lora_matrices": n_lora, "steps": steps,
                       "threads": torch.get_num_threads(), "bf16": a.bf16, "torch": torch.__version__}), flush=True)
 
     perm_cache = {}
@@ -295,7 +336,7 @@ def main():
         opt.zero_grad(set_to_none=True)
         l.backward()
         if a.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
+            torch.nn.utils.clip_grad_norm_(trainable, a.grad_clip)
         for g in opt.param_groups:
             g["lr"] = lr_at(a, step, steps)
         opt.step()

@@ -2,7 +2,7 @@
 //
 // Usage (server modules import "server-only"; the react-server condition resolves it to a no-op):
 //   NODE_OPTIONS=--conditions=react-server npx tsx bench/knowledge/retrieval.ts [--sizes 10000,100000]
-//     [--queries 300] [--dims 384] [--no-vectors] [--keep] [--out bench/knowledge/RESULTS.md]
+//     [--queries 300] [--dims 384] [--no-vectors] [--keep] [--out BENCHMARKS.md]   (rewrites its "knowledge:retrieval" block)
 //
 // Synthesises deterministic English-like Markdown documents (Zipf-distributed vocabulary of real
 // words plus generated domain terms, headings, paragraphs), imports them through addDocument()
@@ -16,6 +16,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { writeBenchmarkSection } from "../lib/benchmarks-md";
 import { openDatabase, type AtelierDb } from "@/server/db/client";
 import {
   addDocument,
@@ -35,7 +36,7 @@ const { values } = parseArgs({
     dims: { type: "string", default: "384" },
     "no-vectors": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
-    out: { type: "string", default: "bench/knowledge/RESULTS.md" },
+    out: { type: "string", default: "BENCHMARKS.md" },
     collections: { type: "string", default: "10" },
     /** Re-measure queries on a database kept by an earlier --keep run (no indexing). */
     db: { type: "string" },
@@ -266,6 +267,7 @@ function quality(db: AtelierDb, queries: Query[], opts: { collectionIds?: string
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = os.loadavg().map((l) => l.toFixed(1)).join(" / ");
   const dir = values.db ? path.dirname(values.db) : fs.mkdtempSync(path.join(os.tmpdir(), "atelier-kbench-"));
   const file = values.db ?? path.join(dir, "bench.db");
   const db = openDatabase(file);
@@ -359,10 +361,11 @@ async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   const sqliteVersion = (await import("better-sqlite3")).default(":memory:").prepare("SELECT sqlite_version()").pluck().get() as string;
   const md = [
-    "# Knowledge base retrieval benchmark",
+    "## Knowledge retrieval",
     "",
-    `Machine: ${cpu}, ${os.cpus().length} cores, shared with other jobs (load average at the end ` +
-      `${os.loadavg().map((l) => l.toFixed(1)).join(" / ")}): absolute numbers are pessimistic and noisy. ` +
+    `Machine: ${cpu}, ${os.cpus().length} cores; load average ${loadAtStart} at the start, ` +
+      `${os.loadavg().map((l) => l.toFixed(1)).join(" / ")} at the end (1 / 5 / 15 min)` +
+      `${Math.max(Number(loadAtStart.split(" / ")[0]), os.loadavg()[0]!) > os.cpus().length / 2 ? ": other work shared the CPU, so wall times are pessimistic" : ""}. ` +
       `Node ${process.version}, SQLite ${sqliteVersion} (better-sqlite3 12), sqlite-vec ${vectorsOk ? "0.1.9" : "not loaded"}. ` +
       `Date: ${new Date().toISOString().slice(0, 10)}.`,
     "",
@@ -373,9 +376,9 @@ async function main(): Promise<void> {
       `Command: \`NODE_OPTIONS=--conditions=react-server npx tsx bench/knowledge/retrieval.ts --sizes ${sizes.join(",")} --queries ${N_QUERIES} --dims ${DIMS}\`.`,
     "",
     ...(indexing.length > 0
-      ? ["## Indexing (addDocument: parse → chunk → one transaction per document, FTS5 triggers)", "", "| chunks | input | time | rate |", "|---|---|---|---|", ...indexing, ""]
+      ? ["### Indexing (addDocument: parse → chunk → one transaction per document, FTS5 triggers)", "", "| chunks | input | time | rate |", "|---|---|---|---|", ...indexing, ""]
       : []),
-    "## Query latency (ms, top-8)",
+    "### Query latency (ms, top-8)",
     "",
     `| chunks | query | wall p50 | wall p95 | best-of-${REPS} p50 | best-of-${REPS} p95 | CPU p50 | CPU p95 | quality |`,
     "|---|---|---|---|---|---|---|---|---|",
@@ -388,15 +391,14 @@ async function main(): Promise<void> {
       `Best-of-${REPS}: each query's fastest run (filters scheduler noise; the closest to an idle machine). CPU: CPU time of the fastest run.`,
     "source@8: share of queries whose source chunk is in the top 8. overlap: mean share of exhaustive BM25's top 8 that the planned query also returns.",
     "",
-    "## Notes",
+    "### Notes",
     "",
     ...notes.map((n) => `- ${n}`),
     `- Database size at the end: ${(dbSize / 1048576).toFixed(0)} MiB (text stored twice: document content + chunks, plus FTS index${vectorsOk ? " and vectors" : ""}).`,
     "",
   ].join("\n");
-  fs.mkdirSync(path.dirname(values.out!), { recursive: true });
-  fs.writeFileSync(values.out!, md);
-  console.log(`\n${md}\nwritten to ${values.out}`);
+  writeBenchmarkSection(values.out!, "knowledge:retrieval", md);
+  console.log(`\n${md}\nwritten to its block of ${values.out}`);
 }
 
 main().catch((err) => {

@@ -7,7 +7,7 @@
 // 2. Scale: 8 concurrent through Atelier with one node vs two nodes.
 // 3. llama-server (built by bench/build-llama-server.sh from node-llama-cpp's llama.cpp): routing vs
 //    direct, and forge's LoRA served by llama-server (--lora) vs Atelier's local engine, greedy.
-// Writes its own section of BENCHMARKS.md (between the nodes-bench markers).
+// Writes its own section of BENCHMARKS.md (between the nodes:start and nodes:end markers).
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -262,8 +262,8 @@ stopNodeHealth(db);
 await central.close();
 say(`Load average at the end: ${load()}. Numbers taken while other work ran on this machine are noisy; re-run in a quiet window with the command above.`);
 
-const BEGIN = "<!-- nodes-bench:begin -->";
-const END = "<!-- nodes-bench:end -->";
+const BEGIN = "<!-- nodes:start -->";
+const END = "<!-- nodes:end -->";
 const doc = fs.existsSync(args.out!) ? fs.readFileSync(args.out!, "utf8") : "";
 const section = `${BEGIN}\n## Inference nodes (bench/nodes/run.ts)\n\n${lines.join("\n")}\n${END}`;
 const next = doc.includes(BEGIN) ? doc.replace(new RegExp(`${BEGIN}[\\s\\S]*?${END}`), section) : `${doc.trimEnd()}\n\n${section}\n`;

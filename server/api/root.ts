@@ -4,7 +4,9 @@ import { authRouter } from "./routers/auth";
 import { chatRouter } from "./routers/chat";
 import { conversationsRouter } from "./routers/conversations";
 import { knowledgeRouter } from "./routers/knowledge";
+import { loopRouter } from "./routers/loop";
 import { deployRouter } from "./routers/deploy";
+import { evalsRouter } from "./routers/evals";
 import { modelsRouter } from "./routers/models";
 import { nodesRouter } from "./routers/nodes";
 import { studioRouter } from "./routers/studio";
@@ -24,6 +26,8 @@ export const appRouter = createTRPCRouter({
   deploy: deployRouter,
   studio: studioRouter,
   nodes: nodesRouter,
+  evals: evalsRouter,
+  loop: loopRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -6,7 +6,8 @@ import { CSRF_HEADER, hasRole, readCookie, SESSION_COOKIE, sessionFromToken, typ
 import { ready } from "../bootstrap";
 import type { AtelierDb } from "../db/client";
 import { clientIp } from "../edge";
-import { AtelierError } from "../errors";
+import { AtelierError, newRequestId, publicError, reportedRequestId } from "../errors";
+import { refusedBody } from "./request-limits";
 
 export type Context = {
   db: AtelierDb;
@@ -22,8 +23,10 @@ export type Context = {
 };
 
 export async function createContext(opts: FetchCreateContextFnOptions): Promise<Context> {
-  const db = await ready();
   const { req, resHeaders } = opts;
+  const tooLarge = refusedBody(req);
+  if (tooLarge) throw tooLarge;
+  const db = await ready();
   const session = sessionFromToken(db, readCookie(req.headers.get("cookie"), SESSION_COOKIE));
   const sent = req.headers.get(CSRF_HEADER);
   return {
@@ -45,12 +48,16 @@ export type Meta = { access: Access };
 
 /**
  * Every error leaves a procedure as a TRPCError: an AtelierError keeps its message and gets the
- * tRPC code of its type (server/errors.ts, the one table); anything else is a 500 that says nothing.
+ * tRPC code of its type (server/errors.ts, the one table); anything else is logged once with a
+ * request id and becomes a 500 that says only "Internal error (request id …)".
  */
 export function toTRPCError(err: unknown): TRPCError {
-  if (err instanceof TRPCError) return err.cause instanceof AtelierError ? toTRPCError(err.cause) : err;
-  if (err instanceof AtelierError) return new TRPCError({ code: err.trpcCode, message: err.message, cause: err });
-  return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "Internal error.", cause: err });
+  if (err instanceof TRPCError) {
+    if (err.cause instanceof AtelierError) return toTRPCError(err.cause);
+    return err.code === "INTERNAL_SERVER_ERROR" ? toTRPCError(err.cause ?? new Error(err.message)) : err;
+  }
+  const e = publicError(err);
+  return new TRPCError({ code: e.trpcCode, message: e.message, cause: e });
 }
 
 /** Wraps a streaming procedure so errors raised mid-stream map like any other. */
@@ -63,11 +70,22 @@ export async function* mapStreamErrors<T>(source: AsyncGenerator<T>): AsyncGener
 }
 
 const t = initTRPC.context<Context>().meta<Meta>().create({
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, path }) {
+    // The last guard: a 500 that did not pass toTRPCError (a failure in tRPC itself or before a
+    // procedure ran) is logged here and its message replaced, so no internal detail leaves.
+    let message = shape.message;
+    let requestId = reportedRequestId(error.cause);
+    if (error.code === "INTERNAL_SERVER_ERROR" && !requestId) {
+      requestId = newRequestId();
+      console.error(`[atelier] internal error, request id ${requestId} (trpc ${path ?? "?"}):`, error.cause ?? error);
+      message = `Internal error (request id ${requestId}).`;
+    }
     return {
       ...shape,
+      message,
       data: {
         ...shape.data,
+        requestId,
         stack: undefined,
         /** The AtelierError code ("type:surface"), when the error is one. */
         errorCode: error.cause instanceof AtelierError ? error.cause.errorCode : null,

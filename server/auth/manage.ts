@@ -6,12 +6,21 @@ import { recordAudit } from "./audit";
 import { hashPassword } from "./password";
 import { sessions, users, type Role, type UserRow } from "../db/auth-tables";
 import { deleteUserSessions, type Session } from "./sessions";
+import { signInGuard } from "./throttle";
 import { checkPasswordLength, createUser, type NewUser } from "./users";
 
-/** A user as the console shows it: never the password hash. */
-export type UserView = Omit<UserRow, "passwordHash">;
+/**
+ * A user as the console shows it: never the password hash. `signInLocked`: failed guesses used up
+ * the account's budget, so attempts from addresses it never signed in from are throttled;
+ * `lockedForS`: seconds until the next such attempt is let through (0: now, as a single probe).
+ */
+export type UserView = Omit<UserRow, "passwordHash"> & { signInLocked: boolean; lockedForS: number };
 
-const view = ({ passwordHash: _, ...rest }: UserRow): UserView => rest;
+const view = ({ passwordHash: _, ...rest }: UserRow): UserView => ({
+  ...rest,
+  signInLocked: signInGuard().accountThrottled(rest.email),
+  lockedForS: Math.ceil(signInGuard().accountLockedFor(rest.email) / 1000),
+});
 
 export function listUsers(db: AtelierDb): UserView[] {
   return db.select().from(users).orderBy(asc(users.createdAt), asc(users.email)).all().map(view);
@@ -85,4 +94,12 @@ export async function resetUserPassword(db: AtelierDb, actor: Session, id: strin
     recordAudit(t, actor, "user.password", { type: "user", id });
     return view(updated);
   });
+}
+
+/** Lifts the sign-in lock of an account (failed guesses from anywhere are forgotten). Audited. */
+export function unlockUser(db: AtelierDb, actor: Session, id: string): UserView {
+  const target = getUser(db, id);
+  signInGuard().unlockAccount(target.email);
+  recordAudit(db, actor, "user.unlock", { type: "user", id });
+  return view(target);
 }

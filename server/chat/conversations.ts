@@ -1,5 +1,5 @@
 import "server-only";
-import { and, asc, desc, eq, gte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, lt, or, sql } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
 import { getAssistant } from "../assistants";
 import { assistants, conversations, messages, type ConversationRow, type MessageRow } from "../db/schema";
@@ -23,6 +23,37 @@ const ownerFilter = (userId: string) => and(eq(conversations.channel, "console")
 
 export function listMessages(db: AtelierDb, conversationId: string): MessageRow[] {
   return db.select().from(messages).where(eq(messages.conversationId, conversationId)).orderBy(asc(messages.position)).all();
+}
+
+/**
+ * The messages a new answer may see: those at or before `upTo` (less empty answers, which are
+ * never sent to a model), read newest first, in pages, until `maxRows` are found or `maxChars`
+ * characters were read; returned oldest first. A conversation of thousands of long turns then
+ * costs what the model can take, not its length.
+ */
+export function recentMessages(db: AtelierDb, conversationId: string, upTo: number, bounds: { maxRows: number; maxChars: number }): MessageRow[] {
+  const out: MessageRow[] = [];
+  let chars = 0;
+  let before = upTo + 1;
+  const PAGE = 32;
+  while (out.length < bounds.maxRows && chars < bounds.maxChars) {
+    const page = db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.conversationId, conversationId), lt(messages.position, before)))
+      .orderBy(desc(messages.position))
+      .limit(PAGE)
+      .all();
+    for (const m of page) {
+      if (out.length >= bounds.maxRows || chars >= bounds.maxChars) break;
+      if (m.role === "assistant" && m.content.length === 0) continue;
+      out.push(m);
+      chars += m.content.length;
+    }
+    if (page.length < PAGE) break;
+    before = page.at(-1)!.position;
+  }
+  return out.reverse();
 }
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);

@@ -134,9 +134,19 @@ export const messages = sqliteTable(
     citations: text("citations", { mode: "json" }).$type<MessageCitation[]>(),
     /** A reader's rating of an answer: 1 thumbs up, -1 thumbs down. */
     feedback: integer("feedback"),
+    /** The reader's optional words with the rating, and when it was given. */
+    feedbackComment: text("feedback_comment"),
+    feedbackAt: integer("feedback_at"),
+    /** What produced this answer besides the model version: hashes of the persona and of the knowledge (collections × documents) it retrieved from. */
+    personaRevision: text("persona_revision"),
+    knowledgeRevision: text("knowledge_revision"),
+    /** The answer replaced an earlier one the reader asked to regenerate. */
+    regenerated: integer("regenerated", { mode: "boolean" }).notNull().default(false),
+    /** Experiments: the arm that answered (null outside an experiment). */
+    experimentArmId: text("experiment_arm_id"),
     createdAt: integer("created_at").notNull().default(now),
   },
-  (t) => [index("messages_conversation_idx").on(t.conversationId, t.position)],
+  (t) => [index("messages_conversation_idx").on(t.conversationId, t.position), index("messages_experiment_arm_idx").on(t.experimentArmId)],
 );
 export type MessageCitation = { n: number; documentId: string; documentTitle: string; chunkId: number; heading: string | null; excerpt: string };
 export type MessageRow = typeof messages.$inferSelect;

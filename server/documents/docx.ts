@@ -2,6 +2,7 @@ import mammoth from "mammoth";
 import { formatBytes } from "./decode";
 import { parseHtml } from "./html";
 import { DocumentParseError, type OutlineEntry } from "./types";
+import { inflateZipBounded, ZipError } from "./zip";
 
 /*
  * DOCX → HTML with mammoth (Word heading styles become <h1>…<h6>, lists and tables survive),
@@ -12,49 +13,30 @@ import { DocumentParseError, type OutlineEntry } from "./types";
 /** A DOCX expands to at most this much; more is a zip bomb, not a document. */
 export const MAX_DOCX_UNCOMPRESSED_BYTES = 256 * 1024 * 1024;
 
-/** Sum of the uncompressed sizes in a ZIP's central directory, or null if it is not a ZIP. */
-function zipUncompressedSize(bytes: Uint8Array): number | null {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // End of central directory: signature 0x06054b50, within the last 64 KiB + 22 bytes.
-  for (let eocd = bytes.length - 22; eocd >= Math.max(0, bytes.length - 65_557); eocd--) {
-    if (view.getUint32(eocd, true) !== 0x06054b50) continue;
-    const entries = view.getUint16(eocd + 10, true);
-    let at = view.getUint32(eocd + 16, true);
-    let total = 0;
-    for (let i = 0; i < entries; i++) {
-      if (at + 46 > bytes.length || view.getUint32(at, true) !== 0x02014b50) return null;
-      total += view.getUint32(at + 24, true);
-      at += 46 + view.getUint16(at + 28, true) + view.getUint16(at + 30, true) + view.getUint16(at + 32, true);
-    }
-    return total;
-  }
-  return null;
-}
-
 const noImages = mammoth.images.imgElement(async () => ({ src: "" }));
 
 export async function parseDocx(
   fileName: string,
   bytes: Uint8Array,
+  maxExpandedBytes = MAX_DOCX_UNCOMPRESSED_BYTES,
 ): Promise<{ title: string | null; text: string; outline: OutlineEntry[]; warnings: string[] }> {
-  const expanded = zipUncompressedSize(bytes);
-  if (expanded === null) {
-    throw new DocumentParseError(fileName, "corrupt", "the file is not a valid DOCX (not a ZIP archive; a legacy .doc must be saved as .docx).");
-  }
-  if (expanded > MAX_DOCX_UNCOMPRESSED_BYTES) {
-    throw new DocumentParseError(
-      fileName,
-      "too-large",
-      `the DOCX expands to ${formatBytes(expanded)}, over the ${formatBytes(MAX_DOCX_UNCOMPRESSED_BYTES)} limit.`,
-    );
+  // Inflated here under the limit, whatever the archive declares (zip.ts); mammoth then reads
+  // the stored copy and inflates nothing.
+  let stored: Buffer;
+  try {
+    stored = inflateZipBounded(bytes, maxExpandedBytes).zip;
+  } catch (err) {
+    if (!(err instanceof ZipError)) throw err;
+    if (err.problem.kind === "too-large") {
+      throw new DocumentParseError(fileName, "too-large", `the DOCX expands to more than ${formatBytes(maxExpandedBytes)} (the limit); it was refused while inflating.`);
+    }
+    if (err.problem.kind === "unsupported") throw new DocumentParseError(fileName, "corrupt", `this DOCX cannot be read: ${err.problem.detail}.`);
+    throw new DocumentParseError(fileName, "corrupt", `the file is not a valid DOCX (${err.problem.detail}; a legacy .doc must be saved as .docx).`);
   }
   let html: string;
   let messages: Array<{ type: string; message: string }>;
   try {
-    const result = await mammoth.convertToHtml(
-      { buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) },
-      { convertImage: noImages, externalFileAccess: false },
-    );
+    const result = await mammoth.convertToHtml({ buffer: stored }, { convertImage: noImages, externalFileAccess: false });
     html = result.value;
     messages = result.messages;
   } catch (err) {

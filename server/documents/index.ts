@@ -3,12 +3,14 @@ import { parseDocx } from "./docx";
 import { parseHtml } from "./html";
 import { parseMarkdown, parsePlainText } from "./markdown";
 import { parsePdf, type PdfLimits } from "./pdf";
+import { OFF_THREAD_FROM_BYTES, runOffThread } from "./off-thread";
 import { parseCsv, parseJson, parseJsonLines } from "./structured";
 import { DocumentParseError, type DocumentFormat, type ParsedDocument } from "./types";
 
 export { DEFAULT_MAX_DOCUMENT_BYTES, decodeText } from "./decode";
 export { parseCsvRows } from "./structured";
 export { DocumentParseError } from "./types";
+export { OFF_THREAD_FROM_BYTES, runOffThread } from "./off-thread";
 export type { DocumentFormat, OutlineEntry, ParsedDocument, ParseErrorReason } from "./types";
 
 /*
@@ -95,8 +97,22 @@ function finish(fileName: string, format: DocumentFormat, out: ParserOutput, enc
   return { format, title: out.title, text: out.text, outline: out.outline, encoding, warnings };
 }
 
-/** Bytes of any supported file → plain text + outline. Throws DocumentParseError. */
+/**
+ * Bytes of any supported file → plain text + outline. Throws DocumentParseError. PDF, DOCX and
+ * files over OFF_THREAD_FROM_BYTES are parsed in the parse worker (off-thread.ts), so the
+ * server's event loop stays free; small text files in place.
+ */
 export async function parseDocument(input: ParseInput, options: ParseOptions = {}): Promise<ParsedDocument> {
+  const format = detectFormat(input.fileName, input.mime);
+  if (format === "pdf" || format === "docx" || input.bytes.length >= OFF_THREAD_FROM_BYTES) {
+    const job = runOffThread<ParsedDocument>("server/documents/worker-tasks.ts", "parseDocument", [input, options], input.fileName);
+    if (job) return job;
+  }
+  return parseDocumentHere(input, options);
+}
+
+/** parseDocument in the calling thread. */
+export async function parseDocumentHere(input: ParseInput, options: ParseOptions = {}): Promise<ParsedDocument> {
   const { fileName, bytes } = input;
   const format = detectFormat(fileName, input.mime);
   if (format !== "pdf" && format !== "docx") return parseTextDocument(input, options);

@@ -24,6 +24,12 @@ export const DEFAULT_APPEARANCE: WidgetAppearance = {
 const newPublicId = () => `asst_${randomBytes(12).toString("base64url")}`;
 export const PUBLIC_ID_PATTERN = /^asst_[A-Za-z0-9_-]{16}$/;
 
+/** The assistant's deployment if it was ever opened (a read: nothing is created). */
+export function findDeployment(db: AtelierDb, assistantId: string): DeploymentRow | null {
+  getAssistant(db, assistantId);
+  return db.select().from(deployments).where(eq(deployments.assistantId, assistantId)).get() ?? null;
+}
+
 /** The assistant's deployment, created (disabled, no origins) the first time an owner opens it. */
 export function ensureDeployment(db: AtelierDb, assistantId: string): DeploymentRow {
   getAssistant(db, assistantId);

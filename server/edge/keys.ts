@@ -38,9 +38,9 @@ export function revokeApiKey(db: AtelierDb, assistantId: string, id: string): Ap
 }
 
 /** The live key row for a presented key, or undefined (unknown or revoked). */
-export function authenticateApiKey(db: AtelierDb, key: string): ApiKeyRow | undefined {
+export function authenticateApiKey(db: AtelierDb, key: string, opts: { recordUse: boolean } = { recordUse: true }): ApiKeyRow | undefined {
   if (key.length < 8 || key.length > 200) return undefined;
   const row = db.select().from(apiKeys).where(and(eq(apiKeys.keyHash, hashKey(key)), isNull(apiKeys.revokedAt))).get();
-  if (row) db.update(apiKeys).set({ lastUsedAt: Date.now() }).where(eq(apiKeys.id, row.id)).run();
+  if (row && opts.recordUse) db.update(apiKeys).set({ lastUsedAt: Date.now() }).where(eq(apiKeys.id, row.id)).run();
   return row;
 }

@@ -80,10 +80,17 @@ function exportRows(db: AtelierDb, assistantId: string): ExportRow[] {
     }));
 }
 
-/** RFC 4180: quote every field; a leading =+-@ is prefixed with ' so spreadsheets don't run it as a formula. */
-function csvField(v: unknown): string {
+/**
+ * What a spreadsheet may read as the start of a formula: = + - @ (and their full-width forms,
+ * which some spreadsheets fold to ASCII), or a tab / carriage return, after any leading
+ * whitespace (spreadsheets skip it before looking).
+ */
+const FORMULA_START = /^[\s\u3000]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|^[\t\r\n]/;
+
+/** RFC 4180: quote every field; a field that could start a formula is prefixed with ' so spreadsheets show it as text. */
+export function csvField(v: unknown): string {
   let s = v === null || v === undefined ? "" : String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  if (FORMULA_START.test(s)) s = `'${s}`;
   return `"${s.replace(/"/g, '""')}"`;
 }
 

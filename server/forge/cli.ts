@@ -5,7 +5,7 @@
  *   npx atelier forge resume --checkpoint-dir DIR
  *   npx atelier forge eval --model m.gguf [--lora a.gguf] --data held-out.atds|text.md|qa.jsonl
  *   npx atelier forge export --base m.gguf --lora a.gguf --out merged.gguf [--quant q8_0|q4_k_m]
- *   npx atelier forge quantize --in m.gguf --out q.gguf --type q8_0|q4_k_m|f16
+ *   npx atelier forge quantize --in m.gguf --out q.gguf --type q8_0|q4_k_m|f16|bf16
  *   npx atelier forge starter [--threads N]
  * (equivalently: npm run forge -- <command> ...)
  */
@@ -41,7 +41,8 @@ train     --data FILE (repeatable: .txt/.md raw text, .jsonl chat records) --out
           [--eval-fraction 0.1] [--eval-every N] [--save-every N] [--seed 42] [--threads N]
           [--rank 8] [--alpha 16] [--targets attn_q,attn_k,attn_v,attn_output]   (lora)
           [--vocab 2000] [--embd 256] [--layers 4] [--heads 4] [--ff 768] [--ctx 512]   (scratch)
-          [--out-type f32|f16] [--checkpoint-dir DIR] [--name NAME]
+          [--out-type f32|f16] [--precision auto|f32|bf16] [--checkpointing auto|on|off]
+          [--checkpoint-dir DIR] [--name NAME]
 resume    --checkpoint-dir DIR          continue a stopped or crashed run
 eval      --model M.gguf --data FILE [--lora A.gguf] [--seq 512]   held-out loss and perplexity
 export    --base M.gguf --lora A.gguf --out OUT.gguf [--quant q8_0|q4_k_m] [--type f16|f32]
@@ -50,7 +51,7 @@ export    --base M.gguf --lora A.gguf --out OUT.gguf [--quant q8_0|q4_k_m] [--ty
                                                                      config.json, tokenizer files)
           --format hf --base M.gguf --lora A.gguf --out DIR          the LoRA merged into its base, as above
           --format hf --peft --base M.gguf --lora A.gguf --out DIR   the LoRA as a PEFT adapter
-quantize  --in M.gguf --out OUT.gguf --type q8_0|q4_k_m|f16
+quantize  --in M.gguf --out OUT.gguf --type q8_0|q4_k_m|f16|bf16
 starter   [--threads N] [--epochs N]    rebuild models/starter/atelier-starter.gguf
 `;
 
@@ -154,11 +155,16 @@ async function follow(run: TrainingRun, label: string) {
   }
 }
 
+function precision(v: string): "f32" | "bf16" | "auto" {
+  if (v !== "f32" && v !== "bf16" && v !== "auto") throw new ForgeError("BAD_CONFIG", `--precision must be auto, f32 or bf16 (got ${v})`);
+  return v;
+}
+
 async function cmdTrain(f: Flags) {
   f.allow(
     "mode", "out", "data", "seq", "batch", "seed", "checkpoint-dir", "base", "vocab", "embd", "layers", "heads", "ff", "ctx",
     "eval-fraction", "threads", "rank", "alpha", "dropout", "targets", "resume", "name", "grad-accum", "epochs", "steps", "lr",
-    "min-lr-ratio", "warmup", "weight-decay", "grad-clip", "eval-every", "save-every", "out-type",
+    "min-lr-ratio", "warmup", "weight-decay", "grad-clip", "eval-every", "save-every", "out-type", "precision", "checkpointing",
   );
   const mode = (f.str("mode") ?? "lora") as "lora" | "full" | "scratch";
   if (!["lora", "full", "scratch"].includes(mode)) throw new ForgeError("BAD_CONFIG", "--mode must be lora, full or scratch");
@@ -253,7 +259,10 @@ async function cmdTrain(f: Flags) {
       save_every: f.num("save-every") ?? 100,
       threads: f.num("threads"),
       out_type: f.str("out-type") as "f32" | "f16" | undefined,
+      checkpointing: f.str("checkpointing") as "auto" | "on" | "off" | undefined,
     }),
+    // the CLI takes the fastest exact-enough path by default; run.json's default stays f32
+    precision: precision(f.str("precision") ?? "auto"),
   };
   const result = await follow(startTraining(config), "train");
   reportResult(result, before);
@@ -332,7 +341,7 @@ async function cmdExport(f: Flags) {
   const quant = f.str("quant") as QuantType | undefined;
   const lora = f.str("lora");
   const type = f.str("type") as "f16" | "f32" | undefined;
-  if (quant && !["q8_0", "q4_k_m", "f16"].includes(quant)) throw new ForgeError("BAD_CONFIG", "--quant must be q8_0, q4_k_m or f16");
+  if (quant && !["q8_0", "q4_k_m", "f16", "bf16"].includes(quant)) throw new ForgeError("BAD_CONFIG", "--quant must be q8_0, q4_k_m, f16 or bf16");
   if (lora) {
     const base = f.req("base");
     f.checkUnknown();

@@ -29,10 +29,12 @@ export type ForgeErrorCode = NativeErrorCode | (typeof HOST_ERROR_CODES)[number]
 /** How each forge code surfaces (HTTP/tRPC status through server/errors.ts): the user's input or setup, or a fault. */
 const SURFACES_AS: Record<ForgeErrorCode, ErrorCode> = {
   BAD_GGUF: "internal:forge",
-  UNSUPPORTED_ARCH: "internal:forge",
+  // the user's base model: forge names the architecture or feature it does not implement
+  UNSUPPORTED_ARCH: "bad_request:forge",
   DATASET_TOO_SMALL: "bad_request:forge",
   CONTEXT_TOO_LONG: "bad_request:forge",
-  OUT_OF_MEMORY: "internal:forge",
+  // the pre-flight memory check: the message says by how much and what to change (checkpointing, context, LoRA, quantized base)
+  OUT_OF_MEMORY: "bad_request:forge",
   BAD_CONFIG: "bad_request:forge",
   IO: "internal:forge",
   NOT_BUILT: "precondition:forge",

@@ -73,6 +73,10 @@ export const TrainConfigSchema = z
     seed: z.number().int().min(0).default(42),
     threads: z.number().int().min(0).optional(),
     out_type: z.enum(["f32", "f16"]).default("f32"),
+    /** matmul operands: f32, bf16 (F32 master weights and optimizer state), auto = bf16 where the CPU has AVX512-BF16 or a GPU runs it */
+    precision: z.enum(["f32", "bf16", "auto"]).optional(),
+    /** per-layer activation checkpointing + chunked output head; auto = on when memory is short or the vocabulary's logits are large */
+    checkpointing: z.enum(["auto", "on", "off"]).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.mode !== "scratch" && !c.base) ctx.addIssue({ code: "custom", path: ["base"], message: `"base" is required for mode ${c.mode}` });
@@ -103,6 +107,7 @@ export const StartEventSchema = z.looseObject({
   backend: z.string().optional(),
   threads: z.number().optional(),
   start_step: z.number().optional(),
+  precision: z.string().optional(),
 });
 export const StepEventSchema = z.looseObject({
   type: z.literal("step"),
@@ -463,7 +468,7 @@ export async function evaluate(
   return { loss: ev.loss, ppl: ev.ppl, tokens: ev.tokens };
 }
 
-export type QuantType = "q8_0" | "q4_k_m" | "f16";
+export type QuantType = "q8_0" | "q4_k_m" | "f16" | "bf16";
 
 export async function quantize(args: { in: string; out: string; type: QuantType; threads?: number }, opts: RunOptions = {}) {
   const a = ["quantize", "--in", path.resolve(args.in), "--out", path.resolve(args.out), "--type", args.type];

@@ -26,7 +26,17 @@ export { optimizeKnowledgeIndex } from "./fts";
 export { configuredEmbedder, embedderOrWarning } from "./embedding-model";
 export { decodeUpload, maxUploadBytes, streamIndexing, type IndexEvent } from "./uploads";
 export { documentView, removeCollection } from "./views";
-export { CITE_INSTRUCTION, knowledgeBudget, retrieveForAssistant, retrieveFromCollections, withKnowledge, type Retrieval } from "./retrieve";
+export {
+  CITE_INSTRUCTION,
+  findSources,
+  knowledgeBudget,
+  packSources,
+  retrieveForAssistant,
+  retrieveFromCollections,
+  withKnowledge,
+  type Retrieval,
+  type SourceCandidates,
+} from "./retrieve";
 
 export { previewChunks, chunkText, estimateTokens } from "./chunk";
 export type { Chunk, ChunkOptions, ChunkPreview } from "./chunk";
@@ -39,4 +49,4 @@ export { DF_BUDGET, planBm25Query, searchBm25, type Bm25Plan, type RankedChunk }
 export { searchVector, type VectorStatus } from "./search/vector";
 export { reciprocalRankFusion, RRF_K } from "./search/fusion";
 export { search, type SearchHit, type SearchMode, type SearchOptions, type SearchResponse } from "./search/search";
-export { buildContext, type BuiltContext, type Citation } from "./search/context";
+export { buildContext, trimToTokens, type BuiltContext, type Citation, type TokenCounter } from "./search/context";

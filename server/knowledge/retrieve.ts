@@ -4,8 +4,8 @@ import type { AtelierDb } from "@/server/db/client";
 import { assistantCollections, assistants, models, type MessageCitation } from "@/server/db/schema";
 import { sequenceContextSize } from "@/server/llm/tuning";
 import { embedderOrWarning } from "./embedding-model";
-import { buildContext } from "./search/context";
-import { search, type SearchResponse } from "./search/search";
+import { buildContext, type TokenCounter } from "./search/context";
+import { search, type SearchHit, type SearchResponse } from "./search/search";
 
 /*
  * Retrieval for a chat turn: the one function the console chat, the widget and the public API
@@ -61,29 +61,49 @@ export async function retrieveForAssistant(db: AtelierDb, assistantId: string, q
   return retrieveFromCollections(db, assistantCollectionIds(db, assistantId), query, budget ?? defaultBudget(db, assistantId));
 }
 
-/** As retrieveForAssistant, for an explicit set of collections (the unsaved draft of "Try it"). */
-export async function retrieveFromCollections(db: AtelierDb, collectionIds: string[], query: string, budget: number): Promise<Retrieval> {
+/** Passages found for a question, best first, before they are packed into a budget. */
+export type SourceCandidates = { hits: SearchHit[]; mode: SearchResponse["mode"] };
+
+/**
+ * Searches `collectionIds` for `query`; null when knowledge is off, the query is empty or
+ * anything fails (logged): a knowledge problem means an answer without sources.
+ */
+export async function findSources(db: AtelierDb, collectionIds: string[], query: string): Promise<SourceCandidates | null> {
   try {
-    if (collectionIds.length === 0 || query.trim() === "") return NOTHING;
+    if (collectionIds.length === 0 || query.trim() === "") return null;
     const { embedder } = await embedderOrWarning();
     const result = await search(db, query, { collectionIds, limit: CANDIDATES, embedder });
-    const built = buildContext(result.hits, budget);
-    return {
-      contextText: built.text,
-      citations: built.citations.map((c) => ({
-        n: c.n,
-        documentId: c.documentId,
-        documentTitle: c.title,
-        chunkId: c.chunkId,
-        heading: c.heading,
-        excerpt: c.snippet,
-      })),
-      mode: built.citations.length > 0 ? result.mode : "none",
-    };
+    return { hits: result.hits, mode: result.mode };
   } catch (err) {
     console.error("Knowledge retrieval failed; answering without sources:", err);
-    return NOTHING;
+    return null;
   }
+}
+
+/**
+ * Packs found passages into `budget` tokens counted by `count` (the model's tokenizer; the
+ * word-based estimate without one), numbered for [n] citations.
+ */
+export function packSources(found: SourceCandidates | null, budget: number, count?: TokenCounter): Retrieval {
+  if (!found || found.hits.length === 0 || budget <= 0) return NOTHING;
+  const built = buildContext(found.hits, budget, { count });
+  return {
+    contextText: built.text,
+    citations: built.citations.map((c) => ({
+      n: c.n,
+      documentId: c.documentId,
+      documentTitle: c.title,
+      chunkId: c.chunkId,
+      heading: c.heading,
+      excerpt: c.snippet,
+    })),
+    mode: built.citations.length > 0 ? found.mode : "none",
+  };
+}
+
+/** As retrieveForAssistant, for an explicit set of collections (the unsaved draft of "Try it"). */
+export async function retrieveFromCollections(db: AtelierDb, collectionIds: string[], query: string, budget: number, count?: TokenCounter): Promise<Retrieval> {
+  return packSources(await findSources(db, collectionIds, query), budget, count);
 }
 
 export const CITE_INSTRUCTION =

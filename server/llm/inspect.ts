@@ -53,7 +53,7 @@ export async function inspectGguf(filePath: string): Promise<GgufFacts> {
 
   const tensors = info.fullTensorInfo ?? info.tensorInfo ?? [];
   if (tensors.length > 0) {
-    const firstOffset = Math.min(...tensors.map((t) => Number(t.fileOffset)));
+    const firstOffset = tensors.reduce((min, t) => Math.min(min, Number(t.fileOffset)), Infinity);
     const needed = firstOffset + insights.modelSize;
     if (needed > stat.size) {
       throw new EngineError(

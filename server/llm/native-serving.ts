@@ -99,6 +99,10 @@ export class NativeServing {
   get activeSequences(): number {
     return this.active;
   }
+  /** Tokens one conversation may hold (the loop's context per sequence). */
+  get contextSize(): number {
+    return this.loop.contextPerSequence;
+  }
 
   /** Stop taking new work; release the model once the generations in flight finish. */
   async retire(): Promise<void> {

@@ -56,6 +56,11 @@ export class ServingContext {
     return this.busy.size;
   }
 
+  /** Tokens one conversation may hold (every sequence of the context gets this much). */
+  get contextSize(): number {
+    return this.context.contextSize;
+  }
+
   /** The lockstep handle for a leased sequence (see StepBarrier). */
   lockstep(sequence: LlamaContextSequence): { arrive: () => Promise<void>; leave: () => void } {
     const id = nativeSequenceId(sequence) ?? this.idOf.get(sequence) ?? -1;

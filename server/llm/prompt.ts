@@ -1,7 +1,9 @@
 import "server-only";
 import { resolveChatWrapper, type ChatWrapper, type LlamaModel } from "node-llama-cpp";
 import { toChatHistory, type Turn } from "./chat-history";
+import { inspectGguf } from "./inspect";
 import { llamaInstance } from "./llama";
+import { sequenceContextSize } from "./tuning";
 
 /*
  * The prompt exactly as the local engine (and forge's training data) renders it: the model's own
@@ -40,4 +42,19 @@ export async function renderChatPrompt(modelPath: string, systemPrompt: string, 
 
 export async function renderPromptTokens(modelPath: string, systemPrompt: string, turns: Turn[]): Promise<number[]> {
   return (await renderChatPrompt(modelPath, systemPrompt, turns)).tokens;
+}
+
+/**
+ * What prompt fitting needs of a model, from its vocabulary alone (no weights): its tokenizer, its
+ * chat wrapper and the per-conversation context it is served with (sequenceContextSize, as the
+ * local pool serves it). A process that routes a version to inference nodes fits its prompts here.
+ */
+export async function vocabServing(modelPath: string): Promise<{
+  contextSize: number;
+  chatWrapper: ChatWrapper;
+  spec: { modelPath: string };
+  model: { tokenizer: LlamaModel["tokenizer"] };
+}> {
+  const [{ model, wrapper }, facts] = await Promise.all([vocabOf(modelPath), inspectGguf(modelPath)]);
+  return { contextSize: sequenceContextSize(facts.contextLength), chatWrapper: wrapper, spec: { modelPath }, model: { tokenizer: model.tokenizer } };
 }

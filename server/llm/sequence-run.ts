@@ -1,6 +1,7 @@
 import "server-only";
 import type { ChatHistoryItem, ChatWrapper, ChatWrapperGeneratedContextState, LlamaContextSequence, LlamaText, Token, Tokenizer } from "node-llama-cpp";
 import { EngineError } from "./errors";
+import { answerRoom } from "./prompt-room";
 import { StopTextMatcher, StopTokenMatcher, TokenTextDecoder } from "./token-text";
 
 export type RunSampling = {
@@ -71,7 +72,7 @@ export function fitPromptTokens(
   state: ChatWrapperGeneratedContextState,
 ) {
   const contextSize = args.contextSize;
-  const room = Math.min(args.maxTokens, Math.floor(contextSize / 4));
+  const room = answerRoom(contextSize, args.maxTokens);
   let history = args.history;
   let tokens = state.contextText.tokenize(args.tokenizer);
   for (;;) {

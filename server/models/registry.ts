@@ -1,4 +1,5 @@
 import "server-only";
+import fs from "node:fs/promises";
 import path from "node:path";
 import { desc, eq } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
@@ -11,14 +12,42 @@ import { ModelPool, type ServingSpec } from "../llm/pool";
 
 export type ModelView = Omit<ModelRow, "meta" | "filePath" | "runId" | "datasetId"> & { fitsInMemory: boolean | null };
 
-export function toModelView(row: ModelRow): ModelView {
+/**
+ * A model as the console shows it. Where it came from (`source`) is a server path for local
+ * files: only admins (who manage files on the server) see it; others see the file's name.
+ */
+export function toModelView(row: ModelRow, showPaths = true): ModelView {
   const { meta, filePath: _f, runId: _r, datasetId: _d, ...rest } = row;
   const fits = meta && typeof meta.fitsInMemory === "boolean" ? meta.fitsInMemory : null;
-  return { ...rest, fitsInMemory: fits };
+  const source = showPaths || !path.isAbsolute(rest.source) ? rest.source : path.basename(rest.source);
+  return { ...rest, source, fitsInMemory: fits };
 }
 
-export function listModels(db: AtelierDb): ModelView[] {
-  return db.select().from(models).orderBy(desc(models.createdAt)).all().map(toModelView);
+export function listModels(db: AtelierDb, opts: { showPaths?: boolean } = {}): ModelView[] {
+  return db.select().from(models).orderBy(desc(models.createdAt)).all().map((r) => toModelView(r, opts.showPaths ?? true));
+}
+
+/** Directories whose files are devices or kernel interfaces, never models: reading them can block, fail oddly or leak memory. */
+const SYSTEM_DIRS = /^\/(proc|sys|dev)(\/|$)/;
+
+/**
+ * The real path of a model file an admin named, refused before anything is read when it is not
+ * a plain file: missing, a directory, a device or FIFO, anything under /proc, /sys or /dev (also
+ * through a symlink), or too small to be a GGUF.
+ */
+export async function checkModelPath(input: string): Promise<string> {
+  const resolved = path.resolve(input);
+  let real: string;
+  try {
+    real = await fs.realpath(resolved);
+  } catch {
+    throw new AtelierError("bad_request:model", `Model file not found: ${resolved}`);
+  }
+  if (SYSTEM_DIRS.test(real) || SYSTEM_DIRS.test(resolved)) throw new AtelierError("bad_request:model", `${resolved} is a system path (/proc, /sys or /dev), not a model file.`);
+  const stat = await fs.stat(real);
+  if (!stat.isFile()) throw new AtelierError("bad_request:model", `${resolved} is not a regular file (a directory, device or pipe cannot be a model).`);
+  if (stat.size < 32) throw new AtelierError("bad_request:model", `${resolved} is not a GGUF file (${stat.size} bytes: too small to be a GGUF file).`);
+  return resolved;
 }
 
 export function getModelRow(db: AtelierDb, id: string): ModelRow {
@@ -51,7 +80,7 @@ export async function addLocalModel(
   db: AtelierDb,
   input: { path: string; name?: string; baseModelId?: string },
 ): Promise<ModelView> {
-  const filePath = path.resolve(input.path);
+  const filePath = await checkModelPath(input.path);
   const facts = await inspectOrBadRequest(filePath);
   if (facts.isAdapter && !input.baseModelId) {
     throw new AtelierError("bad_request:model", `${filePath} is a LoRA adapter; choose the base model it was trained on.`);

@@ -5,6 +5,7 @@ import { recordAudit } from "../auth";
 import type { Session } from "../auth";
 import type { AtelierDb } from "../db/client";
 import { env } from "../env";
+import { findLeakage, leakageWarning } from "../evals";
 import { AtelierError, notFound } from "../errors";
 import { newId } from "../ids";
 import { DocumentParseError } from "../documents";
@@ -67,6 +68,10 @@ export async function createDataset(db: AtelierDb, input: { name?: string | null
     throw uploadRefused(code, `${first.message}${more} Nothing was imported.`, problems);
   }
 
+  for (const p of parsed) {
+    const warning = leakageWarning(findLeakage(db, p.records).leakage);
+    if (warning) p.warnings.push(warning);
+  }
   const records = parsed.flatMap((p) => p.records);
   const kind = records.some((r) => r.kind === "chat") ? "chat" : "text";
   const tokenCount = records.reduce((n, r) => n + estimateTokens(recordText(r)), 0);
@@ -146,13 +151,20 @@ export function getDataset(db: AtelierDb, id: string): DatasetDetail {
   const records = loadRecords(db, id);
   const lengths = records.map((r) => recordText(r).length);
   const chars = lengths.reduce((a, b) => a + b, 0);
+  // A loop, not Math.min(...lengths): spreading 150k arguments overflows the stack.
+  let minChars = lengths.length ? Infinity : 0;
+  let maxChars = 0;
+  for (const n of lengths) {
+    if (n < minChars) minChars = n;
+    if (n > maxChars) maxChars = n;
+  }
   const stats: DatasetStats = {
     textRecords: records.filter((r) => r.kind === "text").length,
     chatRecords: records.filter((r) => r.kind === "chat").length,
     chars,
     avgChars: records.length ? Math.round(chars / records.length) : 0,
-    minChars: lengths.length ? Math.min(...lengths) : 0,
-    maxChars: lengths.length ? Math.max(...lengths) : 0,
+    minChars,
+    maxChars,
     turns: records.reduce((n, r) => n + (r.kind === "chat" ? r.messages.length : 0), 0),
   };
   return { ...toView(row, filesOf(db, [id]).get(id) ?? []), samples: records.slice(0, 5), stats };

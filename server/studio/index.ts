@@ -11,3 +11,5 @@ export { compareModels, COMPARE_MAX_TOKENS } from "./compare";
 export * from "./types";
 export { handleWorker } from "./remote/http";
 export { expireLeases, startLeaseSweeper } from "./remote/queue";
+export { PII_PLACEHOLDERS, scrubPii } from "./cleaning";
+export { loadRecords } from "./datasets";

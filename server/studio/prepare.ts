@@ -4,6 +4,7 @@ import type { LlamaModel } from "node-llama-cpp";
 import type { AtelierDb } from "../db/client";
 import type { ModelRow } from "../db/schema";
 import { env } from "../env";
+import { excludeEvalLeakage } from "../evals";
 import { AtelierError } from "../errors";
 import {
   buildDataset,
@@ -107,7 +108,8 @@ const globalForBpe = globalThis as unknown as { atelierStudioBpe?: Map<string, B
 /** Cleans the dataset and gets the tokenizer the run will use (BPE training is cached per data + size). */
 export async function prepareData(db: AtelierDb, input: Pick<PlanInput, "datasetId" | "baseModelId" | "method" | "scratchSize"> & { cleaning: CleaningOptions }): Promise<PreparedData> {
   const ds = getDatasetRow(db, input.datasetId);
-  const cleaned = cleanRecords(loadRecords(db, ds.id), input.cleaning);
+  // no leakage: records holding an eval question or answer never reach training (see server/evals/fingerprints.ts)
+  const cleaned = cleanRecords(excludeEvalLeakage(db, loadRecords(db, ds.id)).kept, input.cleaning);
   if (cleaned.kept.length === 0) throw new AtelierError("bad_request:studio", `Nothing is left of dataset ${ds.name} after cleaning; relax the filters.`);
   if (input.method === "scratch") {
     const size = SCRATCH_SIZES[input.scratchSize ?? "tiny"];
@@ -151,6 +153,7 @@ export function deriveSettings(input: PlanInput, prepared: PreparedData): TrainS
     evalEvery: a.evalEvery ?? 0,
     saveEvery: a.saveEvery ?? 50,
     threads: trainThreads(a.threads),
+    precision: a.precision ?? "auto",
     scratchModel: scratch,
   };
 }

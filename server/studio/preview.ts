@@ -1,6 +1,7 @@
 import "server-only";
 import type { z } from "zod";
 import type { AtelierDb } from "../db/client";
+import { excludeEvalLeakage, leakageWarning } from "../evals";
 import { cleanRecords } from "./cleaning";
 import { getDatasetRow, loadRecords } from "./datasets";
 import { baseModelFor, modelTokenizer, sumTokens } from "./prepare";
@@ -14,7 +15,8 @@ import type { PreviewResult, previewInput } from "./types";
 export async function previewDataset(db: AtelierDb, input: z.infer<typeof previewInput>): Promise<PreviewResult> {
   const ds = getDatasetRow(db, input.id);
   const tok = input.baseModelId ? await modelTokenizer(baseModelFor(db, input.baseModelId)) : null;
-  const cleaned = cleanRecords(loadRecords(db, ds.id), input.cleaning);
+  const { kept: usable, leakage } = excludeEvalLeakage(db, loadRecords(db, ds.id));
+  const cleaned = cleanRecords(usable, input.cleaning);
   const trainTokens = sumTokens(cleaned.train, tok);
   const heldOutTokens = sumTokens(cleaned.heldOut, tok);
   return {
@@ -28,5 +30,6 @@ export async function previewDataset(db: AtelierDb, input: z.infer<typeof previe
     tokenizer: tok ? "model" : "estimate",
     samples: cleaned.samples,
     effect: cleaned.effect,
+    evalLeakage: { records: leakage.records, evalRows: leakage.evalRows, sets: leakage.sets, warning: leakageWarning(leakage) },
   };
 }

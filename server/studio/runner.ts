@@ -6,6 +6,7 @@ import type { AtelierDb } from "../db/client";
 import { models } from "../db/schema";
 import { newId } from "../ids";
 import { evaluate, readCheckpointInfo, resumeTraining, startTraining, type ProgressEvent, type TrainingRun } from "../forge";
+import { heavyQueueFor, type HeavyJobWorker } from "../jobs/heavy-queue";
 import { inspectGguf } from "../llm/inspect";
 import { factsToColumns } from "../models";
 import { trainerConfig } from "./planner";
@@ -27,7 +28,7 @@ export const TERMINAL = ["succeeded", "failed", "cancelled", "interrupted"] as c
 const PERSIST_EVERY_MS = 1000;
 export const LOG_LINES = 200;
 
-export type RunSettings = { input: StartInput; train: TrainSettings };
+export type RunSettings = { input: StartInput; train: TrainSettings; /** the planner's advice when the run was started */ plan?: { recommendation: string; reasons: string[] } };
 
 export const checkpointDirOf = (row: Pick<StudioRunRow, "workDir">) => path.join(row.workDir, "ckpt");
 export const outputPathOf = (row: Pick<StudioRunRow, "workDir" | "method">) => path.join(row.workDir, row.method === "lora" ? "adapter.gguf" : "model.gguf");
@@ -36,12 +37,16 @@ export const hasCheckpoint = (row: Pick<StudioRunRow, "workDir">) =>
 
 type Listener = (ev: RunEvent) => void;
 
-export class StudioRunner {
+export class StudioRunner implements HeavyJobWorker {
+  readonly kind = "training";
   private active: { id: string; run: TrainingRun | null; cancel: boolean } | null = null;
   private readonly listeners = new Map<string, Set<Listener>>();
   private idle: Promise<void> = Promise.resolve();
 
-  constructor(private readonly db: AtelierDb) {}
+  constructor(private readonly db: AtelierDb) {
+    // training shares one heavy-job queue with eval runs (server/jobs/heavy-queue.ts)
+    heavyQueueFor(db).register(this);
+  }
 
   get activeRunId(): string | null {
     return this.active?.id ?? null;
@@ -52,6 +57,8 @@ export class StudioRunner {
     for (;;) {
       const p = this.idle;
       await p;
+      // the heavy-job queue starts the next job a few microtasks after this one settles
+      await new Promise((r) => setImmediate(r));
       if (p === this.idle && !this.active) return;
     }
   }
@@ -70,23 +77,36 @@ export class StudioRunner {
     for (const fn of this.listeners.get(id) ?? []) fn(ev);
   }
 
-  /** Starts the oldest queued run if the device is free (runs queued for a remote worker are the workers'). */
+  /** Starts the oldest queued job (a training run or an eval run) if the device is free. */
   kick(): void {
-    if (this.active) return;
+    heavyQueueFor(this.db).kick();
+  }
+
+  /** The oldest queued run this process trains (runs queued for a remote worker are the workers'). */
+  private oldestQueued() {
     const onWorkers = this.db.select({ id: studioRemoteRuns.runId }).from(studioRemoteRuns);
-    const next = this.db
+    return this.db
       .select()
       .from(studioRuns)
       .where(and(eq(studioRuns.status, "queued"), notInArray(studioRuns.id, onWorkers)))
       .orderBy(asc(studioRuns.queuedAt))
       .limit(1)
       .get();
-    if (!next) return;
+  }
+
+  oldestQueuedAt(): number | null {
+    return this.oldestQueued()?.queuedAt ?? null;
+  }
+
+  /** Runs the oldest queued training run to its end (called by the heavy-job queue when it is this run's turn). */
+  runOldest(): Promise<void> {
+    const next = this.oldestQueued();
+    if (!next) return Promise.resolve();
     this.active = { id: next.id, run: null, cancel: false };
     this.idle = this.execute(next).finally(() => {
       this.active = null;
-      this.kick();
     });
+    return this.idle;
   }
 
   /** Cancels the running run (SIGTERM: the trainer saves a checkpoint and exits). */
@@ -240,7 +260,7 @@ export class StudioRunner {
   private onEvent(id: string, ev: ProgressEvent, log: string[], due: () => boolean, setTotal: (n: number) => void) {
     if (ev.type === "start") {
       setTotal(ev.steps);
-      log.push(`trainer started: ${ev.steps} steps, ${ev.params ?? "?"} parameters (${ev.trainable ?? "?"} trainable), ~${Math.round(ev.mem_estimate_bytes / 1024 / 1024)} MB, backend ${ev.backend ?? "?"}`);
+      log.push(`trainer started: ${ev.steps} steps, ${ev.params ?? "?"} parameters (${ev.trainable ?? "?"} trainable), ~${Math.round(ev.mem_estimate_bytes / 1024 / 1024)} MB, backend ${ev.backend ?? "?"}, precision ${ev.precision ?? "f32"}`);
       this.update(id, { totalSteps: ev.steps, step: ev.start_step ?? 0, actualPeakBytes: ev.mem_estimate_bytes });
       return;
     }
@@ -296,6 +316,9 @@ export class StudioRunner {
           metrics,
           estimate: { seconds: row.estimateSeconds, peakMemoryBytes: row.estimatePeakBytes },
           actual: { seconds: metrics.seconds },
+          // lineage evaluations read: which assistant it was trained for, and what the planner advised
+          ...(row.assistantId ? { assistantId: row.assistantId } : {}),
+          ...(settings.plan ? { plan: settings.plan } : {}),
         },
       })
       .run();

@@ -61,7 +61,7 @@ export async function startRun(db: AtelierDb, input: StartInput, session: Sessio
   }
   const plan = await planDetail(db, input);
   const id = newId();
-  const settings: RunSettings = { input, train: plan.settings };
+  const settings: RunSettings = { input, train: plan.settings, plan: { recommendation: plan.recommendation, reasons: plan.reasons } };
   const name = input.name?.trim() || `${plan.prepared.base?.name ?? "scratch"} · ${input.method} · ${new Date().toISOString().slice(0, 16).replace("T", " ")}`;
   db.insert(studioRuns)
     .values({

@@ -45,6 +45,8 @@ export const planInput = z.object({
       evalEvery: z.number().int().min(0).optional(),
       saveEvery: z.number().int().min(0).optional(),
       threads: z.number().int().min(1).max(256).optional(),
+      /** matmul precision: auto = bf16 where the CPU has AVX512-BF16 (or a GPU), else f32; bf16 without it is refused */
+      precision: z.enum(["auto", "f32", "bf16"]).optional(),
     })
     .optional(),
 });
@@ -64,7 +66,12 @@ export const evalPromptsSetInput = z.object({
 });
 
 export const compareInput = z.object({ assistantId: z.string().min(1), candidateModelId: z.string().min(1) });
-export const activateInput = z.object({ assistantId: z.string().min(1), modelId: z.string().min(1) });
+export const activateInput = z.object({
+  assistantId: z.string().min(1),
+  modelId: z.string().min(1),
+  /** activate although the default eval set scores it worse (recorded in the version's lineage) */
+  override: z.boolean().optional(),
+});
 
 // ---------------------------------------------------------------------------------------------
 
@@ -110,6 +117,8 @@ export type PreviewResult = {
   tokenizer: "model" | "estimate";
   samples: { before: string; after: string }[];
   effect: CleaningEffect;
+  /** records left out because they contain an eval question or answer (counted before cleaning) */
+  evalLeakage?: { records: number; evalRows: number; sets: string[]; warning: string | null };
 };
 
 export type Recommendation = "knowledge" | "lora" | "full" | "scratch";
@@ -143,6 +152,8 @@ export type TrainSettings = {
   evalEvery: number;
   saveEvery: number;
   threads: number;
+  /** absent in runs saved before precision was a setting: "auto" */
+  precision?: "auto" | "f32" | "bf16";
   scratchModel: { n_embd: number; n_layer: number; n_head: number; n_ff: number; n_ctx: number; vocab: number } | null;
 };
 

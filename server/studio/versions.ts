@@ -5,6 +5,7 @@ import type { Session } from "../auth";
 import type { AtelierDb } from "../db/client";
 import { assistants, models, type ModelRow } from "../db/schema";
 import { AtelierError, notFound } from "../errors";
+import { checkActivation, recordActivationCheck } from "../evals";
 import { getModelRow, servingSpecFor } from "../models";
 import { studioActivations, studioEvalPrompts, studioRuns } from "./schema";
 import type { VersionView } from "./types";
@@ -92,7 +93,7 @@ export function listVersions(db: AtelierDb, assistantId?: string): VersionView[]
  * Hot swap: the assistant's next turns are served by `modelId`; a turn already generating keeps
  * its serving context (the pool reference-counts it) and finishes on the old model.
  */
-export function activateVersion(db: AtelierDb, input: { assistantId: string; modelId: string }, session: Session | null): { previousModelId: string | null } {
+export function activateVersion(db: AtelierDb, input: { assistantId: string; modelId: string; override?: boolean }, session: Session | null): { previousModelId: string | null } {
   const a = assistantRow(db, input.assistantId);
   const model = getModelRow(db, input.modelId);
   try {
@@ -102,10 +103,13 @@ export function activateVersion(db: AtelierDb, input: { assistantId: string; mod
   }
   const previousModelId = a.modelId;
   if (previousModelId === model.id) return { previousModelId };
+  // the activation gate: refuses a version measurably worse on the default eval set unless overridden
+  const evidence = checkActivation(db, { assistantId: a.id, modelId: model.id, previousModelId, override: input.override ?? false });
   db.transaction((tx) => {
     tx.update(assistants).set({ modelId: model.id, updatedAt: Date.now() }).where(eq(assistants.id, a.id)).run();
     tx.insert(studioActivations).values({ assistantId: a.id, modelId: model.id, previousModelId, userId: session?.user.id ?? null }).run();
   });
-  recordAudit(db, session, "assistant.activateModel", { type: "assistant", id: a.id }, { modelId: [previousModelId, model.id] });
+  recordActivationCheck(db, evidence, session);
+  recordAudit(db, session, "assistant.activateModel", { type: "assistant", id: a.id }, { modelId: [previousModelId, model.id], ...(evidence.overridden ? { override: evidence.message } : {}) });
   return { previousModelId };
 }

@@ -3,6 +3,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addRamblerModel } from "./rambler";
 import { ROOT, type RunningServer } from "./server";
 import { openConsole, type ConsoleSession } from "./session";
 import { watchTextLengths } from "./watch";
@@ -37,10 +38,13 @@ function countRows(table: string): number {
   }
 }
 
+let ramblerId = "";
+
 describe("assistants in the browser", () => {
   beforeAll(async () => {
     session = await openConsole({ role: "editor", viewport: { width: 1440, height: 900 } });
     ({ server, page } = session);
+    ramblerId = await addRamblerModel(session);
   });
 
   afterAll(async () => {
@@ -64,6 +68,8 @@ describe("assistants in the browser", () => {
       await page.getByTestId("starter-input").first().fill("What is Atelier?");
       await page.getByTestId("add-starter").click();
       await page.getByTestId("starter-input").nth(1).fill("How do I train a model?");
+      // The rambler answers: slow enough to watch "Try it" stream (the starter finishes before a paint).
+      await page.getByTestId("assistant-model").selectOption(ramblerId);
       await shot("assistant-new");
       await page.getByTestId("save-assistant").click();
       await page.waitForURL(/\/assistants\/[0-9a-f-]{36}$/, { timeout: 30_000 });

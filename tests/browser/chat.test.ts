@@ -3,6 +3,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addRamblerModel } from "./rambler";
 import { ROOT, type RunningServer } from "./server";
 import { openConsole, type ConsoleSession } from "./session";
 import { watchTextLengths } from "./watch";
@@ -17,17 +18,18 @@ const lastAssistant = '[data-testid="message-assistant"]:last-of-type';
 const FAILURE_SHOTS = path.join(ROOT, "test-results");
 
 /**
- * The starter model is tiny and answers in a blink. For the streaming and stop checks, make the
- * assistant ramble (near-uniform sampling rarely picks end-of-text) so the stream lasts long enough
- * to watch and to press Stop. The server reads the assistant's sampling on every request.
+ * For the streaming and stop checks the assistant answers with the rambler (a model slow enough to
+ * watch; the starter under the native engine finishes before a paint) and near-uniform sampling, so
+ * end-of-text is rare and the stream lasts long enough to watch and to press Stop. The server reads
+ * the assistant's model and sampling on every request.
  */
-function makeAssistantRamble(dataDir: string, maxTokens: number) {
+function makeAssistantRamble(dataDir: string, maxTokens: number, modelId: string) {
   const db = new Database(path.join(dataDir, "atelier.db"));
   try {
     db.pragma("busy_timeout = 5000");
     db.prepare(
-      "UPDATE assistants SET sampling = json_set(sampling, '$.maxTokens', ?, '$.temperature', 2, '$.topP', 1, '$.topK', 0)",
-    ).run(maxTokens);
+      "UPDATE assistants SET model_id = ?, sampling = json_set(sampling, '$.maxTokens', ?, '$.temperature', 2, '$.topP', 1, '$.topK', 0)",
+    ).run(modelId, maxTokens);
   } finally {
     db.close();
   }
@@ -45,6 +47,7 @@ const watchAssistantText = (p: Page) =>
   watchTextLengths(p, '[data-testid="message-assistant"][data-status="streaming"] [data-testid="message-content"]');
 
 let userMessagesSent = 0;
+let ramblerId = "";
 
 async function send(p: Page, text: string) {
   userMessagesSent++;
@@ -58,6 +61,7 @@ describe("chat in the browser", () => {
   beforeAll(async () => {
     session = await openConsole();
     ({ server, page } = session);
+    ramblerId = await addRamblerModel(session);
   });
 
   afterAll(async () => {
@@ -97,7 +101,7 @@ describe("chat in the browser", () => {
   it("streams the answer into the page in increments", async () => {
     try {
       // A long sampled answer, so the stream lasts long enough to watch on any machine.
-      makeAssistantRamble(server.dataDir, 300);
+      makeAssistantRamble(server.dataDir, 300, ramblerId);
       // Even rambling, the tiny model sometimes ends after a handful of tokens, which can land in a
       // single paint; ask again (bounded) until an answer long enough to watch has streamed in.
       let seen: number[] = [];
@@ -122,7 +126,7 @@ describe("chat in the browser", () => {
   it("stops a generation, keeps the partial text, and the history survives a reload", async () => {
     try {
       const conversationUrl = page.url();
-      makeAssistantRamble(server.dataDir, 400);
+      makeAssistantRamble(server.dataDir, 400, ramblerId);
       const stop = page.getByTestId("stop-button");
       // A tiny model can finish before the click lands; then try again (bounded).
       let attempts = 0;

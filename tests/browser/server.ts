@@ -24,16 +24,25 @@ export interface RunningServer {
   url: string;
   dataDir: string;
   log: () => string;
+  /** Everything the server printed, from its start. */
+  fullLog: () => string;
+  /** The `next start` process id. */
+  pid: number;
   stop: () => Promise<void>;
+  /** SIGKILL to the server process alone (as an OOM killer or a crash would), then waits for it to exit. */
+  kill9: () => Promise<void>;
 }
 
-/** `next start` on a free port with a fresh data dir; resolves once the port answers HTTP. */
-export async function startServer(extraEnv: Record<string, string> = {}, timeoutMs = 90_000): Promise<RunningServer> {
+/**
+ * `next start` on a free port with a fresh data dir (or `opts.dataDir`, to restart on an
+ * existing one); resolves once the port answers HTTP.
+ */
+export async function startServer(extraEnv: Record<string, string> = {}, timeoutMs = 90_000, opts: { dataDir?: string } = {}): Promise<RunningServer> {
   if (!fs.existsSync(path.join(ROOT, ".next", "BUILD_ID"))) {
     throw new Error("No production build found: run `next build` first (npm run test:browser does).");
   }
   const port = await freePort();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "atelier-browser-"));
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "atelier-browser-"));
   const output: string[] = [];
   const child: ChildProcess = spawn(
     process.execPath,
@@ -48,6 +57,7 @@ export async function startServer(extraEnv: Record<string, string> = {}, timeout
   child.stdout?.on("data", (b: Buffer) => output.push(b.toString()));
   child.stderr?.on("data", (b: Buffer) => output.push(b.toString()));
   const log = () => output.join("").slice(-8000);
+  const fullLog = () => output.join("");
 
   let exited: number | null = null;
   child.on("exit", (code) => (exited = code ?? -1));
@@ -71,6 +81,13 @@ export async function startServer(extraEnv: Record<string, string> = {}, timeout
     clearTimeout(timer);
   };
 
+  const kill9 = async () => {
+    if (exited !== null || !child.pid) return;
+    const gone = new Promise<void>((r) => child.once("exit", () => r()));
+    process.kill(child.pid, "SIGKILL");
+    await gone;
+  };
+
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -88,7 +105,7 @@ export async function startServer(extraEnv: Record<string, string> = {}, timeout
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  return { url, dataDir, log, stop };
+  return { url, dataDir, log, fullLog, pid: child.pid!, stop, kill9 };
 }
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";

@@ -11,9 +11,9 @@ export type ConsoleSession = { server: RunningServer; browser: Browser; context:
  * (null: not signed in). close() stops both and removes the data dir.
  */
 export async function openConsole(
-  opts: { role?: Role | null; viewport?: { width: number; height: number }; onDialog?: (d: Dialog) => void } = {},
+  opts: { role?: Role | null; viewport?: { width: number; height: number }; onDialog?: (d: Dialog) => void; env?: Record<string, string> } = {},
 ): Promise<ConsoleSession> {
-  const server = await startServer();
+  const server = await startServer(opts.env);
   const browser = await launchChromium();
   const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 820 } });
   const role = opts.role === undefined ? "admin" : opts.role;

@@ -3,13 +3,19 @@
 // and the float64 reference (loss + finite-difference gradients), then full fine-tuned.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { getLlama, type Llama, type Token } from "node-llama-cpp";
+import { getLlama, type Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   byteTokenizer, encodeBytes, ensureBuilt, rng, runForge, sampleCorpus, streamRows, tmpDir, train, writeAtds,
 } from "./reference/forge-helpers";
 import { readGguf, writeGguf, type GgufFile } from "./reference/gguf-read";
+import { fdMismatches, llamaCppLoss as cppLoss } from "./reference/checks";
 import { llamaFromGguf, meanLoss } from "./reference/llama-f64";
+
+async function llamaCppLoss(llama: Llama, modelPath: string, rows: number[][], masks: number[][]): Promise<number> {
+  const model = await llama.loadModel({ modelPath });
+  return cppLoss(model, rows, masks).finally(() => model.dispose());
+}
 
 function deriveArch(src: GgufFile, arch: "qwen2" | "qwen3", seed: number): GgufFile {
   const r = rng(seed);
@@ -41,27 +47,6 @@ function deriveArch(src: GgufFile, arch: "qwen2" | "qwen3", seed: number): GgufF
   }
   if (arch === "qwen2") tensors.delete("output.weight"); // tied head, like small Qwen2 models
   return { kv, kvType, tensors };
-}
-
-async function llamaCppLoss(llama: Llama, modelPath: string, rows: number[][], masks: number[][]): Promise<number> {
-  const model = await llama.loadModel({ modelPath });
-  const ctx = await model.createContext({ contextSize: 64, batchSize: 64 });
-  const seq = ctx.getSequence();
-  let sum = 0, n = 0;
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!;
-    const input = row.slice(0, -1).map((t) => [t as Token, { generateNext: { probabilities: true } }] as const);
-    const out = await seq.controlledEvaluate(input as never);
-    for (let i = 1; i < row.length; i++) {
-      if (!masks[r]![i]) continue;
-      sum += -Math.log(out[i - 1]!.next.probabilities!.get(row[i]! as Token) ?? 0);
-      n++;
-    }
-    await seq.clearHistory();
-  }
-  await ctx.dispose();
-  await model.dispose();
-  return sum / n;
 }
 
 describe.each(["qwen2", "qwen3"] as const)("%s base", (arch) => {
@@ -111,26 +96,7 @@ describe.each(["qwen2", "qwen3"] as const)("%s base", (arch) => {
     expect(res.code, res.stderr).toBe(0);
     const grads = JSON.parse(readFileSync(p("g.json"), "utf8")).grads as Record<string, number[]>;
     const m = llamaFromGguf(readGguf(p(`${arch}.gguf`)));
-    const r = rng(1);
-    const picks: [string, number][] = [];
-    for (const [name, w] of m.w) {
-      const special = /bias|q_norm|k_norm|token_embd/.test(name);
-      const n = special ? Math.min(w.length, 24) : 6;
-      for (let k = 0; k < n; k++) picks.push([name, Math.floor(r() * w.length)]);
-    }
-    const h = 1e-5;
-    const fd = picks.map(([name, i]) => {
-      const w = m.w.get(name)!;
-      const w0 = w[i]!;
-      w[i] = w0 + h;
-      const lp = meanLoss(m, rows, masks).loss;
-      w[i] = w0 - h;
-      const lm = meanLoss(m, rows, masks).loss;
-      w[i] = w0;
-      return (lp - lm) / (2 * h);
-    });
-    const rms = Math.sqrt(fd.reduce((s, v) => s + v * v, 0) / fd.length);
-    const bad = picks.filter(([name, i], k) => Math.abs(grads[name]![i]! - fd[k]!) > 1e-4 * Math.abs(fd[k]!) + 1e-4 * rms);
+    const { bad } = fdMismatches(m, rows, masks, grads, (name, n) => (/bias|q_norm|k_norm|token_embd/.test(name) ? Math.min(n, 24) : 6));
     expect(bad).toEqual([]);
   }, 60_000);
 

@@ -1,3 +1,5 @@
+import zlib from "node:zlib";
+
 /*
  * Builds small DOCX files in code (no binary fixtures): a ZIP with stored (uncompressed)
  * entries holding the parts Word and mammoth need — content types, relationships, styles
@@ -16,31 +18,40 @@ function crc32(bytes: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** A ZIP archive of the given files, stored without compression. */
-export function buildZip(files: Record<string, string | Uint8Array>): Uint8Array {
+/**
+ * A ZIP archive of the given files, stored without compression; entries named in `deflated` are
+ * compressed (raw deflate), and `declaredSize` overrides the uncompressed size an entry claims
+ * (a lying archive).
+ */
+export function buildZip(files: Record<string, string | Uint8Array>, opts: { deflated?: string[]; declaredSize?: Record<string, number> } = {}): Uint8Array {
   const enc = new TextEncoder();
   const local: Uint8Array[] = [];
   const central: Uint8Array[] = [];
   let offset = 0;
   for (const [name, content] of Object.entries(files)) {
-    const data = typeof content === "string" ? enc.encode(content) : content;
+    const plain = typeof content === "string" ? enc.encode(content) : content;
+    const deflate = opts.deflated?.includes(name) ?? false;
+    const data = deflate ? new Uint8Array(zlib.deflateRawSync(plain)) : plain;
+    const size = opts.declaredSize?.[name] ?? plain.length;
     const nameBytes = enc.encode(name);
-    const crc = crc32(data);
+    const crc = crc32(plain);
     const head = new DataView(new ArrayBuffer(30));
     head.setUint32(0, 0x04034b50, true);
     head.setUint16(4, 20, true);
+    if (deflate) head.setUint16(8, 8, true);
     head.setUint32(14, crc, true);
     head.setUint32(18, data.length, true);
-    head.setUint32(22, data.length, true);
+    head.setUint32(22, size, true);
     head.setUint16(26, nameBytes.length, true);
     local.push(new Uint8Array(head.buffer), nameBytes, data);
     const dir = new DataView(new ArrayBuffer(46));
     dir.setUint32(0, 0x02014b50, true);
     dir.setUint16(4, 20, true);
     dir.setUint16(6, 20, true);
+    if (deflate) dir.setUint16(10, 8, true);
     dir.setUint32(16, crc, true);
     dir.setUint32(20, data.length, true);
-    dir.setUint32(24, data.length, true);
+    dir.setUint32(24, size, true);
     dir.setUint16(28, nameBytes.length, true);
     dir.setUint32(42, offset, true);
     central.push(new Uint8Array(dir.buffer), nameBytes);
@@ -71,7 +82,7 @@ const xmlEscape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").
 const W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"';
 
 /** A DOCX whose body holds `blocks` in order; `parts` overrides or removes (null) ZIP entries. */
-export function buildDocx(blocks: DocxBlock[], parts: Record<string, string | null> = {}): Uint8Array {
+export function buildDocx(blocks: DocxBlock[], parts: Record<string, string | null> = {}, zip: Parameters<typeof buildZip>[1] = {}): Uint8Array {
   const body = blocks
     .map((b) => {
       const style = "heading" in b ? `<w:pPr><w:pStyle w:val="Heading${b.heading}"/></w:pPr>` : "";
@@ -97,5 +108,5 @@ export function buildDocx(blocks: DocxBlock[], parts: Record<string, string | nu
     "word/document.xml": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document ${W}><w:body>${body}</w:body></w:document>`,
     ...parts,
   };
-  return buildZip(Object.fromEntries(Object.entries(files).filter((e): e is [string, string] => e[1] !== null)));
+  return buildZip(Object.fromEntries(Object.entries(files).filter((e): e is [string, string] => e[1] !== null)), zip);
 }

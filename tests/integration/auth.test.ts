@@ -149,14 +149,14 @@ describe("sessions end", () => {
 });
 
 describe("guessing", () => {
-  it("locks an email after 5 failures; then even the right password is refused", async () => {
-    const { EMAIL_THROTTLE } = await import("@/server/auth/throttle");
+  it("locks an account at an address after 5 failures; then even the right password is refused there", async () => {
+    const { PAIR_THROTTLE } = await import("@/server/auth/throttle");
     const email = "owner@example.test";
-    for (let i = 0; i < EMAIL_THROTTLE.freeFailures; i++) {
+    for (let i = 0; i < PAIR_THROTTLE.freeFailures; i++) {
       const res = await http("auth.login", { input: { email, password: `guess number ${i}` }, ip: "203.0.113.9" });
       expect(res.status).toBe(401);
     }
-    const locked = await http("auth.login", { input: { email, password: ADMIN.password }, ip: "203.0.113.10" });
+    const locked = await http("auth.login", { input: { email, password: ADMIN.password }, ip: "203.0.113.9" });
     expect(locked.status).toBe(429);
     expect(locked.json.error?.message).toMatch(/^Too many failed sign-ins; try again in \d+ s\.$/);
     expect(locked.setCookies).toEqual([]);

@@ -3,7 +3,7 @@ import type { GenerationEvent } from "@/server/llm/generate";
 import type { ServingSpec } from "@/server/llm/pool";
 import type { RunSampling } from "@/server/llm/sequence-run";
 import { collect, freshApp } from "../helpers/app";
-import { starterModelPath } from "../helpers/model";
+import { useEngine } from "../helpers/engine";
 
 // generateChat's contract on both engines (ATELIER_ENGINE): the native loop and node-llama-cpp's.
 const CONTEXT = 256;
@@ -24,17 +24,7 @@ afterAll(async () => {
 describe.each(["native", "node-llama-cpp"] as const)("generateChat on the %s engine", (engine) => {
   const spec: ServingSpec = { id: `engines-${engine}`, label: "starter", modelPath: "" };
 
-  beforeAll(async () => {
-    process.env.ATELIER_ENGINE = engine;
-    const { resetEnvForTests } = await import("@/server/env");
-    const { resetEngineKindForTests } = await import("@/server/llm/native-serving");
-    resetEnvForTests();
-    resetEngineKindForTests();
-    spec.modelPath = starterModelPath();
-    const { ModelPool } = await import("@/server/llm/pool");
-    const { NativeServing } = await import("@/server/llm/native-serving");
-    expect((await ModelPool.instance().serving(spec)) instanceof NativeServing).toBe(engine === "native");
-  });
+  beforeAll(() => useEngine(engine, spec));
 
   async function generate(content: string | { role: "user" | "assistant"; content: string }[], sampling: RunSampling, signal?: AbortSignal) {
     const { generateChat } = await import("@/server/llm/generate");

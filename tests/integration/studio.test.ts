@@ -137,7 +137,7 @@ describe("training through the queue", () => {
   it("trains a LoRA on the starter and a tiny scratch model; the second waits its turn; perplexity falls", async () => {
     const lora = await app.caller().studio.runs.start({
       datasetId: chatDatasetId, baseModelId: starterId, goal: "answers", method: "lora", epochs: 1, loraRank: 8, cleaning: CLEAN, assistantId,
-      name: "printer lora", advanced: { seqLen: 64, batch: 4, maxSteps: 30, learningRate: 1e-2, evalEvery: 10 },
+      name: "printer lora", advanced: { seqLen: 64, batch: 4, maxSteps: 30, learningRate: 1e-2, evalEvery: 10, precision: "f32" },
     });
     const scratch = await app.caller().studio.runs.start({
       datasetId: chatDatasetId, baseModelId: null, goal: "scratch", method: "scratch", scratchSize: "tiny", epochs: 1, cleaning: CLEAN,
@@ -162,6 +162,7 @@ describe("training through the queue", () => {
     expect(run.estimate.seconds).toBeGreaterThan(0);
     expect(run.actual!.seconds).toBeGreaterThan(0);
     expect(run.log.join("\n")).toMatch(/registered as model/);
+    expect(run.log.join("\n")).toMatch(/trainer started: .*precision f32/); // the studio's precision reached the trainer
 
     const s = await waitFor(scratch.runId, ["succeeded", "failed"]);
     expect(s.error).toBeNull();

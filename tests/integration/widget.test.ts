@@ -195,14 +195,17 @@ describe("chatting", () => {
     secret = rotated.identitySecret;
   });
 
-  it("rate-limits each IP per minute, with a friendly 429", async () => {
+  it("rate-limits each IP per minute, with a friendly 429: POSTs count, GETs are refused once over but never counted", async () => {
     await update({ ipPerMinuteLimit: 3 });
     const ip = "198.51.100.9";
-    for (let i = 0; i < 3; i++) expect((await call("config", { ip })).status).toBe(200);
-    const limited = await call("config", { ip });
+    const post = () => call("history", { ip, body: { visitorId: "visitor-rate-1", conversationId: "no-such-conversation" } });
+    for (let i = 0; i < 5; i++) expect((await call("config", { ip })).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await post()).status).not.toBe(429);
+    const limited = await post();
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(((await limited.json()) as { error: string }).error).toMatch(/too quickly/);
+    expect((await call("config", { ip })).status).toBe(429);
     expect((await call("config", { ip: "198.51.100.10" })).status).toBe(200);
     await update({ ipPerMinuteLimit: 0 });
   });

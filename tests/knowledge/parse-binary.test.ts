@@ -136,4 +136,26 @@ describe("DOCX", () => {
     const truncated = await parseError("cut.docx", manual().slice(0, 300));
     expect(truncated.reason).toBe("corrupt");
   });
+
+  it("reads deflated entries (as Word writes them)", async () => {
+    const blocks = [{ heading: 1 as const, text: "Field Manual" }, { text: "QX-114 means the toner hopper is jammed." }];
+    const names = ["[Content_Types].xml", "_rels/.rels", "word/_rels/document.xml.rels", "word/styles.xml", "word/document.xml"];
+    const doc = await parseDocument({ fileName: "deflated.docx", bytes: buildDocx(blocks, {}, { deflated: names }) });
+    expect(doc.text).toBe("Field Manual\n\nQX-114 means the toner hopper is jammed.");
+  });
+
+  it("refuses a DOCX whose central directory lies about its size while inflating, not after", async () => {
+    const { parseDocx } = await import("@/server/documents/docx");
+    // 40 MB of XML whitespace deflates to ~40 KB; the archive claims it is 1,000 bytes.
+    const padding = " ".repeat(40 * 1024 * 1024);
+    const xml = `<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>x</w:t></w:r></w:p>${padding}</w:body></w:document>`;
+    const bomb = buildDocx([], { "word/document.xml": xml }, { deflated: ["word/document.xml"], declaredSize: { "word/document.xml": 1000 } });
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    const before = process.memoryUsage().arrayBuffers;
+    const err = await parseDocx("bomb.docx", bomb, 4 * 1024 * 1024).then(() => null, (e: unknown) => e as { reason: string; message: string });
+    expect(err?.reason).toBe("too-large");
+    expect(err?.message).toMatch(/^"bomb\.docx": the DOCX expands to more than 4\.0 MiB/);
+    // Inflating stopped at the limit: nowhere near the 40 MB the entry holds was allocated.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
+  });
 });

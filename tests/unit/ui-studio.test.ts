@@ -179,6 +179,9 @@ describe("training wizard", () => {
     expect(planInput(s, { method: "full" })).not.toHaveProperty("loraRank");
     expect(planInput(s)).not.toHaveProperty("advanced");
     expect(planInput({ ...s, maxSteps: 6 })?.advanced).toEqual({ maxSteps: 6 });
+    // precision: "auto" is the server's default and is not sent; an explicit choice is
+    expect(planInput({ ...s, precision: "bf16" })?.advanced).toEqual({ precision: "bf16" });
+    expect(planInput({ ...s, maxSteps: 6, precision: "f32" })?.advanced).toEqual({ maxSteps: 6, precision: "f32" });
   });
   it("crafting from scratch drops the base model and uses the scratch method", () => {
     const s = chooseGoal({ ...selectDataset(initialWizard(), text), baseModelId: "base1" }, "scratch");

@@ -2,11 +2,13 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 
 type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response> | Response;
-type Route = { pattern: RegExp; method: string; handler: Handler; params: (m: RegExpExecArray) => Record<string, string> };
+type RouteModule = Partial<Record<string, unknown>>;
+type Route = { pattern: RegExp; module: RouteModule; params: (m: RegExpExecArray) => Record<string, string> };
 
 /**
  * The app's route handlers behind a real HTTP server on 127.0.0.1 (what `next start` does for
- * them), so load tests and the official `openai` client go over real sockets.
+ * them), so load tests and the official `openai` client go over real sockets. As in Next, the
+ * first route whose path matches answers, with its export for the method (405 when it has none).
  */
 export async function loopbackServer() {
   const { PEER_HEADER, peerStamp } = await import("@/server/edge/peer");
@@ -14,24 +16,24 @@ export async function loopbackServer() {
   const frame = await import("@/app/w/[publicId]/route");
   const models = await import("@/app/v1/models/route");
   const completions = await import("@/app/v1/chat/completions/route");
+  const feedback = await import("@/app/v1/feedback/route");
+  const v1Other = await import("@/app/v1/[...path]/route");
   const routes: Route[] = [
-    ...(["GET", "POST", "OPTIONS"] as const).map((method) => ({
-      pattern: /^\/api\/widget\/([^/]+)\/([^/]+)$/,
-      method,
-      handler: widget[method] as Handler,
-      params: (m: RegExpExecArray) => ({ publicId: decodeURIComponent(m[1]!), action: m[2]! }),
-    })),
-    { pattern: /^\/w\/([^/]+)$/, method: "GET", handler: frame.GET as Handler, params: (m) => ({ publicId: decodeURIComponent(m[1]!) }) },
-    { pattern: /^\/v1\/models$/, method: "GET", handler: models.GET as Handler, params: () => ({}) },
-    { pattern: /^\/v1\/chat\/completions$/, method: "POST", handler: completions.POST as Handler, params: () => ({}) },
+    { pattern: /^\/api\/widget\/([^/]+)\/([^/]+)$/, module: widget, params: (m) => ({ publicId: decodeURIComponent(m[1]!), action: m[2]! }) },
+    { pattern: /^\/w\/([^/]+)$/, module: frame, params: (m) => ({ publicId: decodeURIComponent(m[1]!) }) },
+    { pattern: /^\/v1\/models$/, module: models, params: () => ({}) },
+    { pattern: /^\/v1\/chat\/completions$/, module: completions, params: () => ({}) },
+    { pattern: /^\/v1\/feedback$/, module: feedback, params: () => ({}) },
+    { pattern: /^\/v1\/(.+)$/, module: v1Other, params: (m) => ({ path: m[1]! }) },
   ];
 
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? "/", `http://${req.headers.host}`);
-      const route = routes.find((r) => r.method === req.method && r.pattern.test(url.pathname));
-      if (!route) {
-        res.writeHead(404).end();
+      const route = routes.find((r) => r.pattern.test(url.pathname));
+      const handler = route?.module[req.method ?? "GET"] as Handler | undefined;
+      if (!route || !handler) {
+        res.writeHead(route ? 405 : 404).end();
         return;
       }
       const chunks: Buffer[] = [];
@@ -44,9 +46,9 @@ export async function loopbackServer() {
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
       // As instrumentation.ts does under `next start`: the socket's peer, whatever the client sent.
       headers.set(PEER_HEADER, peerStamp(req.socket.remoteAddress));
-      const body = chunks.length ? Buffer.concat(chunks) : undefined;
+      const body = chunks.length && req.method !== "GET" && req.method !== "HEAD" ? Buffer.concat(chunks) : undefined;
       const request = new Request(url, { method: req.method, headers, body, signal: abort.signal });
-      const response = await route.handler(request, { params: Promise.resolve(route.params(route.pattern.exec(url.pathname)!)) });
+      const response = await handler(request, { params: Promise.resolve(route.params(route.pattern.exec(url.pathname)!)) });
       res.writeHead(response.status, Object.fromEntries(response.headers));
       const reader = response.body?.getReader();
       for (let next = await reader?.read(); next && !next.done; next = await reader!.read()) res.write(next.value);

@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import type { ComponentType, SVGProps } from "react";
-import { BookIcon, ChatIcon, CubeIcon, FlaskIcon, GlobeIcon, SparklesIcon, UsersIcon } from "@/app/_components/icons";
+import { BookIcon, ChatIcon, CubeIcon, FlaskIcon, GaugeIcon, GlobeIcon, RefreshIcon, SparklesIcon, UsersIcon } from "@/app/_components/icons";
 
 interface NavItem {
   href: string;
@@ -16,6 +16,8 @@ const NAV: NavItem[] = [
   { href: "/assistants", label: "Assistants", icon: SparklesIcon },
   { href: "/knowledge", label: "Knowledge", icon: BookIcon },
   { href: "/studio", label: "Studio", icon: FlaskIcon },
+  { href: "/evals", label: "Evaluate", icon: GaugeIcon },
+  { href: "/improve", label: "Improve", icon: RefreshIcon },
   { href: "/deploy", label: "Deploy", icon: GlobeIcon },
   { href: "/models", label: "Models", icon: CubeIcon },
   { href: "/users", label: "Users", icon: UsersIcon },

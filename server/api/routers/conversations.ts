@@ -3,6 +3,7 @@ import { z } from "zod";
 import { assistantView, getAssistant } from "../../assistants";
 import { signedIn } from "../../auth";
 import { createConversation, deleteConversation, getConversation, listConversations, listMessages, renameConversation } from "../../chat";
+import { forgetConversation } from "../../loop";
 import { createTRPCRouter, viewerProcedure } from "../trpc";
 
 const id = z.string().min(1).max(100);
@@ -27,7 +28,10 @@ export const conversationsRouter = createTRPCRouter({
     .input(z.object({ id, title: z.string().trim().min(1, "The title is empty.").max(200) }))
     .mutation(({ ctx, input }) => renameConversation(ctx.db, input.id, input.title, signedIn(ctx).user.id)),
   delete: viewerProcedure.input(z.object({ id })).mutation(({ ctx, input }) => {
+    getConversation(ctx.db, input.id, signedIn(ctx).user.id);
+    // Its reviewed answers leave improvement datasets not yet trained on (trained versions are named).
+    const impact = forgetConversation(ctx.db, input.id, ctx.session);
     deleteConversation(ctx.db, input.id, signedIn(ctx).user.id);
-    return { id: input.id };
+    return { id: input.id, trainedVersions: impact.trainedVersions };
   }),
 });

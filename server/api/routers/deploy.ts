@@ -8,6 +8,7 @@ import {
   deploymentSummaries,
   ensureDeployment,
   exportConversations,
+  findDeployment,
   listApiKeys,
   listPublicConversations,
   publicConversationMessages,
@@ -22,16 +23,18 @@ const byAssistant = z.object({ assistantId: z.string().min(1) });
 export const deployRouter = createTRPCRouter({
   /** Every live assistant and whether its widget is on (no secrets). */
   list: viewerProcedure.query(({ ctx }) => deploymentSummaries(ctx.db)),
-  /** The deployment (created disabled on first visit), its assistant and its API keys. */
+  /** The deployment (null until `open` created it), its assistant and its API keys. Reads only. */
   get: editorProcedure.input(byAssistant).query(({ ctx, input }) => {
     const assistant = getAssistant(ctx.db, input.assistantId);
-    const deployment = ensureDeployment(ctx.db, assistant.id);
+    const deployment = findDeployment(ctx.db, assistant.id);
     return {
       assistant: { id: assistant.id, name: assistant.name, color: assistant.color, avatar: assistant.avatar, greeting: assistant.greeting, starterQuestions: assistant.starterQuestions },
       deployment,
       keys: listApiKeys(ctx.db, assistant.id),
     };
   }),
+  /** Creates the deployment (disabled, no origins, a fresh identity secret) the first time the Deploy page opens it. */
+  open: editorProcedure.input(byAssistant).mutation(({ ctx, input }) => ensureDeployment(ctx.db, input.assistantId)),
   update: editorProcedure.input(byAssistant.extend({ patch: deploymentPatch })).mutation(({ ctx, input }) => {
     const { before, after } = updateDeployment(ctx.db, input.assistantId, input.patch);
     recordAudit(ctx.db, ctx.session, "deployment.update", { type: "assistant", id: input.assistantId }, diffFields(before, input.patch.allowedOrigins ? { ...input.patch, allowedOrigins: after.allowedOrigins } : input.patch));

@@ -4,7 +4,8 @@ import { addLocalModel, downloadModel, listModels, removeModel } from "../../mod
 import { createTRPCRouter, adminProcedure, mapStreamErrors, viewerProcedure } from "../trpc";
 
 export const modelsRouter = createTRPCRouter({
-  list: viewerProcedure.query(({ ctx }) => listModels(ctx.db)),
+  /** Admins see where each file is on the server; everyone else only its name. */
+  list: viewerProcedure.query(({ ctx }) => listModels(ctx.db, { showPaths: ctx.session?.user.role === "admin" })),
   addLocal: adminProcedure
     .input(z.object({ path: z.string().trim().min(1, "Give the path of a .gguf file.").max(4096), name: z.string().max(200).optional(), baseModelId: z.string().optional() }))
     .mutation(({ ctx, input }) => addLocalModel(ctx.db, input)),

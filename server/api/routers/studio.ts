@@ -41,8 +41,11 @@ export const studioRouter = createTRPCRouter({
     preview: viewerProcedure.input(previewInput).query(({ ctx, input }) => previewDataset(ctx.db, input)),
     delete: editorProcedure.input(idInput).mutation(({ ctx, input }) => deleteDataset(ctx.db, input.id, ctx.session)),
   }),
-  /** Feasibility: tokens, FLOPs, time (calibrated on this machine), memory, recommendation. */
-  plan: editorProcedure.input(planInput).query(({ ctx, input }) => planTraining(ctx.db, input)),
+  /**
+   * Feasibility: tokens, FLOPs, time (calibrated on this machine), memory, recommendation. A
+   * mutation (POST): a first plan for a model shape runs a short calibration and stores it.
+   */
+  plan: editorProcedure.input(planInput).mutation(({ ctx, input }) => planTraining(ctx.db, input)),
   runs: createTRPCRouter({
     start: editorProcedure.input(startInput).mutation(({ ctx, input }) => startRun(ctx.db, input, ctx.session)),
     list: viewerProcedure.query(({ ctx }) => listRuns(ctx.db)),

@@ -1,6 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import { addUser, listUsers, resetUserPassword, ROLES, setUserDisabled, setUserRole, signedIn } from "../../auth";
+import { addUser, listUsers, resetUserPassword, ROLES, setUserDisabled, setUserRole, signedIn, unlockUser } from "../../auth";
 import { adminProcedure, createTRPCRouter } from "../trpc";
 import { emailSchema, nameSchema, newPasswordSchema } from "./auth";
 
@@ -17,6 +17,8 @@ export const usersRouter = createTRPCRouter({
   setDisabled: adminProcedure
     .input(z.object({ id, disabled: z.boolean() }))
     .mutation(({ ctx, input }) => setUserDisabled(ctx.db, signedIn(ctx), input.id, input.disabled)),
+  /** Lifts a sign-in lock now (failed guesses spread over many addresses can lock an account for up to 15 min). */
+  unlock: adminProcedure.input(z.object({ id })).mutation(({ ctx, input }) => unlockUser(ctx.db, signedIn(ctx), input.id)),
   resetPassword: adminProcedure
     .input(z.object({ id, password: newPasswordSchema }))
     .mutation(({ ctx, input }) => resetUserPassword(ctx.db, signedIn(ctx), input.id, input.password)),

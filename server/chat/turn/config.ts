@@ -19,6 +19,8 @@ export type TurnConfig = {
   collectionIds: string[];
   /** A fixed sampling seed, for reproducible answers (evaluations); unset, each answer draws its own. */
   seed?: number;
+  /** Text that ends the answer where it first appears (OpenAI's `stop`); it is not part of the answer. */
+  stop?: string[];
 };
 
 /** The turn configuration of a saved assistant. */

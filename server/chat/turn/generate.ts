@@ -3,11 +3,12 @@ import type { GenerationSettings, Persona } from "../../assistants";
 import type { AtelierDb } from "../../db/client";
 import { env } from "../../env";
 import { EngineError } from "../../llm/errors";
-import type { GenerationEvent, Turn } from "../../llm/generate";
+import type { GenerationEvent, Sampling, Turn } from "../../llm/generate";
 import type { ServingSpec } from "../../llm/pool";
 import { renderChatPrompt } from "../../llm/prompt";
 import { getModelRow, servingSpecFor } from "../../models";
 import { engineFor, localEngine, type TurnEngine } from "../../nodes";
+import type { FittedPrompt } from "./fit";
 
 /*
  * "Generate for these settings": the one path from a persona (an assistant's saved settings, the
@@ -44,37 +45,40 @@ export function windowTurns(turns: Turn[], historyWindow: number): Turn[] {
   return turns.slice(turns.length - (historyWindow + 1));
 }
 
-/** Streams one answer for `turns` (ending with the user's message) under `persona`. */
-export function generateWithPersona(opts: {
+/** The sampling of a turn: the persona's, with the answer capped at ATELIER_MAX_TOKENS and the turn's seed. */
+export function turnSampling(persona: Persona, seed?: number): Sampling {
+  return {
+    ...persona.sampling,
+    maxTokens: Math.min(persona.sampling.maxTokens, env().ATELIER_MAX_TOKENS),
+    ...(seed !== undefined ? { seed } : {}),
+  };
+}
+
+/** Streams one answer for a fitted prompt (fit.ts: instructions, sources and turns already chosen). */
+export function generateFitted(opts: {
   spec: ServingSpec;
-  persona: Persona;
-  turns: Turn[];
+  prompt: Pick<FittedPrompt, "systemPrompt" | "turns">;
+  sampling: Sampling;
   signal?: AbortSignal;
   affinity?: string;
-  seed?: number;
   /** Where the answer is generated (resolveModel's choice); this process's engine by default. */
   engine?: TurnEngine;
 }): AsyncGenerator<GenerationEvent> {
-  const { persona } = opts;
   return (opts.engine ?? localEngine)({
     spec: opts.spec,
-    systemPrompt: composeSystemPrompt(persona),
-    turns: windowTurns(opts.turns, persona.historyWindow),
-    sampling: {
-      ...persona.sampling,
-      maxTokens: Math.min(persona.sampling.maxTokens, env().ATELIER_MAX_TOKENS),
-      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-    },
+    systemPrompt: opts.prompt.systemPrompt,
+    turns: opts.prompt.turns,
+    sampling: opts.sampling,
     signal: opts.signal,
     affinity: opts.affinity,
   });
 }
 
 /**
- * The exact text the model is given for this persona and these turns (its chat template applied),
- * from the model's vocabulary alone: a version served by inference nodes loads no weights here.
+ * The exact text the model is given for a fitted prompt (its chat template applied), from the
+ * model's vocabulary alone: a version served by inference nodes loads no weights here.
  */
-export async function renderPrompt(spec: ServingSpec, persona: Persona, turns: Turn[]): Promise<{ text: string; tokens: number }> {
-  const { text, tokens } = await renderChatPrompt(spec.modelPath, composeSystemPrompt(persona), windowTurns(turns, persona.historyWindow));
+export async function renderPrompt(spec: ServingSpec, prompt: Pick<FittedPrompt, "systemPrompt" | "turns">): Promise<{ text: string; tokens: number }> {
+  const { text, tokens } = await renderChatPrompt(spec.modelPath, prompt.systemPrompt, prompt.turns);
   return { text, tokens: tokens.length };
 }

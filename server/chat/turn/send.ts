@@ -3,15 +3,19 @@ import { eq, max } from "drizzle-orm";
 import { z } from "zod";
 import { getAssistant } from "../../assistants";
 import type { AtelierDb } from "../../db/client";
-import { conversations, messages, type MessageCitation, type MessageRow } from "../../db/schema";
+import { conversations, messages, type MessageCitation, type MessageRow, type SamplingSettings } from "../../db/schema";
 import { env } from "../../env";
-import { AtelierError } from "../../errors";
+import { AtelierError, publicError } from "../../errors";
 import { newId } from "../../ids";
 import type { Turn } from "../../llm/generate";
 import { isInterruptedAnswer } from "../../nodes";
-import { NEW_CHAT_TITLE, getConversation, listMessages, truncateFrom } from "../conversations";
+import { NEW_CHAT_TITLE, getConversation, listMessages, recentMessages, truncateFrom } from "../conversations";
 import { generateTurn, prepareTurn, type PreparedTurn } from "./answer";
-import { assistantTurnConfig } from "./config";
+import { armFor } from "./arms";
+import { assistantTurnConfig, type TurnConfig } from "./config";
+import { knowledgeRevision, personaRevision } from "./revision";
+import { getModelRow } from "../../models";
+import { sequenceContextSize } from "../../llm/tuning";
 
 /*
  * The stored chat turn (console, widget, API): the user's message is on disk before anything is
@@ -30,8 +34,12 @@ export type ChatEvent =
   | { type: "start"; message: MessageRow; model: { id: string; label: string } }
   | { type: "citations"; citations: MessageCitation[] }
   | { type: "token"; text: string }
-  | { type: "done"; message: MessageRow }
-  | { type: "error"; message: MessageRow | null; error: string };
+  | { type: "done"; message: MessageRow; stopReason: string }
+  /** `reason`: the AtelierError's reason when there is one (e.g. "context_length_exceeded"). */
+  | { type: "error"; message: MessageRow | null; error: string; reason?: string };
+
+/** Per-request changes to the assistant's sampling (the OpenAI API's parameters), within its limits. */
+export type TurnOverrides = { sampling?: Partial<SamplingSettings>; stop?: string[]; seed?: number };
 
 /** How often partial answers are written to SQLite, so a crash loses at most this much text. */
 const PERSIST_EVERY_MS = 250;
@@ -96,6 +104,24 @@ function prepare(db: AtelierDb, input: SendInput): MessageRow {
   });
 }
 
+/** A model token holds at most this many characters, for reading history: beyond it, the turns could not fit anyway. */
+const MAX_CHARS_PER_TOKEN = 64;
+
+/**
+ * How much stored history to read for a turn: the persona's history window (plus the new message),
+ * and no more characters than the model's context could take at MAX_CHARS_PER_TOKEN.
+ */
+function historyBounds(db: AtelierDb, config: TurnConfig): { maxRows: number; maxChars: number } {
+  let contextLength: number | null = null;
+  try {
+    contextLength = config.modelId ? getModelRow(db, config.modelId).contextLength : null;
+  } catch {
+    contextLength = null; // no model: prepareTurn reports it
+  }
+  const window = config.persona.historyWindow;
+  return { maxRows: window > 0 ? window + 1 : Number.POSITIVE_INFINITY, maxChars: sequenceContextSize(contextLength) * MAX_CHARS_PER_TOKEN };
+}
+
 /** Any answer still "streaming" belongs to a process that died: its partial text is kept, marked interrupted. */
 export function markInterruptedAnswers(db: AtelierDb): void {
   db.update(messages)
@@ -108,22 +134,29 @@ export function markInterruptedAnswers(db: AtelierDb): void {
  * One chat turn: persist the user message, stream the assistant's answer, persist it as it
  * grows, and finish it as complete, interrupted (stop / disconnect) or error.
  */
-export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortSignal): AsyncGenerator<ChatEvent> {
+export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortSignal, overrides: TurnOverrides = {}): AsyncGenerator<ChatEvent> {
   const user = prepare(db, input);
   yield { type: "user", message: user };
 
   const conversation = getConversation(db, input.conversationId);
   const assistant = getAssistant(db, conversation.assistantId);
-  const turns: Turn[] = listMessages(db, conversation.id)
-    .filter((m) => m.position <= user.position && (m.role === "user" || m.content.length > 0))
-    .map((m) => ({ role: m.role, content: m.content }));
+  // In an experiment, the conversation's arm decides the model version (sticky per conversation or visitor).
+  const arm = armFor(db, conversation);
+  const saved = { ...assistantTurnConfig(db, assistant), ...(arm ? { modelId: arm.modelId } : {}) };
+  const turns: Turn[] = recentMessages(db, conversation.id, user.position, historyBounds(db, saved)).map((m) => ({ role: m.role, content: m.content }));
 
+  const config = {
+    ...saved,
+    persona: { ...saved.persona, sampling: { ...saved.persona.sampling, ...overrides.sampling } },
+    ...(overrides.stop?.length ? { stop: overrides.stop } : {}),
+    ...(overrides.seed !== undefined ? { seed: overrides.seed } : {}),
+  };
   let turn: PreparedTurn | null = null;
-  let setupError: string | null = null;
+  let setupError: AtelierError | null = null;
   try {
-    turn = await prepareTurn(db, assistantTurnConfig(db, assistant), user.content);
+    turn = await prepareTurn(db, config, turns);
   } catch (err) {
-    setupError = (err as Error).message;
+    setupError = publicError(err, "chat");
   }
   const knowledge = turn?.knowledge;
   const placeholder = db
@@ -135,15 +168,19 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
       role: "assistant",
       content: "",
       status: turn ? "streaming" : "error",
-      error: setupError,
+      error: setupError?.message ?? null,
       modelId: turn?.model.id ?? null,
       modelLabel: turn?.model.label ?? "no model",
       citations: knowledge?.citations.length ? knowledge.citations : null,
+      personaRevision: personaRevision(config),
+      knowledgeRevision: knowledgeRevision(db, config.collectionIds),
+      regenerated: input.kind === "regenerate",
+      experimentArmId: arm?.armId ?? null,
     })
     .returning()
     .get();
   if (!turn) {
-    yield { type: "error", message: placeholder, error: setupError ?? "No model." };
+    yield { type: "error", message: placeholder, error: setupError?.message ?? "No model.", reason: setupError?.reason };
     return;
   }
   yield { type: "start", message: placeholder, model: { id: turn.model.spec.id, label: turn.model.label } };
@@ -157,7 +194,7 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
   const persist = (patch: Partial<MessageRow>) =>
     db.update(messages).set(patch).where(eq(messages.id, placeholder.id)).returning().get();
   try {
-    for await (const ev of generateTurn(turn, turns, { signal, affinity: conversation.id })) {
+    for await (const ev of generateTurn(turn, { signal, affinity: conversation.id })) {
       if (ev.type === "text") {
         text += ev.text;
         pending += ev.text;
@@ -191,19 +228,20 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
         tokensPerSecond: ev.stats.tokensPerSecond,
       });
       db.update(conversations).set({ updatedAt: Date.now() }).where(eq(conversations.id, conversation.id)).run();
-      yield { type: "done", message: final };
+      yield { type: "done", message: final, stopReason: ev.stats.stopReason };
     }
   } catch (err) {
     finished = true;
     const aborted = signal?.aborted === true;
+    const failure = aborted ? null : publicError(err, "chat");
     // A node's stream cut after part of the answer: kept and marked interrupted, like a local stop.
     const cut = isInterruptedAnswer(err);
     const final = persist({
       content: text,
       status: aborted || cut ? "interrupted" : "error",
-      error: aborted ? "Stopped before the answer was complete." : (err as Error).message,
+      error: failure?.message ?? "Stopped before the answer was complete.",
     });
-    yield { type: "error", message: final, error: final.error ?? "Generation failed." };
+    yield { type: "error", message: final, error: final.error ?? "Generation failed.", reason: failure?.reason };
   } finally {
     // The consumer went away (disconnect) before the end: keep the partial text.
     if (!finished) persist({ content: text, status: "interrupted", error: "The connection closed before the answer was complete." });

@@ -2,10 +2,11 @@ import "server-only";
 import { z } from "zod";
 import { assistantSettingsSchema } from "../../assistants";
 import type { AtelierDb } from "../../db/client";
+import { env } from "../../env";
 import { AtelierError } from "../../errors";
-import { answer, type TurnEvent } from "./answer";
+import { answer, prepareTurn, type TurnEvent } from "./answer";
 import type { TurnConfig } from "./config";
-import { renderPrompt, resolveModel } from "./generate";
+import { renderPrompt } from "./generate";
 import { validateContent } from "./send";
 
 /** The unsaved settings "Try it" generates with (only what shapes the answer). */
@@ -37,6 +38,11 @@ export type TryItEvent = TurnEvent;
 function checkedTurns(input: TryItInput) {
   const last = input.messages.at(-1);
   if (last?.role !== "user") throw new AtelierError("bad_request:chat", "The last try-it message must be the user's.");
+  const total = input.messages.reduce((n, m) => n + m.content.length, 0);
+  const max = env().ATELIER_MAX_REQUEST_CHARS;
+  if (total > max) {
+    throw new AtelierError("too_large:chat", `This try-it conversation has ${total.toLocaleString("en")} characters in all; the limit is ${max.toLocaleString("en")}. Clear it to start over.`);
+  }
   return input.messages.map((m, i) =>
     // Earlier assistant answers may be empty (stopped at once); the new question may not.
     m.role === "user" || i === input.messages.length - 1 ? { role: m.role, content: validateContent(m.content) } : m,
@@ -56,10 +62,15 @@ export async function* tryIt(db: AtelierDb, input: TryItInput, signal?: AbortSig
   yield* answer(db, { config: draftConfig(input), turns: checkedTurns(input), signal });
 }
 
-/** The prompt text the model would see for this draft and conversation (for the "View prompt" panel). */
+/**
+ * The prompt text the model would see for this draft and conversation (for the "View prompt"
+ * panel): fitted exactly as a turn is, sources and dropped turns included.
+ */
 export async function previewPrompt(db: AtelierDb, input: TryItInput) {
-  const turns = checkedTurns(input);
-  const config = draftConfig(input);
-  const model = resolveModel(db, config.modelId, config.name);
-  return { model: { id: model.id, label: model.label }, ...(await renderPrompt(model.spec, config.persona, turns)) };
+  const turn = await prepareTurn(db, draftConfig(input), checkedTurns(input));
+  return {
+    model: { id: turn.model.id, label: turn.model.label },
+    ...(await renderPrompt(turn.model.spec, turn.prompt)),
+    droppedTurns: turn.prompt.droppedTurns,
+  };
 }

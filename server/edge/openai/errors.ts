@@ -1,5 +1,5 @@
 import "server-only";
-import { asAtelierError, AtelierError, openAIErrorBody } from "../../errors";
+import { AtelierError, openAIErrorBody, publicError } from "../../errors";
 
 /*
  * The OpenAI-compatible API answers errors in OpenAI's shape, { error: { message, type, param,
@@ -14,11 +14,12 @@ export const JSON_HEADERS = { "content-type": "application/json; charset=utf-8",
 /** An error the API may show as it is: its own refusals, and the engine's (model missing, busy). */
 const shown = (err: unknown): err is AtelierError => err instanceof AtelierError && (err.surface === "api" || err.surface === "engine" || err.surface === "model");
 
-/** The error as the API shows it; anything else is logged and becomes a generic server_error. */
+/** The error as the API shows it; anything else is logged (with a request id) and becomes a generic server_error. */
 export function apiError(err: unknown): AtelierError {
-  if (shown(err)) return err;
-  console.error("[openai] request failed:", err);
-  return new AtelierError("internal:api", "The server had an error while processing your request.", { cause: asAtelierError(err) });
+  if (shown(err) && err.type !== "internal") return err;
+  const reported = publicError(err, "api");
+  const id = reported.details?.requestId;
+  return new AtelierError("internal:api", `The server had an error while processing your request${id ? ` (request id ${id})` : ""}.`, { cause: reported, details: reported.details });
 }
 
 export function errorResponse(err: unknown): Response {

@@ -1,6 +1,8 @@
 import "server-only";
 import type { AtelierDb } from "../../db/client";
-import { AtelierError } from "../../errors";
+import { env } from "../../env";
+import { AtelierError, publicError } from "../../errors";
+import { readJsonBody } from "../body";
 import { clientIp } from "../client-ip";
 import { originAllowed, parseRequestOrigin } from "../origins";
 import {
@@ -62,8 +64,9 @@ function errorResponse(req: Request, err: unknown, allowedCors: boolean): Respon
     if (err.retryAfterSec) extra["retry-after"] = String(err.retryAfterSec);
     return widgetJson({ error: err.message }, err.httpStatus, extra);
   }
-  console.error("[widget] request failed:", err);
-  return widgetJson({ error: "Something went wrong. Please try again later." }, 500, corsHeaders(req, allowedCors));
+  const reported = publicError(err, "widget");
+  if (reported === err) console.error("[widget] request failed:", err);
+  return widgetJson({ error: "Something went wrong. Please try again later.", requestId: reported.details?.requestId ?? null }, 500, corsHeaders(req, allowedCors));
 }
 
 /** NDJSON: one JSON event per line, flushed as the answer grows. */
@@ -84,6 +87,9 @@ function ndjson(events: AsyncGenerator<WidgetEvent>, headers: Record<string, str
 
 const ACTIONS = new Set(["config", "chat", "history", "feedback"]);
 
+/** A visitor's request body: the longest allowed message, JSON-escaped, and the ids around it. */
+export const widgetBodyLimit = () => env().ATELIER_WIDGET_MAX_MESSAGE_CHARS * 6 + 8 * 1024;
+
 /** `database` is the process's bootstrapped database (the route handler passes `ready`). */
 export async function handleWidget(req: Request, publicId: string, action: string, database: () => Promise<AtelierDb>): Promise<Response> {
   const { site, direct } = siteOrigin(req);
@@ -92,7 +98,7 @@ export async function handleWidget(req: Request, publicId: string, action: strin
     if (!ACTIONS.has(action)) throw new AtelierError("not_found:widget", "Unknown widget endpoint.");
     const db = await database();
     if (req.method === "OPTIONS") return preflight(db, req, publicId);
-    const target = admit(db, publicId, site, clientIp(req));
+    const target = admit(db, publicId, site, clientIp(req), { count: req.method !== "GET" && req.method !== "HEAD" });
     corsOk = direct;
     const cors = corsHeaders(req, corsOk);
     if (action === "config") {
@@ -100,9 +106,7 @@ export async function handleWidget(req: Request, publicId: string, action: strin
       return widgetJson(config(target), 200, cors);
     }
     if (req.method !== "POST") throw new AtelierError("method_not_allowed:widget", "Use POST.");
-    const body = await req.json().catch(() => {
-      throw new AtelierError("bad_request:widget", "The request body must be JSON.");
-    });
+    const body = await readJsonBody(req, widgetBodyLimit(), "widget", "a chat message");
     if (action === "history") return widgetJson(history(db, target, parseBody(historyBody, body)), 200, cors);
     if (action === "feedback") return widgetJson(setFeedback(db, target, parseBody(feedbackBody, body)), 200, cors);
     return ndjson(startChat(db, target, parseBody(chatBody, body), req.signal), cors);

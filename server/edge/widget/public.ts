@@ -1,7 +1,7 @@
 import "server-only";
 import { and, asc, eq } from "drizzle-orm";
 import { z } from "zod";
-import { sendChat } from "../../chat";
+import { rateAnswer, sendChat } from "../../chat";
 import type { AtelierDb } from "../../db/client";
 import { assistants, conversations, messages, type AssistantRow, type ConversationRow } from "../../db/schema";
 import { env } from "../../env";
@@ -10,7 +10,7 @@ import { newId } from "../../ids";
 import { deploymentByPublicId } from "../deployments";
 import { verifyIdentity } from "../identity";
 import { originAllowed } from "../origins";
-import { consume, DAY, MINUTE } from "../quota";
+import { check, consume, DAY, MINUTE } from "../quota";
 import type { DeploymentRow } from "../schema";
 
 export type WidgetTarget = { deployment: DeploymentRow; assistant: AssistantRow; origin: string };
@@ -29,13 +29,15 @@ export function liveDeployment(db: AtelierDb, publicId: string): { deployment: D
 
 /**
  * Who may call: the site's origin must be allowed (an empty list means nobody unless the owner chose
- * "any origin"), then the per-IP rate limit applies to every public request.
+ * "any origin"), then the per-IP rate limit applies to every public request (counted on POSTs,
+ * checked on GETs).
  */
-export function admit(db: AtelierDb, publicId: string, origin: string | null, ip: string | null): WidgetTarget {
+export function admit(db: AtelierDb, publicId: string, origin: string | null, ip: string | null, opts: { count: boolean } = { count: true }): WidgetTarget {
   const { deployment, assistant } = liveDeployment(db, publicId);
   if (!origin) throw new AtelierError("forbidden:widget", "This request did not say which site it comes from (no Origin), so it is refused.");
   if (!originAllowed(deployment, origin)) throw new AtelierError("forbidden:widget", `The site ${origin} is not allowed to use this chat.`);
-  const limited = consume(db, [
+  // A GET (the widget's config) is refused once the address is over its limit but is not counted: GETs never write.
+  const limited = (opts.count ? consume : check)(db, [
     {
       scope: "ip-minute",
       subject: `${deployment.publicId}|${ip ?? "unknown"}`,
@@ -56,7 +58,11 @@ const visitorBody = z.object({
 });
 export const chatBody = visitorBody.extend({ content: z.string().max(1_000_000) });
 export const historyBody = visitorBody.extend({ conversationId: z.string().min(1).max(64) });
-export const feedbackBody = historyBody.extend({ messageId: z.string().min(1).max(64), value: z.union([z.literal(1), z.literal(-1), z.null()]) });
+export const feedbackBody = historyBody.extend({
+  messageId: z.string().min(1).max(64),
+  value: z.union([z.literal(1), z.literal(-1), z.null()]),
+  comment: z.string().max(10_000).nullish(),
+});
 
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body);
@@ -128,13 +134,11 @@ export function publicMessage(m: typeof messages.$inferSelect) {
 
 export function setFeedback(db: AtelierDb, target: WidgetTarget, body: z.infer<typeof feedbackBody>) {
   const conversation = ownConversation(db, target, visitorOf(target, body), body.conversationId);
-  const row = db
-    .update(messages)
-    .set({ feedback: body.value })
-    .where(and(eq(messages.id, body.messageId), eq(messages.conversationId, conversation.id), eq(messages.role, "assistant")))
-    .returning({ id: messages.id })
-    .get();
-  if (!row) throw new AtelierError("not_found:widget", "That answer was not found.");
+  rateAnswer(db, { messageId: body.messageId, value: body.value, comment: body.comment }, {
+    surface: "widget",
+    allowed: (c) => c.id === conversation.id,
+    notFound: "That answer was not found.",
+  });
   return { ok: true };
 }
 
@@ -199,6 +203,7 @@ async function* relay(db: AtelierDb, conversationId: string, content: string, si
       else if (ev.type === "token") yield { type: "token", text: ev.text };
       else if (ev.type === "done") yield { type: "done", message: publicMessage(ev.message) };
       else if (ev.type === "citations") continue; // the done message carries them
+      else if (ev.reason === "context_length_exceeded") yield { type: "error", error: "Your message is too long for this chat. Please shorten it and try again." };
       else {
         console.error(`[widget] answer failed in ${conversationId}: ${ev.error}`);
         yield { type: "error", error: "The assistant could not answer right now. Please try again later." };

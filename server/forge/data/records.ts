@@ -1,4 +1,4 @@
-import { decodeText, detectFormat, DocumentParseError, parseCsvRows, parseDocument } from "../../documents";
+import { decodeText, detectFormat, DocumentParseError, OFF_THREAD_FROM_BYTES, parseCsvRows, parseDocument, runOffThread } from "../../documents";
 import type { ChatMessage, ChatRecord } from "./render";
 
 /*
@@ -193,8 +193,22 @@ export function parseRecordFile(file: { name: string; bytes: Uint8Array; mime?: 
   return { format, records, warnings };
 }
 
-/** Parses one training file into records (text files become paragraph passages); throws DocumentParseError (with file and line). */
+/**
+ * Parses one training file into records (text files become paragraph passages); throws
+ * DocumentParseError (with file and line). Large files, PDF and DOCX are parsed in the parse
+ * worker (documents/off-thread.ts) so the server keeps answering meanwhile.
+ */
 export async function parseTrainingFile(file: { name: string; bytes: Uint8Array; mime?: string | null }, maxBytes: number): Promise<ParsedTrainingFile> {
+  const format = detectFormat(file.name, file.mime);
+  if (format === "pdf" || format === "docx" || file.bytes.length >= OFF_THREAD_FROM_BYTES) {
+    const job = runOffThread<ParsedTrainingFile>("server/forge/data/worker-tasks.ts", "parseTrainingFile", [file, maxBytes], file.name);
+    if (job) return job;
+  }
+  return parseTrainingFileHere(file, maxBytes);
+}
+
+/** parseTrainingFile in the calling thread. */
+export async function parseTrainingFileHere(file: { name: string; bytes: Uint8Array; mime?: string | null }, maxBytes: number): Promise<ParsedTrainingFile> {
   if (isRecordFormat(file.name, file.mime)) return parseRecordFile(file, maxBytes);
   const doc = await parseDocument({ fileName: file.name, bytes: file.bytes, mime: file.mime ?? null }, { maxBytes });
   const records = passagesOf(doc.text).map((text) => ({ kind: "text" as const, text }));

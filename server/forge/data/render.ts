@@ -71,7 +71,8 @@ function startsWith(a: readonly number[], prefix: readonly number[]) {
 export function tokenizeChat(record: ChatRecord, tok: ForgeTokenizer): Sample[] {
   const turns: { prompt: number[]; closed: number[]; end: number }[] = [];
   record.messages.forEach((m, i) => {
-    if (m.role !== "assistant") return;
+    // An empty answer teaches nothing, and chat wrappers drop empty model turns when closing them.
+    if (m.role !== "assistant" || m.content === "") return;
     const promptHistory = historyFor(record, i, "open");
     (promptHistory[promptHistory.length - 1] as { response: string[] }).response = [];
     const prompt = render(tok, promptHistory);

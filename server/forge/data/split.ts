@@ -8,6 +8,13 @@ export function unitHash(seed: string | number, key: string): number {
   return h.readUInt32BE(0) / 0x100000000;
 }
 
+/** Index of the first value that `better` prefers over all others. */
+function argExtreme(values: readonly number[], better: (a: number, b: number) => boolean): number {
+  let at = 0;
+  for (let i = 1; i < values.length; i++) if (better(values[i]!, values[at]!)) at = i;
+  return at;
+}
+
 /**
  * Deterministic held-out split: an item goes to eval when hash(seed, key) < fraction.
  * Guarantees at least one train item, and one eval item when fraction > 0 and there are ≥ 2 items.
@@ -16,8 +23,9 @@ export function splitHeldOut<T>(items: readonly T[], opts: { fraction: number; s
   const hashes = items.map((it) => unitHash(opts.seed, opts.key(it)));
   let isEval = hashes.map((h) => h < opts.fraction);
   if (opts.fraction > 0 && items.length >= 2) {
-    if (!isEval.some(Boolean)) isEval[hashes.indexOf(Math.min(...hashes))] = true;
-    if (isEval.every(Boolean)) isEval[hashes.indexOf(Math.max(...hashes))] = false;
+    // Loops, not Math.min(...hashes): spreading 150k arguments overflows the stack.
+    if (!isEval.some(Boolean)) isEval[argExtreme(hashes, (a, b) => a < b)] = true;
+    if (isEval.every(Boolean)) isEval[argExtreme(hashes, (a, b) => a > b)] = false;
   } else if (opts.fraction <= 0) {
     isEval = isEval.map(() => false);
   }

@@ -1,3 +1,6 @@
+// Backend bring-up (backend.h): loads node-llama-cpp's ggml backends, picks CUDA when a GPU is visible, sets
+// the threading model (ggml single-threaded + forge's pool, or all threads to ggml), creates the scheduler,
+// reports free memory (with the ATELIER_FORGE_MEM_LIMIT test hook) and the ATELIER_FORGE_PROFILE per-op table.
 #include "backend.h"
 #include "common.h"
 #include "gemm.h"
@@ -80,7 +83,7 @@ static bool prof_cb(ggml_tensor * t, bool ask, void *) {
     if (ask) { g_prof_t = now_seconds(); return true; }
     const char * custom = forge_custom_op_name(t);
     std::string key = custom ? std::string("forge ") + custom : ggml_op_desc(t);
-    if (t->op == GGML_OP_MUL_MAT || t->op == GGML_OP_OUT_PROD) {
+    if (t->op == GGML_OP_MUL_MAT || t->op == GGML_OP_OUT_PROD || (custom && std::string(custom) == "gemm")) {
         key += " " + std::to_string(t->src[0]->ne[0]) + "x" + std::to_string(t->src[0]->ne[1]) + "·" +
                std::to_string(t->src[1]->ne[0]) + "x" + std::to_string(t->src[1]->ne[1]) + "x" + std::to_string(t->src[1]->ne[2]) +
                (ggml_is_contiguous(t->src[0]) ? "" : " nc0") + (ggml_is_contiguous(t->src[1]) ? "" : " nc1");
@@ -111,13 +114,26 @@ void Backends::make_sched(size_t graph_size) {
     }
 }
 
+bool Backends::forge_gemm() const {
+    const char * off = getenv("ATELIER_FORGE_GGML_GEMM");
+    return !gpu && forge_sgemm_kernel() && !(off && *off && *off != '0');
+}
+
 uint64_t Backends::free_memory() const {
+    uint64_t free_b = 0;
     if (gpu) {
         size_t free = 0, total = 0;
         ggml_backend_dev_memory(ggml_backend_get_device(gpu), &free, &total);
-        return free;
+        free_b = free;
+    } else {
+        free_b = available_ram_bytes();
     }
-    return available_ram_bytes();
+    // test hook: pretend this much is free (exercises the out-of-memory advice without exhausting the machine)
+    if (const char * lim = getenv("ATELIER_FORGE_MEM_LIMIT")) {
+        const uint64_t l = strtoull(lim, nullptr, 10);
+        if (l && (!free_b || l < free_b)) free_b = l;
+    }
+    return free_b;
 }
 
 Backends::~Backends() {

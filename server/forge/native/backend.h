@@ -16,6 +16,9 @@ struct Backends {
     ggml_backend_t main() const { return gpu ? gpu : cpu; }
     uint64_t free_memory() const;
     bool cpu_has_bf16() const;      // AVX512-BF16 (fast BF16 GEMM in ggml-cpu)   // RAM or device memory available for our buffers
+    // forge's own GEMM kernels (gemm.cpp) run the step's matrix products: CPU backend on x86 with
+    // AVX2/AVX-512, unless ATELIER_FORGE_GGML_GEMM=1 keeps ggml's kernels.
+    bool forge_gemm() const;
     void make_sched(size_t graph_size);
     ~Backends();
 };

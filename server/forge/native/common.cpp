@@ -1,7 +1,10 @@
+// Shared helpers (common.h): byte formatting, /proc memory figures (MemAvailable, VmRSS, VmHWM), time,
+// and atomic file writes (temp file in the same folder, fsync, rename).
 #include "common.h"
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -26,6 +29,22 @@ uint64_t available_ram_bytes() {
     fclose(f);
     return kb * 1024;
 }
+
+static uint64_t status_kb(const char * key) {
+    FILE * f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    uint64_t kb = 0;
+    const size_t n = strlen(key);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, n) == 0) { kb = strtoull(line + n, nullptr, 10); break; }
+    }
+    fclose(f);
+    return kb;
+}
+
+uint64_t current_rss_bytes() { return status_kb("VmRSS:") * 1024; }
+uint64_t peak_rss_bytes() { return status_kb("VmHWM:") * 1024; }
 
 double now_seconds() {
     using namespace std::chrono;

@@ -26,6 +26,8 @@ inline void logf(const char * fmt, ...) {
 
 std::string fmt_bytes(uint64_t n);
 uint64_t available_ram_bytes();
+uint64_t current_rss_bytes();   // VmRSS of this process
+uint64_t peak_rss_bytes();      // VmHWM: the most this process has had resident
 double now_seconds();
 // Write through a temp file in the same folder, then rename: readers never see a half-written file.
 std::string tmp_path_for(const std::string & path);

@@ -1,3 +1,7 @@
+// Pool-parallel replacements for the non-GEMM ops of a training step (cpu_ops.h), the GELU / tanh
+// soft-capping stand-ins with their derivatives, and the fused optimizer (f64 global grad norm, AdamW).
+// Every kernel works on rows (ne[0] contiguous F32) of tensors up to 4-D, with a fixed row partition so results
+// do not depend on the thread count.
 #include "cpu_ops.h"
 #include "gemm.h"
 
@@ -272,6 +276,7 @@ void soft_max_rows(const ggml_tensor * dst, float scale, int64_t r0, int64_t r1)
     });
 }
 
+// softmax backward per row: y = softmax(scale·x) ⇒ dx = scale · y ⊙ (dy − ⟨y, dy⟩)  (dot in f64)
 void soft_max_back_rows(const ggml_tensor * dst, float scale, int64_t r0, int64_t r1) {
     const ggml_tensor * gdy = dst->src[0];
     const ggml_tensor * gy = dst->src[1];
@@ -283,6 +288,7 @@ void soft_max_back_rows(const ggml_tensor * dst, float scale, int64_t r0, int64_
     });
 }
 
+// silu(x) = x·σ(x) ⇒ d/dx = σ(x)·(1 + x·(1 − σ(x)))
 void silu_back_rows(const ggml_tensor * dst, int64_t r0, int64_t r1) {
     const ggml_tensor * dy = dst->src[0];
     const ggml_tensor * x = dst->src[1];
@@ -416,12 +422,76 @@ void rewrite_cpu_ops(ggml_context * ctx, ggml_cgraph * g) {
     }
 }
 
+// ---------------------------------------------------------------------------------- fn ops
+namespace {
+constexpr float GELU_C = 0.7978845608028654f; // sqrt(2/pi)
+constexpr float GELU_A = 0.044715f;
+
+// d/dx gelu = (1 + t)/2 + x/2 · (1 - t²) · c·(1 + 3a·x²), t = tanh(c·(x + a·x³))
+void fn_rows(const ggml_tensor * dst, const FnOp & op, bool back, int64_t r0, int64_t r1) {
+    each_row(dst, r0, r1, [&](int64_t i1, int64_t i2, int64_t i3, float * d) {
+        const int64_t n = dst->ne[0];
+        const float * x = row_ptr(back ? dst->src[1] : dst->src[0], i1, i2, i3);
+        const float * dy = back ? row_ptr(dst->src[0], i1, i2, i3) : nullptr;
+        if (op.kind == FN_GELU_TANH) {
+            for (int64_t i = 0; i < n; i++) {
+                const float v = x[i], t = tanhf(GELU_C * (v + GELU_A * v * v * v));
+                d[i] = back ? dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_A * v * v))
+                            : 0.5f * v * (1.0f + t);
+            }
+        } else { // softcap: y = cap·tanh(r·x), dy/dx = cap·r·(1 - t²) = pre·(1 - t²)
+            const float r = op.pre / op.cap;
+            for (int64_t i = 0; i < n; i++) {
+                const float t = tanhf(r * x[i]);
+                d[i] = back ? dy[i] * op.pre * (1.0f - t * t) : op.cap * t;
+            }
+        }
+    });
+}
+
+void fn_fwd(ggml_tensor * dst, int ith, int nth, void * ud) {
+    op_rows(ith, nth, ggml_nrows(dst), dst->ne[0], [&](int64_t a, int64_t b) { fn_rows(dst, *(const FnOp *) ud, false, a, b); });
+}
+void fn_bwd(ggml_tensor * dst, int ith, int nth, void * ud) {
+    op_rows(ith, nth, ggml_nrows(dst), dst->ne[0], [&](int64_t a, int64_t b) { fn_rows(dst, *(const FnOp *) ud, true, a, b); });
+}
+
+void swap_for_custom(ggml_context * ctx, ggml_tensor * node, ggml_custom_op_t fun, void * ud) {
+    ggml_tensor * args[2] = {node->src[0], node->src[1] ? node->src[1] : node->src[0]};
+    ggml_tensor * tmpl = ggml_custom_4d(ctx, GGML_TYPE_F32, node->ne[0], node->ne[1], node->ne[2], node->ne[3], args, 2, fun, GGML_N_TASKS_MAX, ud);
+    node->op = tmpl->op;
+    memcpy(node->op_params, tmpl->op_params, sizeof(node->op_params));
+}
+} // namespace
+
+ggml_tensor * forge_fn(ggml_context * ctx, std::deque<FnOp> & ops, ggml_tensor * x, FnKind kind, float cap, float pre) {
+    ggml_tensor * y = ggml_silu(ctx, x); // stand-in with the right autodiff shape: SILU_BACK(dy, x)
+    ops.push_back({x, y, kind, cap, pre});
+    return y;
+}
+
+void rewrite_fn_ops(ggml_context * ctx, ggml_cgraph * g, std::deque<FnOp> & ops) {
+    if (ops.empty()) return;
+    for (int i = 0; i < ggml_graph_n_nodes(g); i++) {
+        ggml_tensor * node = ggml_graph_node(g, i);
+        if (node->op != GGML_OP_UNARY && node->op != GGML_OP_SILU_BACK) continue;
+        for (FnOp & op : ops) {
+            if (node == op.y) swap_for_custom(ctx, node, fn_fwd, &op);
+            else if (node->op == GGML_OP_SILU_BACK && node->src[1] == op.x) swap_for_custom(ctx, node, fn_bwd, &op);
+        }
+    }
+}
+
 const char * forge_custom_op_name(const ggml_tensor * t) {
     if (t->op != GGML_OP_CUSTOM) return nullptr;
     // ggml_custom_op_params starts with {fun, n_tasks, userdata}
     struct P { ggml_custom_op_t fun; int n_tasks; void * ud; } p;
     memcpy(&p, t->op_params, sizeof p);
     if (p.fun == cpu_op) return kind_names[kind_of(p.ud) < K_END ? kind_of(p.ud) : 0];
+    if (p.fun == fn_fwd || p.fun == fn_bwd) {
+        const bool gelu = ((const FnOp *) p.ud)->kind == FN_GELU_TANH;
+        return p.fun == fn_fwd ? (gelu ? "gelu" : "softcap") : (gelu ? "gelu_back" : "softcap_back");
+    }
     return "gemm";
 }
 

@@ -10,11 +10,28 @@
 #include "ggml.h"
 
 #include <cstdint>
+#include <deque>
 #include <vector>
 
 // Replace eligible F32 SILU_BACK, MUL, ADD, CONT, SOFT_MAX(_BACK), RMS_NORM(_BACK), SILU and split
 // SWIGLU nodes of a built (forward + backward) graph by custom ops with the same semantics. Ineligible shapes stay ggml's.
 void rewrite_cpu_ops(ggml_context * ctx, ggml_cgraph * g);
+
+// Element-wise functions ggml cannot differentiate (no GELU or TANH backward). The forward graph uses
+// a SILU node as a stand-in, so autodiff emits SILU_BACK(dy, x) for it; rewrite_fn_ops then swaps the
+// pair for the real function and its derivative (on any backend: the custom op runs on the CPU).
+//   FN_GELU_TANH: y = x/2 · (1 + tanh(√(2/π)·(x + 0.044715·x³)))   (ggml_gelu's formula, gemma's FFN)
+//   FN_SOFTCAP:   y = cap · tanh(x · a / cap), a = pre-scale        (gemma2 attention/final soft-capping)
+enum FnKind { FN_GELU_TANH = 1, FN_SOFTCAP = 2 };
+struct FnOp {
+    ggml_tensor * x;
+    ggml_tensor * y;
+    FnKind kind;
+    float cap, pre; // FN_SOFTCAP
+};
+// x must be a tensor that no other SILU reads (a GEMM output or a view): its SILU_BACK identifies the pair.
+ggml_tensor * forge_fn(ggml_context * ctx, std::deque<FnOp> & ops, ggml_tensor * x, FnKind kind, float cap = 0, float pre = 1);
+void rewrite_fn_ops(ggml_context * ctx, ggml_cgraph * g, std::deque<FnOp> & ops);
 
 // Name of a forge custom op ("gemm", "silu_back", ...) for the profiler, or nullptr.
 const char * forge_custom_op_name(const ggml_tensor * t);

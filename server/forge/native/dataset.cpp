@@ -1,3 +1,5 @@
+// ATDS loading (dataset.h: [n_rows][seq+1] i32 tokens + u8 target mask) and the per-epoch row permutation
+// (Fisher-Yates over splitmix64 seeded by (seed, epoch)): the data position is a pure function of the step.
 #include "dataset.h"
 #include "common.h"
 

@@ -1,3 +1,7 @@
+// Engine (engine.h): gradient/moment buffers, the cached step graphs (one per target-row bucket, or the segments
+// of a checkpointed step), input upload, gradient accumulation over micro-batches, and the optimizer step.
+// Shapes: tokens [B·T], positions [T], causal (and sliding-window) masks [T, T], gathered targets [M] with
+// one-hot labels [V, M]; checkpoints and their gradients [E, B·T].
 #include "engine.h"
 #include "common.h"
 #include "gemm.h"
@@ -29,9 +33,8 @@ MicroBatch make_micro_batch(const Dataset & d, const std::vector<int64_t> & rows
 }
 
 Engine::Engine(Backends & be, Model & m, int B, int T, bool train) : B(B), T(T), be(be), m(m), train(train) {
-    const char * off = getenv("ATELIER_FORGE_GGML_GEMM");
-    fast_gemm = !be.gpu && forge_sgemm_kernel() && !(off && *off && *off != '0');
-    trainable = m.lora.empty() ? m.weights : m.lora_tensors;
+    fast_gemm = be.forge_gemm();
+    trainable = m.lora.empty() ? m.params() : m.lora_tensors;
     const size_t n_state = trainable.size() * 3 + 8;
     ggml_init_params ip = { n_state * ggml_tensor_overhead() * 2, nullptr, true };
     sctx = ggml_init(ip);
@@ -83,9 +86,23 @@ Engine::Engine(Backends & be, Model & m, int B, int T, bool train) : B(B), T(T),
 
     pos_data.resize(T);
     for (int i = 0; i < T; i++) pos_data[i] = i;
+    // Causal mask [Tk, Tq]: row q may attend to keys k <= q. The sliding-window mask also hides keys with
+    // q - k >= n_swa (llama.cpp's is_masked_swa, LLAMA_SWA_TYPE_STANDARD).
     mask_data.assign((size_t) T * T, 0.0f);
     for (int q = 0; q < T; q++)
         for (int k = q + 1; k < T; k++) mask_data[(size_t) q * T + k] = -INFINITY;
+    if (!m.hp.swa_layer.empty()) {
+        mask_swa_data = mask_data;
+        for (int q = 0; q < T; q++)
+            for (int k = 0; k <= q; k++)
+                if (q - k >= m.hp.n_swa) mask_swa_data[(size_t) q * T + k] = -INFINITY;
+    }
+    // mistral3 temperature tuning (llama.cpp llm_graph_input_attn_temp): q × (log(floor(pos / floor_len) + 1) · s + 1)
+    if (m.hp.attn_temp_scale != 0.0f) {
+        attn_temp_data.resize(T);
+        for (int i = 0; i < T; i++)
+            attn_temp_data[i] = (float) (std::log(std::floor((float) i / m.hp.attn_temp_floor) + 1.0) * m.hp.attn_temp_scale + 1.0);
+    }
 
     // With forge's pool the optimizer runs in forge's code (cpu_ops.h: f64 norm, one fused AdamW
     // pass that also clears the gradients); ggml's graphs remain for GPUs and ggml-threaded runs.
@@ -124,6 +141,14 @@ Engine::Engine(Backends & be, Model & m, int B, int T, bool train) : B(B), T(T),
 Engine::~Engine() {
     train_graphs.clear();
     eval_graphs.clear();
+    fwd_graph[0].reset();
+    fwd_graph[1].reset();
+    head_graphs[0].clear();
+    head_graphs[1].clear();
+    layer_graphs.clear();
+    embed_graph.reset();
+    if (ckpt_buf) ggml_backend_buffer_free(ckpt_buf);
+    if (cctx) ggml_free(cctx);
     if (octx) ggml_free(octx);
     if (grads_buf) ggml_backend_buffer_free(grads_buf);
     if (moments_buf) ggml_backend_buffer_free(moments_buf);
@@ -151,75 +176,251 @@ StepGraph * Engine::graph_for(int M, bool backward) {
     auto & cache = backward ? train_graphs : eval_graphs;
     auto it = cache.find(M);
     if (it != cache.end()) return it->second.get();
-    StepGraph * g = build_step_graph(m, B, T, M, backward, backward, fast_gemm, grad_of, loss_grad);
+    // Training steps use the run's precision; evaluation stays F32, so held-out numbers are comparable across runs.
+    StepGraph * g = build_step_graph(m, B, T, M, backward, backward, fast_gemm, backward && bf16, grad_of, loss_grad);
     cache[M].reset(g);
     return g;
 }
 
+// Forget where a cached graph's activations lived, so the next allocation places every one of them.
+// ggml's graph allocator only places tensors whose `data` is NULL (llama.cpp rebuilds its graphs for
+// every batch, so its tensors always are). Forge caches graphs per bucket and switches between them;
+// when another graph made the scheduler grow (free + reallocate) its compute buffer, the cached
+// graph's tensors kept pointers into the freed buffer and the next input upload wrote there (the
+// eval SIGSEGV in memcpy with chat rows of mixed target counts, issue 12). Persistent tensors
+// (weights, LoRA, gradients, moments) live in non-compute buffers and are left alone.
+static void forget_compute_placement(ggml_cgraph * g) {
+    auto reset = [](ggml_tensor * t) {
+        if (t->buffer && ggml_backend_buffer_get_usage(t->buffer) == GGML_BACKEND_BUFFER_USAGE_COMPUTE) {
+            t->data = nullptr;
+            t->buffer = nullptr;
+        }
+    };
+    for (int i = 0; i < ggml_graph_n_nodes(g); i++) {
+        ggml_tensor * n = ggml_graph_node(g, i);
+        reset(n);
+        for (int s = 0; s < GGML_MAX_SRC; s++) if (n->src[s]) reset(n->src[s]);
+    }
+}
+
 void Engine::use_graph(ggml_cgraph * g) {
     if (allocated == g) return;
+    forget_compute_placement(g);
     ggml_backend_sched_reset(be.sched);
     if (!ggml_backend_sched_alloc_graph(be.sched, g)) fail("OUT_OF_MEMORY", "cannot allocate compute buffers for the training graph");
     allocated = g;
 }
 
+// The graphs a step can run: one graph, or the segments of a checkpointed step (the scheduler's buffer is
+// sized by the largest of them; the per-layer segments all have the first one's shape).
+std::vector<StepGraph *> Engine::largest_graphs() {
+    if (!checkpoint) return {graph_for(B * T, train)};
+    std::vector<StepGraph *> gs = {segment(Segment::Forward, 0, train), segment(Segment::Head, head_chunk, train)};
+    if (!train) gs.push_back(segment(Segment::Forward, 0, false));
+    if (train) {
+        gs.push_back(segment(Segment::Layer, m.hp.n_layer - 1, true));
+        if (grad_of.count(m.tok_embd)) gs.push_back(segment(Segment::Embed, 0, true));
+    }
+    return gs;
+}
+
+// Host memory of the graph objects a run will build (ggml contexts holding tensor metadata and graphs): the
+// largest graphs are built by now; the remaining per-layer segments and the eval graphs are extrapolated.
+uint64_t Engine::graph_bytes_estimate() {
+    auto used = [](StepGraph * g) { return g ? (uint64_t) ggml_used_mem(g->ctx) : 0; };
+    if (!checkpoint) {
+        const uint64_t one = used(graph_for(B * T, train));
+        return one * (train ? 3 : 2) / 2 + one; // a couple of bucket sizes of the train graph, forward-only eval graphs
+    }
+    uint64_t n = used(segment(Segment::Forward, 0, train)) * 2 + used(segment(Segment::Head, head_chunk, train)) * 2;
+    if (train) {
+        n += used(segment(Segment::Layer, m.hp.n_layer - 1, true)) * m.hp.n_layer;
+        if (grad_of.count(m.tok_embd)) n += used(segment(Segment::Embed, 0, true));
+    }
+    return n;
+}
+
 uint64_t Engine::measure_compute_bytes() {
-    StepGraph * g = graph_for(B * T, train);
-    int n = ggml_backend_sched_get_n_backends(be.sched);
-    std::vector<size_t> sizes(n, 0);
-    ggml_backend_sched_reserve_size(be.sched, g->graph, sizes.data());
-    uint64_t total = 0;
-    for (size_t s : sizes) total += s;
-    return total;
+    uint64_t best = 0;
+    for (StepGraph * g : largest_graphs()) {
+        int n = ggml_backend_sched_get_n_backends(be.sched);
+        std::vector<size_t> sizes(n, 0);
+        ggml_backend_sched_reserve_size(be.sched, g->graph, sizes.data());
+        uint64_t total = 0;
+        for (size_t s : sizes) total += s;
+        best = std::max(best, total);
+    }
+    return best;
 }
 
 void Engine::reserve() {
-    StepGraph * g = graph_for(B * T, train);
-    if (!ggml_backend_sched_reserve(be.sched, g->graph)) fail("OUT_OF_MEMORY", "cannot allocate compute buffers");
+    for (StepGraph * g : largest_graphs()) {
+        forget_compute_placement(g->graph);
+        if (!ggml_backend_sched_reserve(be.sched, g->graph)) fail("OUT_OF_MEMORY", "cannot allocate compute buffers");
+    }
     allocated = nullptr;
 }
 
-double Engine::run(StepGraph * g, const MicroBatch & mb, uint64_t dropout_seed) {
-    use_graph(g->graph);
-    const int M = g->M;
-    const int Mr = (int) mb.idx.size();
-    ggml_backend_tensor_set(g->tokens, mb.tokens.data(), 0, mb.tokens.size() * 4);
-    ggml_backend_tensor_set(g->pos, pos_data.data(), 0, pos_data.size() * 4);
-    ggml_backend_tensor_set(g->kq_mask, mask_data.data(), 0, mask_data.size() * 4);
-    std::vector<int32_t> idx(M, 0);
-    std::copy(mb.idx.begin(), mb.idx.end(), idx.begin());
-    ggml_backend_tensor_set(g->idx, idx.data(), 0, M * 4);
-    const int V = m.hp.n_vocab;
-    // One-hot labels are V x M floats (large for big vocabularies): keep one zeroed host
-    // buffer and only touch the M ones.
-    if (labels_host.size() < (size_t) V * M) labels_host.assign((size_t) V * M, 0.0f);
-    std::vector<float> rowmask(M, 0.0f);
-    for (int r = 0; r < Mr; r++) {
-        labels_host[(size_t) r * V + mb.targets[r]] = 1.0f;
-        rowmask[r] = 1.0f;
+// Uploads the inputs a graph has: tokens and attention inputs, dropout masks (seeded per mask identity, so a
+// recomputed block draws the masks its forward pass drew), and for the head the target rows [r0, r1) of mb.
+void Engine::set_inputs(StepGraph * g, const MicroBatch & mb, int r0, int r1, uint64_t dropout_seed) {
+    // an input the graph does not read (a sliding-window mask in a global layer's segment) has no buffer
+    auto set = [](ggml_tensor * t, const void * data, size_t n) { if (t && t->buffer) ggml_backend_tensor_set(t, data, 0, n); };
+    set(g->tokens, mb.tokens.data(), mb.tokens.size() * 4);
+    set(g->pos, pos_data.data(), pos_data.size() * 4);
+    set(g->kq_mask, mask_data.data(), mask_data.size() * 4);
+    set(g->kq_mask_swa, mask_swa_data.data(), mask_swa_data.size() * 4);
+    set(g->attn_temp, attn_temp_data.data(), attn_temp_data.size() * 4);
+    if (g->idx) {
+        const int M = g->M, Mr = r1 - r0;
+        std::vector<int32_t> idx(M, 0);
+        std::copy(mb.idx.begin() + r0, mb.idx.begin() + r1, idx.begin());
+        ggml_backend_tensor_set(g->idx, idx.data(), 0, M * 4);
+        const int V = m.hp.n_vocab;
+        // One-hot labels are V x M floats (large for big vocabularies): keep one zeroed host
+        // buffer and only touch the M ones.
+        if (labels_host.size() < (size_t) V * M) labels_host.assign((size_t) V * M, 0.0f);
+        std::vector<float> rowmask(M, 0.0f);
+        for (int r = 0; r < Mr; r++) {
+            labels_host[(size_t) r * V + mb.targets[r0 + r]] = 1.0f;
+            rowmask[r] = 1.0f;
+        }
+        ggml_backend_tensor_set(g->labels, labels_host.data(), 0, (size_t) V * M * 4);
+        for (int r = 0; r < Mr; r++) labels_host[(size_t) r * V + mb.targets[r0 + r]] = 0.0f;
+        ggml_backend_tensor_set(g->rowmask, rowmask.data(), 0, M * 4);
     }
-    ggml_backend_tensor_set(g->labels, labels_host.data(), 0, (size_t) V * M * 4);
-    for (int r = 0; r < Mr; r++) labels_host[(size_t) r * V + mb.targets[r]] = 0.0f;
-    ggml_backend_tensor_set(g->rowmask, rowmask.data(), 0, M * 4);
     if (!g->dropout_masks.empty()) {
-        const float p = m.lora_dropout, keep = 1.0f / (1.0f - p);
-        uint64_t st = dropout_seed;
+        const float p = m.lora_dropout, keep = m.lora_scale / (1.0f - p); // dropout and the LoRA scale (model.cpp)
         std::vector<float> dm;
-        for (ggml_tensor * t : g->dropout_masks) {
+        for (size_t i = 0; i < g->dropout_masks.size(); i++) {
+            ggml_tensor * t = g->dropout_masks[i];
+            uint64_t st = dropout_seed ^ (g->dropout_ids[i] * 0x9E3779B97F4A7C15ull);
             dm.resize(ggml_nelements(t));
             for (float & x : dm) x = ((splitmix64(st) >> 40) * (1.0 / 16777216.0)) < p ? 0.0f : keep;
             ggml_backend_tensor_set(t, dm.data(), 0, dm.size() * 4);
         }
     }
+}
+
+void Engine::compute(StepGraph * g) {
     if (ggml_backend_sched_graph_compute(be.sched, g->graph) != GGML_STATUS_SUCCESS) fail("OUT_OF_MEMORY", "graph compute failed");
+}
+
+double Engine::run(StepGraph * g, const MicroBatch & mb, uint64_t dropout_seed) {
+    use_graph(g->graph);
+    set_inputs(g, mb, 0, (int) mb.idx.size(), dropout_seed);
+    compute(g);
     float loss = 0;
     ggml_backend_tensor_get(g->loss, &loss, 0, 4);
-    return (double) loss * M; // CE op averages over all M rows; padding rows add 0
+    return (double) loss * g->M; // CE op averages over all M rows; padding rows add 0
+}
+
+// ------------------------------------------------------------------------------ checkpointed steps
+void Engine::enable_checkpointing() {
+    if (checkpoint) return;
+    checkpoint = true;
+    const HParams & hp = m.hp;
+    const int L = hp.n_layer;
+    ggml_init_params ip = { (size_t) (L + 8) * ggml_tensor_overhead(), nullptr, true };
+    cctx = ggml_init(ip);
+    for (int l = 0; l <= L; l++) {
+        ggml_tensor * t = ggml_new_tensor_2d(cctx, GGML_TYPE_F32, hp.n_embd, (int64_t) B * T);
+        ggml_format_name(t, "ckpt.%d", l);
+        ckpt.push_back(t);
+    }
+    gx[0] = ggml_new_tensor_2d(cctx, GGML_TYPE_F32, hp.n_embd, (int64_t) B * T);
+    gx[1] = ggml_new_tensor_2d(cctx, GGML_TYPE_F32, hp.n_embd, (int64_t) B * T);
+    one = ggml_new_tensor_1d(cctx, GGML_TYPE_F32, 1);
+    ckpt_buf = ggml_backend_alloc_ctx_tensors(cctx, be.main());
+    if (!ckpt_buf) fail("OUT_OF_MEMORY", "cannot allocate " + fmt_bytes(ggml_get_mem_size(cctx)) + " for activation checkpoints");
+    const float v1 = 1.0f;
+    ggml_backend_tensor_set(one, &v1, 0, 4);
+    // the block inputs are differentiated (their gradient is what flows from segment to segment)
+    if (train) for (ggml_tensor * t : ckpt) ggml_set_param(t);
+    // head chunk: [V, chunk] logits of at most ~64 MiB (one chunk's logits, their gradient and labels are alive)
+    head_chunk = (int) std::max<int64_t>(8, std::min<int64_t>((int64_t) B * T, (64ll << 20) / (4ll * hp.n_vocab)));
+    if (const char * hc = getenv("ATELIER_FORGE_HEAD_CHUNK")) if (atoi(hc) > 0) head_chunk = std::min(atoi(hc), B * T); // test hook
+}
+
+int Engine::head_bucket(int M) const {
+    const int gran = std::max(8, (head_chunk + 7) / 8);
+    return std::min(head_chunk, ((std::max(M, 1) + gran - 1) / gran) * gran);
+}
+
+StepGraph * Engine::segment(Segment seg, int arg, bool backward) {
+    const int L = m.hp.n_layer;
+    std::unique_ptr<StepGraph> * slot;
+    SegmentIO io;
+    io.ckpt = ckpt;
+    io.one = one;
+    int M = 0, layer = -1;
+    switch (seg) {
+        case Segment::Forward: slot = &fwd_graph[backward]; break;
+        case Segment::Head: slot = &head_graphs[backward][arg]; M = arg; io.gx_out = gx[0]; break;
+        case Segment::Layer:
+            // ping-pong: the head writes gx[0]; block l reads dL/dx_{l+1} and writes dL/dx_l
+            layer = arg;
+            if (layer_graphs.size() < (size_t) L) layer_graphs.resize(L);
+            slot = &layer_graphs[layer];
+            io.gx_in = gx[(L - 1 - layer) % 2];
+            io.gx_out = gx[(L - layer) % 2];
+            break;
+        case Segment::Embed: slot = &embed_graph; io.gx_in = gx[L % 2]; break;
+        default: fail("IO", "internal: bad segment");
+    }
+    if (!*slot) {
+        const bool drop = backward && (seg == Segment::Forward || seg == Segment::Layer);
+        const bool bwd = backward && seg != Segment::Forward;
+        slot->reset(build_segment_graph(m, seg, layer, B, T, M, bwd, drop, fast_gemm, backward && bf16, grad_of, loss_grad, io));
+    }
+    return slot->get();
+}
+
+double Engine::run_checkpointed(const MicroBatch & mb, int64_t step_targets, uint64_t dropout_seed, bool backward) {
+    const int L = m.hp.n_layer;
+    const int Mr = (int) mb.idx.size();
+    StepGraph * f = segment(Segment::Forward, 0, backward);
+    use_graph(f->graph);
+    set_inputs(f, mb, 0, 0, dropout_seed);
+    compute(f);
+    if (backward) ggml_backend_tensor_memset(gx[0], 0, 0, ggml_nbytes(gx[0]));
+    double sum = 0;
+    for (int r0 = 0; r0 < Mr; r0 += head_chunk) {
+        const int r1 = std::min(Mr, r0 + head_chunk);
+        StepGraph * h = segment(Segment::Head, head_bucket(r1 - r0), backward);
+        if (backward) {
+            const float lg = (float) h->M / (float) step_targets; // graph loss = CE_sum / M; step loss = CE_sum / step_targets
+            ggml_backend_tensor_set(loss_grad, &lg, 0, 4);
+        }
+        use_graph(h->graph);
+        set_inputs(h, mb, r0, r1, dropout_seed);
+        compute(h);
+        float loss = 0;
+        ggml_backend_tensor_get(h->loss, &loss, 0, 4);
+        sum += (double) loss * h->M;
+    }
+    if (!backward) return sum;
+    for (int l = L - 1; l >= 0; l--) {
+        StepGraph * g = segment(Segment::Layer, l, true);
+        ggml_tensor * out = gx[(L - l) % 2];
+        ggml_backend_tensor_memset(out, 0, 0, ggml_nbytes(out));
+        use_graph(g->graph);
+        set_inputs(g, mb, 0, 0, dropout_seed);
+        compute(g);
+    }
+    if (grad_of.count(m.tok_embd)) {
+        StepGraph * e = segment(Segment::Embed, 0, true);
+        use_graph(e->graph);
+        set_inputs(e, mb, 0, 0, dropout_seed);
+        compute(e);
+    }
+    return sum;
 }
 
 double Engine::accumulate(const MicroBatch & mb, int64_t step_targets, uint64_t dropout_seed) {
     const int Mr = (int) mb.idx.size();
     if (Mr == 0) return 0.0; // nothing to learn from: skip compute entirely
+    if (checkpoint) return run_checkpointed(mb, step_targets, dropout_seed, true);
     StepGraph * g = graph_for(bucket(Mr), true);
     // graph loss = CE_sum / M; step loss = CE_sum / step_targets.
     const float lg = (float) g->M / (float) step_targets;
@@ -230,6 +431,7 @@ double Engine::accumulate(const MicroBatch & mb, int64_t step_targets, uint64_t 
 double Engine::forward_sum(const MicroBatch & mb) {
     const int Mr = (int) mb.idx.size();
     if (Mr == 0) return 0.0;
+    if (checkpoint) return run_checkpointed(mb, 0, 0, false);
     StepGraph * g = graph_for(bucket(Mr), false);
     return run(g, mb, 0);
 }

@@ -36,6 +36,7 @@ public:
 
     uint64_t state_bytes() const;                      // grads + moments
     uint64_t measure_compute_bytes();                  // exact, via the largest graph
+    uint64_t graph_bytes_estimate();                   // host memory of the graph objects a run builds
     void reserve();                                    // allocate compute buffers up front
 
     // Forward+backward, accumulating d(step loss)/dθ where step loss is the mean CE over
@@ -47,8 +48,15 @@ public:
     void optimizer_step(const AdamWParams & p, float clip_scale);
     void zero_grads();
 
+    // Activation checkpointing + chunked output head (model.h, Segment): call before the first step.
+    void enable_checkpointing();
+    bool checkpointing() const { return checkpoint; }
+    int head_rows() const { return head_chunk; }  // target rows per head segment (checkpointing)
+    uint64_t checkpoint_bytes() const { return ckpt_buf ? ggml_backend_buffer_get_size(ckpt_buf) : 0; }
+
     int B, T;
     bool fast_gemm = false; // forge_sgemm instead of ggml's CPU GEMM (see rewrite_gemm)
+    bool bf16 = false;      // training GEMMs with BF16 operands (set before the first step)
 private:
     Backends & be;
     Model & m;
@@ -70,11 +78,29 @@ private:
     std::map<int, std::unique_ptr<StepGraph>> train_graphs, eval_graphs; // by bucketed M
     ggml_cgraph * allocated = nullptr;
     std::vector<int32_t> pos_data;
-    std::vector<float> mask_data;
+    std::vector<float> mask_data, mask_swa_data, attn_temp_data;
     std::vector<float> labels_host;
 
     int bucket(int m) const;
     StepGraph * graph_for(int M, bool backward);
     void use_graph(ggml_cgraph * g);
+    void set_inputs(StepGraph * g, const MicroBatch & mb, int r0, int r1, uint64_t dropout_seed);
+    void compute(StepGraph * g);
     double run(StepGraph * g, const MicroBatch & mb, uint64_t dropout_seed);
+    std::vector<StepGraph *> largest_graphs();
+
+    // checkpointed steps
+    bool checkpoint = false;
+    ggml_context * cctx = nullptr;
+    ggml_backend_buffer_t ckpt_buf = nullptr;
+    std::vector<ggml_tensor *> ckpt;          // x_0..x_L [E, B*T]
+    ggml_tensor * gx[2] = {nullptr, nullptr}; // dL/dx ping-pong between segments
+    ggml_tensor * one = nullptr;
+    int head_chunk = 0;                       // target rows per head segment
+    std::unique_ptr<StepGraph> fwd_graph[2], embed_graph;   // [eval, train]
+    std::map<int, std::unique_ptr<StepGraph>> head_graphs[2];
+    std::vector<std::unique_ptr<StepGraph>> layer_graphs;
+    int head_bucket(int M) const;
+    StepGraph * segment(Segment seg, int arg, bool backward);
+    double run_checkpointed(const MicroBatch & mb, int64_t step_targets, uint64_t dropout_seed, bool backward);
 };

@@ -1,9 +1,13 @@
+// GGUF I/O (gguf_io.h): reads each supported architecture's hyperparameters the way llama.cpp does and refuses
+// what forge does not implement, checks every tensor is one the graph uses, reads tensors converted to the
+// storage type wanted (dequantised row by row), and writes models, adapters and checkpoints atomically.
 #include "gguf_io.h"
 #include "common.h"
 
 #include "ggml-backend.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <unistd.h>
 
@@ -105,13 +109,21 @@ void GgufFile::read_tensor(const std::string & name, ggml_type dst, std::vector<
     for (int64_t r = 0; r < rows; r++) convert_row_data(raw.data() + r * srow, st, out.data() + r * drow, dst, ne[0]);
 }
 
+// Architectures forge trains, and how llama.cpp (the bundled version) builds each one. Anything outside
+// this list, or a feature of a listed arch that forge does not implement, is refused with UNSUPPORTED_ARCH
+// naming it, before any weights are read: a model is never trained on a graph that differs from serving.
+static const char * const SUPPORTED = "llama (incl. Llama 3.x, Mistral), mistral3, qwen2, qwen3, gemma, gemma2, gemma3, phi3, smollm3, granite";
+
 HParams hparams_from_gguf(const GgufFile & f) {
     HParams hp;
     hp.arch = f.get_str("general.architecture");
-    if (hp.arch != "llama" && hp.arch != "qwen2" && hp.arch != "qwen3") {
-        fail("UNSUPPORTED_ARCH", "architecture \"" + hp.arch + "\" is not supported (supported: llama, qwen2, qwen3)");
+    const std::string & A = hp.arch;
+    const bool gemma = A == "gemma" || A == "gemma2" || A == "gemma3";
+    if (A != "llama" && A != "mistral3" && A != "qwen2" && A != "qwen3" && !gemma && A != "phi3" && A != "smollm3" && A != "granite") {
+        fail("UNSUPPORTED_ARCH", "architecture \"" + A + "\" is not supported (supported: " + SUPPORTED + ")");
     }
-    const std::string a = hp.arch + ".";
+    const std::string a = A + ".";
+    auto unsupported = [&](const std::string & what) { fail("UNSUPPORTED_ARCH", A + " model " + f.path + ": " + what + " is not supported"); };
     auto need = [&](const std::string & k) {
         if (!f.has(a + k)) fail("BAD_GGUF", f.path + ": missing " + a + k);
         return f.get_int(a + k, 0);
@@ -122,25 +134,119 @@ HParams hparams_from_gguf(const GgufFile & f) {
     hp.n_head = (int) need("attention.head_count");
     hp.n_head_kv = (int) f.get_int(a + "attention.head_count_kv", hp.n_head);
     hp.n_ctx = (int) need("context_length");
-    hp.head_dim = (int) f.get_int(a + "attention.key_length", hp.n_head ? hp.n_embd / hp.n_head : 0);
+    if (hp.n_head <= 0 || hp.n_head_kv <= 0 || hp.n_head % hp.n_head_kv != 0) fail("BAD_GGUF", "invalid head counts");
+    if (hp.n_layer <= 0 || hp.n_embd <= 0 || hp.n_ff <= 0) fail("BAD_GGUF", f.path + ": invalid model sizes");
+    hp.head_dim = (int) f.get_int(a + "attention.key_length", hp.n_embd / hp.n_head);
     hp.rope_theta = (float) f.get_float(a + "rope.freq_base", 10000.0);
     hp.norm_eps = (float) f.get_float(a + "attention.layer_norm_rms_epsilon", 1e-5);
-    int n_rot = (int) f.get_int(a + "rope.dimension_count", hp.head_dim);
-    if (n_rot != hp.head_dim) fail("UNSUPPORTED_ARCH", "partial rotary embeddings (rope.dimension_count != head size) are not supported");
-    if (f.get_int(a + "attention.value_length", hp.head_dim) != hp.head_dim) fail("UNSUPPORTED_ARCH", "value head size != key head size is not supported");
-    if (f.has(a + "expert_count") && f.get_int(a + "expert_count", 0) > 0) fail("UNSUPPORTED_ARCH", "mixture-of-experts models are not supported");
-    std::string scaling = f.get_str(a + "rope.scaling.type", "none");
-    if (scaling != "none" && scaling != "") fail("UNSUPPORTED_ARCH", "RoPE scaling \"" + scaling + "\" is not supported");
+    const int n_rot = (int) f.get_int(a + "rope.dimension_count", hp.head_dim);
+    if (n_rot != hp.head_dim) unsupported("partial rotary embeddings (rope.dimension_count " + std::to_string(n_rot) + " != head size " + std::to_string(hp.head_dim) + ")");
+    if (f.get_int(a + "attention.value_length", hp.head_dim) != hp.head_dim) unsupported("a value head size different from the key head size");
+    if (f.get_int(a + "expert_count", 0) > 0) unsupported("mixture-of-experts (expert_count > 0)");
+    if (f.has(a + "attention.key_length_swa") || f.has(a + "rope.dimension_count_swa")) unsupported("different head sizes on sliding-window layers");
+
+    // RoPE scaling, as llama.cpp reads it: type (default "linear"), factor (or the old scale_linear key) -> freq_scale = 1/factor.
+    const std::string scaling = f.get_str(a + "rope.scaling.type", "linear");
+    if (scaling == "yarn") unsupported("YaRN RoPE scaling (rope.scaling.type yarn)");
+    if (scaling == "longrope") unsupported("LongRoPE scaling (phi3 128k variants: rope.scaling.type longrope)");
+    if (scaling != "linear" && scaling != "none" && !scaling.empty()) unsupported("RoPE scaling \"" + scaling + "\"");
+    double factor = f.get_float(a + "rope.scaling.factor", 0.0);
+    if (factor == 0.0) factor = f.get_float(a + "rope.scale_linear", 0.0);
+    // llama_context: type "none" forces freq_scale = 1 ("never scale if scaling type is none")
+    hp.rope_freq_scale = factor == 0.0 || scaling == "none" ? 1.0f : (float) (1.0 / factor);
+    hp.rope_attn_factor = (float) f.get_float(a + "rope.scaling.attn_factor", 1.0); // scales rotated q and k
+    for (const char * t : {"rope_factors_long.weight", "rope_factors_short.weight"})
+        if (gguf_find_tensor(f.ctx, t) >= 0) unsupported(std::string("LongRoPE factor tensors (") + t + ")");
 
     int64_t tid = gguf_find_tensor(f.ctx, "token_embd.weight");
     if (tid < 0) fail("BAD_GGUF", f.path + ": token_embd.weight is missing");
     hp.n_vocab = (int) gguf_get_tensor_ne(f.ctx, tid)[1];
-    hp.tied = gguf_find_tensor(f.ctx, "output.weight") < 0;
-    hp.rope_mode = hp.arch == "llama" ? 0 : GGML_ROPE_TYPE_NEOX;
-    hp.qkv_bias = gguf_find_tensor(f.ctx, "blk.0.attn_q.bias") >= 0;
-    hp.qk_norm = gguf_find_tensor(f.ctx, "blk.0.attn_q_norm.weight") >= 0;
-    if (hp.n_head <= 0 || hp.n_head_kv <= 0 || hp.n_head % hp.n_head_kv != 0) fail("BAD_GGUF", "invalid head counts");
+    auto has_t = [&](const char * n) { return gguf_find_tensor(f.ctx, n) >= 0; };
+    hp.tied = !has_t("output.weight");
+    hp.fused_qkv = has_t("blk.0.attn_qkv.weight");
+    hp.qkv_bias = has_t("blk.0.attn_q.bias") || has_t("blk.0.attn_qkv.bias");
+    hp.qk_norm = has_t("blk.0.attn_q_norm.weight");
+    hp.rope_freqs = has_t("rope_freqs.weight");
+    // RoPE layout per arch (llama_model_rope_type): NORM rotates consecutive pairs, NEOX the two halves.
+    hp.rope_mode = (A == "llama" || A == "mistral3" || A == "smollm3" || A == "granite") ? GGML_ROPE_TYPE_NORMAL : GGML_ROPE_TYPE_NEOX;
+    // Features each arch's graph reads (and the ones forge cannot follow): rope_freqs is only applied by the
+    // llama-style graphs; elsewhere it would be an unknown tensor (refused by check_tensors_understood).
+    if (hp.rope_freqs && A != "llama" && A != "mistral3") unsupported("rope_freqs.weight (RoPE frequency factors) outside llama/mistral3");
+
+    if (gemma) {
+        // gemma*: embeddings × sqrt(n_embd), q × attention scale before the scores (so kq_scale moves to q),
+        // GELU-gated FFN, tied head; gemma2/3 add post norms, final soft-capping and sliding-window layers.
+        hp.embd_scale = std::sqrt((float) hp.n_embd);
+        hp.gelu = true;
+        hp.attn_scale = 1.0f / std::sqrt((float) hp.head_dim);
+        // gemma_pytorch's 27B models scale by n_embd/n_head instead of the head size (llama.cpp keys it on n_layer)
+        if ((A == "gemma2" && hp.n_layer == 46) || (A == "gemma3" && hp.n_layer == 62)) hp.attn_scale = 1.0f / std::sqrt((float) (hp.n_embd / hp.n_head));
+        if (A != "gemma") {
+            hp.post_norms = true;
+            hp.final_softcap = (float) f.get_float(a + "final_logit_softcapping", A == "gemma2" ? 30.0 : 0.0);
+            int64_t period = 0;
+            if (A == "gemma2") {
+                hp.attn_softcap = (float) f.get_float(a + "attn_logit_softcapping", 50.0);
+                hp.n_swa = (int) f.get_int(a + "attention.sliding_window", 4096);
+                period = f.get_int(a + "attention.sliding_window_pattern", 2);
+                hp.rope_theta_swa = (float) f.get_float(a + "rope.freq_base_swa", hp.rope_theta);
+                hp.rope_freq_scale_swa = hp.rope_freq_scale;
+            } else {
+                hp.n_swa = (int) f.get_int(a + "attention.sliding_window", 0);
+                period = f.get_int(a + "attention.sliding_window_pattern", 6);
+                hp.rope_theta_swa = (float) f.get_float(a + "rope.freq_base_swa", 10000.0);
+                hp.rope_freq_scale_swa = 1.0f; // llama.cpp keeps the default for gemma3's local layers
+            }
+            if (hp.n_swa > 0) {
+                // llama_hparams::set_swa_pattern(period): layer l is local unless l % period == period - 1 (0 = all local)
+                hp.swa_layer.resize(hp.n_layer);
+                for (int l = 0; l < hp.n_layer; l++) hp.swa_layer[l] = period == 0 || (l % period < period - 1);
+            }
+        }
+        if (f.has(a + "attn_logit_softcapping") && A != "gemma2") unsupported("attention soft-capping outside gemma2");
+    }
+    if (A == "smollm3") {
+        // llama.cpp: n_no_rope_layer_step = 4, layer l skips RoPE when (l + 1) % 4 == 0
+        hp.nope_layer.resize(hp.n_layer);
+        for (int l = 0; l < hp.n_layer; l++) hp.nope_layer[l] = (l + 1) % 4 == 0;
+    }
+    if (A == "granite") {
+        hp.logit_scale = (float) f.get_float(a + "logit_scale", 1.0);
+        if (!f.has(a + "logit_scale")) fail("BAD_GGUF", f.path + ": missing " + a + "logit_scale");
+        const double rs = f.get_float(a + "residual_scale", 0.0), es = f.get_float(a + "embedding_scale", 0.0), as = f.get_float(a + "attention.scale", 0.0);
+        if (rs != 0.0) hp.residual_scale = (float) rs;
+        if (es != 0.0) hp.embd_scale = (float) es;
+        if (as != 0.0) hp.attn_scale = (float) as;
+    }
+    if (A == "mistral3") {
+        hp.attn_temp_scale = (float) f.get_float(a + "attention.temperature_scale", 0.0);
+        if (hp.attn_temp_scale != 0.0f) {
+            hp.attn_temp_floor = (int) f.get_int(a + "rope.scaling.original_context_length", hp.n_ctx);
+            if (hp.attn_temp_floor <= 0) fail("BAD_GGUF", f.path + ": invalid rope.scaling.original_context_length for attention temperature scaling");
+        }
+    }
+    if (A == "phi3") {
+        // phi3: fused gate/up (ffn_up [n_embd, 2 n_ff], no ffn_gate); llama.cpp disables Phi's sliding window
+        hp.fused_gate_up = !has_t("blk.0.ffn_gate.weight");
+    }
     return hp;
+}
+
+void check_tensors_understood(const GgufFile & f, const Model & m) {
+    std::map<std::string, const ggml_tensor *> mine;
+    for (const ggml_tensor * t : m.weights) mine[ggml_get_name(t)] = t;
+    for (int64_t i = 0; i < gguf_get_n_tensors(f.ctx); i++) {
+        const std::string name = gguf_get_tensor_name(f.ctx, i);
+        auto it = mine.find(name);
+        if (it == mine.end())
+            fail("UNSUPPORTED_ARCH", m.hp.arch + " model " + f.path + ": tensor " + name + " is not part of the graph forge builds for this architecture "
+                 "(a feature forge does not implement); training or evaluating it would not match llama.cpp");
+        const int64_t * ne = gguf_get_tensor_ne(f.ctx, i);
+        for (int d = 0; d < 4; d++)
+            if (ne[d] != it->second->ne[d])
+                fail("BAD_GGUF", f.path + ": tensor " + name + " has shape [" + std::to_string(ne[0]) + "," + std::to_string(ne[1]) + "], expected [" +
+                     std::to_string(it->second->ne[0]) + "," + std::to_string(it->second->ne[1]) + "]");
+    }
 }
 
 static void load_into(const GgufFile & f, ggml_tensor * t, const std::string & name) {

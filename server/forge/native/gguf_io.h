@@ -26,8 +26,11 @@ struct GgufFile {
     std::map<std::string, ggml_type> tensor_types() const;
 };
 
-// llama / qwen2 / qwen3 hyperparameters. Throws UNSUPPORTED_ARCH / BAD_GGUF.
+// Hyperparameters of a supported architecture (see SUPPORTED in gguf_io.cpp). Throws UNSUPPORTED_ARCH / BAD_GGUF.
 HParams hparams_from_gguf(const GgufFile & f);
+// Every tensor in the file must be one the model's graph uses, with the shape it expects: an extra tensor
+// means a feature forge does not implement (biases, extra norms, ...), refused with UNSUPPORTED_ARCH.
+void check_tensors_understood(const GgufFile & f, const Model & m);
 
 // Load every model weight from f (dequantising to the tensor's storage type).
 void load_weights(Model & m, const GgufFile & f);

@@ -1,3 +1,4 @@
+// Tiny JSON (json.h): a recursive-descent parser for run.json and a one-line writer for progress events.
 #include "json.h"
 
 #include <cmath>

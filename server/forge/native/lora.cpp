@@ -86,6 +86,7 @@ int cmd_merge(const std::map<std::string, std::string> & args) {
     HParams hp = hparams_from_gguf(base);
     Model m;
     model_create(m, hp, GGML_TYPE_F32);
+    check_tensors_understood(base, m);
     model_alloc(m, be.cpu);
     load_weights(m, base);
     load_lora_adapter(m, lora_path, be.cpu);

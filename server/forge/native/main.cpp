@@ -33,6 +33,7 @@ static HParams open_model(Model & m, Backends & be, const GgufFile & f, bool f32
     HParams hp = hparams_from_gguf(f);
     std::map<std::string, ggml_type> types = f.tensor_types();
     model_create(m, hp, GGML_TYPE_F32, f32_master ? nullptr : &types);
+    check_tensors_understood(f, m);
     model_alloc(m, be.main());
     load_weights(m, f);
     return hp;
@@ -52,6 +53,9 @@ int cmd_eval(const std::map<std::string, std::string> & args) {
     const int B = std::max(1, std::min<int>(arg_int(args, "batch", 4), (int) d.n_rows));
     be.make_sched(graph_size_for(hp, !m.lora.empty()) * 2);
     Engine eng(be, m, B, d.seq_len(), false);
+    // a large vocabulary: the head runs over chunks of target rows instead of [V, B·T] logits at once
+    if ((int64_t) hp.n_vocab * B * d.seq_len() * 4 > (512ll << 20)) eng.enable_checkpointing();
+    eng.reserve(); // size the compute buffer for the largest bucket once
     double sum = 0;
     int64_t n = 0;
     for (uint32_t r = 0; r < d.n_rows; r += B) {
@@ -71,11 +75,15 @@ int cmd_grads(const std::map<std::string, std::string> & args) {
     backends_init(be, arg_int(args, "threads", 0));
     GgufFile f(arg(args, "model"));
     Model m;
-    HParams hp = open_model(m, be, f, true);
+    // --lora: gradients of the adapter's A/B over the frozen base (kept in its storage type, as in training);
+    // otherwise every weight as an F32 master.
+    const bool lora = args.count("lora") > 0;
+    HParams hp = open_model(m, be, f, !lora);
+    if (lora) load_lora_adapter(m, args.at("lora"), be.main());
     Dataset d = load_atds(arg(args, "data"));
     if (d.n_targets == 0) fail("DATASET_TOO_SMALL", "dataset has no target tokens");
     const int B = std::max(1, std::min<int>(arg_int(args, "batch", (int) d.n_rows), (int) d.n_rows));
-    be.make_sched(graph_size_for(hp, false) * 2);
+    be.make_sched(graph_size_for(hp, lora) * 2);
     Engine eng(be, m, B, d.seq_len(), true);
     std::vector<int64_t> rows(B);
     for (int b = 0; b < B; b++) rows[b] = b;
@@ -110,7 +118,8 @@ int cmd_quantize(const std::map<std::string, std::string> & args) {
     if (type == "q8_0") ft = LLAMA_FTYPE_MOSTLY_Q8_0;
     else if (type == "q4_k_m") ft = LLAMA_FTYPE_MOSTLY_Q4_K_M;
     else if (type == "f16") ft = LLAMA_FTYPE_MOSTLY_F16;
-    else fail("BAD_CONFIG", "--type must be q8_0, q4_k_m or f16");
+    else if (type == "bf16") ft = LLAMA_FTYPE_MOSTLY_BF16;
+    else fail("BAD_CONFIG", "--type must be q8_0, q4_k_m, f16 or bf16");
     { GgufFile check(in); hparams_from_gguf(check); }
     Backends be;
     backends_init(be, arg_int(args, "threads", 0));
@@ -137,9 +146,12 @@ static void usage() {
             "usage:\n"
             "  atelier-forge train --config run.json\n"
             "  atelier-forge eval --model m.gguf [--lora a.gguf] --data d.atds [--threads N] [--batch N]\n"
-            "  atelier-forge grads --model m.gguf --data d.atds --out g.json [--batch N]\n"
+            "  atelier-forge grads --model m.gguf [--lora a.gguf] --data d.atds --out g.json [--batch N]\n"
             "  atelier-forge merge --base m.gguf --lora a.gguf --out merged.gguf [--type f32|f16]\n"
-            "  atelier-forge quantize --in m.gguf --out q.gguf --type q8_0|q4_k_m|f16\n"
+            "  atelier-forge quantize --in m.gguf --out q.gguf --type q8_0|q4_k_m|f16|bf16\n"
+            "  atelier-forge selftest [--threads N]      kernels vs naive loops (JSON line per check)\n"
+            "  atelier-forge synth --out m.gguf [--type q4_k_m|q8_0|f16|f32] [--embd 4096 --layers 32 --heads 32 --kv-heads 8\n"
+            "                      --ff 14336 --vocab 128256 --ctx 8192] [--no-rope-freqs] [--threads N]   random-weight llama (benchmarks)\n"
             "  atelier-forge version\n");
 }
 
@@ -162,6 +174,8 @@ int main(int argc, char ** argv) {
         if (cmd == "grads") return cmd_grads(args);
         if (cmd == "merge") return cmd_merge(args);
         if (cmd == "quantize") return cmd_quantize(args);
+        if (cmd == "selftest") return cmd_selftest(args);
+        if (cmd == "synth") return cmd_synth(args);
         if (cmd == "version") { JsonLine().add("type", "version").add("version", "1").emit(); return 0; }
         usage();
         return 2;

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -28,6 +29,8 @@ struct TrainConfig {
     int64_t warmup = 0, eval_every = 0, save_every = 0;
     uint64_t seed = 42;
     ggml_type out_type = GGML_TYPE_F32;
+    std::string precision = "f32"; // f32 | bf16 | auto (resolved in cmd_train)
+    std::string checkpointing = "auto"; // on | off | auto (on when memory is short or the head's logits are large)
     std::string canonical; // fields that define the run, for the resume check
 };
 
@@ -93,6 +96,10 @@ TrainConfig parse_config(const Json & j) {
         c.save_every = j.integer("save_every", 0);
         c.seed = (uint64_t) j.integer("seed", 42);
         c.threads = (int) j.integer("threads", 0);
+        c.checkpointing = j.str("checkpointing", "auto");
+        if (c.checkpointing != "auto" && c.checkpointing != "on" && c.checkpointing != "off") throw std::runtime_error("\"checkpointing\" must be auto, on or off");
+        c.precision = j.str("precision", "f32");
+        if (c.precision != "f32" && c.precision != "bf16" && c.precision != "auto") throw std::runtime_error("\"precision\" must be f32, bf16 or auto");
         std::string ot = j.str("out_type", "f32");
         if (ot == "f32") c.out_type = GGML_TYPE_F32;
         else if (ot == "f16") c.out_type = GGML_TYPE_F16;
@@ -113,7 +120,7 @@ TrainConfig parse_config(const Json & j) {
     Json canon;
     canon.kind = Json::OBJ;
     for (const char * k : {"mode", "base", "model", "lora", "batch", "grad_accum", "epochs", "steps", "lr", "min_lr_ratio",
-                           "warmup_steps", "weight_decay", "beta1", "beta2", "eps", "grad_clip", "seed"}) {
+                           "warmup_steps", "weight_decay", "beta1", "beta2", "eps", "grad_clip", "seed", "precision"}) {
         canon.o[k] = j[k];
     }
     c.canonical = dump(canon);
@@ -305,11 +312,14 @@ int cmd_train(const std::string & config_path) {
     // Static memory: weights (+ grads + 2 moments for every trainable float).
     std::map<std::string, ggml_type> types;
     if (lora) {
+        // The frozen base stays in its storage type (F16, BF16, Q8_0, Q4_K, ...): forge's typed GEMM
+        // (gemm.cpp) dequantises panels while packing. ggml's CPU OUT_PROD (the dx GEMM through frozen
+        // weights, used when forge's kernels are off) has no BF16 path, so BF16 then becomes F32.
         types = R.base->tensor_types();
-        // ggml's CPU OUT_PROD (the dx GEMM through frozen weights) has no BF16 path.
-        for (auto & kv : types) if (kv.second == GGML_TYPE_BF16) kv.second = GGML_TYPE_F32;
+        if (!R.be.forge_gemm()) for (auto & kv : types) if (kv.second == GGML_TYPE_BF16) kv.second = GGML_TYPE_F32;
     }
     model_create(R.m, hp, GGML_TYPE_F32, lora ? &types : nullptr);
+    if (R.base) check_tensors_understood(*R.base, R.m);
     uint64_t weight_bytes = 0;
     for (ggml_tensor * t : R.m.weights) weight_bytes += ggml_nbytes(t);
     uint64_t trainable_n = 0;
@@ -337,25 +347,64 @@ int cmd_train(const std::string & config_path) {
         lora_create(R.m, targets, rank, alpha, dropout, R.be.main());
         lora_init_random(R.m, c.seed);
     }
+    // Precision: "auto" = bf16 where the matmuls can take BF16 operands (forge's CPU kernels on AVX512-BF16,
+    // or a GPU), else f32. An explicit "bf16" the hardware cannot do is refused before any work.
+    const bool cpu_bf16 = R.be.forge_gemm() && forge_bf16_available();
+    const bool can_bf16 = cpu_bf16 || R.be.gpu;
+    if (c.precision == "bf16" && !can_bf16)
+        fail("BAD_CONFIG", "precision bf16 needs a CPU with AVX512-BF16 (this one lacks it) or a CUDA GPU; use \"f32\" or \"auto\"");
+    const std::string precision = c.precision == "auto" ? (can_bf16 ? "bf16" : "f32") : c.precision;
+    // CUDA: ggml's matmuls take the weights as BF16 copies made in the graph (F32 masters and gradients,
+    // activations F32, so no loss scaling is needed). Prepared, not run on a GPU here.
+    if (R.be.gpu && precision == "bf16") R.m.mm_cast = GGML_TYPE_BF16;
     R.be.make_sched(graph_size_for(hp, lora) * 2);
     R.eng.reset(new Engine(R.be, R.m, c.batch, T, true));
+    R.eng->bf16 = cpu_bf16 && precision == "bf16";
     trainable_n = 0;
     for (ggml_tensor * p : R.eng->trainable) trainable_n += ggml_nelements(p);
-    const uint64_t compute = R.eng->measure_compute_bytes();
+    // Memory: what is resident now (process, libraries, dataset, weights) + gradients/moments + the largest
+    // compute buffer + the host one-hot label buffer. Checkpointing ("auto") turns on when the one-graph
+    // step would not fit in 85% of the free memory, or when its [V, B·T] logits alone pass 512 MiB.
     const uint64_t free1 = R.be.free_memory();
-    if (free1 && compute > free1)
-        fail("OUT_OF_MEMORY", "activations for batch " + std::to_string(c.batch) + " x " + std::to_string(T) + " tokens need " + fmt_bytes(compute) +
-             " but only " + fmt_bytes(free1) + " is free; lower batch or sequence length");
+    const uint64_t resident = current_rss_bytes();
+    const int64_t V = hp.n_vocab;
+    // still to come on top of what is resident (weights, gradients and moments are allocated and touched by now)
+    auto to_come = [&](uint64_t compute) {
+        const uint64_t labels = (uint64_t) V * (R.eng->checkpointing() ? (uint64_t) R.eng->head_rows() : (uint64_t) c.batch * T) * 4;
+        return R.eng->checkpoint_bytes() + compute + labels + R.eng->graph_bytes_estimate();
+    };
+    auto estimate = [&](uint64_t compute) { return resident + to_come(compute) + (R.be.gpu ? weight_bytes : 0); };
+    uint64_t compute = 0;
+    if (c.checkpointing != "on") compute = R.eng->measure_compute_bytes();
+    const bool big_head = (uint64_t) V * c.batch * T * 4 > (512ull << 20);
+    if (c.checkpointing == "on" || (c.checkpointing == "auto" && ((free1 && to_come(compute) > free1 * 0.85) || big_head))) {
+        const uint64_t one_graph = compute;
+        R.eng->enable_checkpointing();
+        compute = R.eng->measure_compute_bytes();
+        if (one_graph) logf("activation checkpointing on: compute buffer %s instead of %s", fmt_bytes(compute).c_str(), fmt_bytes(one_graph).c_str());
+    }
+    const uint64_t mem = estimate(compute);
+    if (free1 && to_come(compute) > free1) {
+        const uint64_t need = to_come(compute) + (mem - to_come(compute)), have = free1 + (mem - to_come(compute));
+        const std::string hint = R.eng->checkpointing() ? "a shorter sequence, a smaller batch" : "\"checkpointing\": \"on\", a shorter sequence, a smaller batch";
+        fail("OUT_OF_MEMORY", "training needs about " + fmt_bytes(need) + " (weights, optimizer state, activations for batch " + std::to_string(c.batch) + " x " +
+             std::to_string(T) + " tokens) but " + fmt_bytes(have) + " is available: short by " + fmt_bytes(need - have) + "; try " + hint +
+             (lora ? ", or a quantized base" : ", LoRA instead of a full fine-tune, or a quantized base"));
+    }
     R.eng->reserve();
-    const uint64_t mem = weight_bytes + R.eng->state_bytes() + compute;
 
     R.try_resume();
     JsonLine().add("type", "start").add("mode", c.mode).add("params", (int64_t) R.m.n_params()).add("trainable", (int64_t) trainable_n)
         .add("tokens_per_step", (int64_t) rows_per_step * T).add("steps", R.steps).add("mem_estimate_bytes", (int64_t) mem)
-        .add("backend", R.be.name).add("threads", R.be.threads).add("gemm", R.eng->fast_gemm ? forge_sgemm_kernel() : "ggml").add("start_step", R.step).emit();
+        .add("backend", R.be.name).add("threads", R.be.threads).add("gemm", R.eng->fast_gemm ? forge_sgemm_kernel() : "ggml")
+        .add("precision", precision).add("checkpointing", R.eng->checkpointing()).add("start_step", R.step).emit();
 
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
+    // Test hook: stop after this optimizer step exactly as SIGTERM would (checkpoint + output), so a test can
+    // read the weights after every step of one schedule (resume continues bit-exactly).
+    const char * stop_env = getenv("ATELIER_FORGE_STOP_AFTER");
+    const int64_t stop_after = stop_env && *stop_env ? std::atoll(stop_env) : 0;
     RowOrder order(R.train.n_rows, c.seed, true);
     const double loop_t0 = now_seconds();
     const int64_t first_step = R.step;
@@ -404,7 +453,7 @@ int cmd_train(const std::string & config_path) {
             line.add("eval_loss", R.last_eval).add("eval_ppl", std::exp(R.last_eval));
         }
         line.emit();
-        if (g_stop) { stopped = true; break; }
+        if (g_stop || (stop_after > 0 && R.step >= stop_after)) { stopped = true; break; }
         if (c.save_every > 0 && R.step % c.save_every == 0 && R.step < R.steps) R.save_checkpoint();
     }
     R.save_checkpoint();
@@ -415,7 +464,7 @@ int cmd_train(const std::string & config_path) {
         if (std::isnan(R.last_eval)) R.last_eval = R.evaluate();
         done.add("eval_loss", R.last_eval).add("eval_ppl", std::exp(R.last_eval));
     }
-    done.add("seconds", now_seconds() - t0);
+    done.add("seconds", now_seconds() - t0).add("peak_rss_bytes", (int64_t) peak_rss_bytes());
     done.emit();
     return 0;
 }

@@ -24,8 +24,11 @@ function cutAtWord(text: string, maxChars: number): string {
   return `${(space > maxChars * 0.5 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
 
-/** Trims a passage to about `tokens` tokens, on a word boundary. */
-function trimToTokens(text: string, tokens: number): string {
+/** Counts the tokens of a text: the model's tokenizer when the caller has one, else the estimate. */
+export type TokenCounter = (text: string) => number;
+
+/** Trims a passage to about `tokens` estimated tokens, on a word boundary. */
+function trimToEstimate(text: string, tokens: number): string {
   let total = 0;
   let end = 0;
   for (const m of text.matchAll(/\S+/g)) {
@@ -38,20 +41,47 @@ function trimToTokens(text: string, tokens: number): string {
 }
 
 /**
- * Packs search hits, best first, into a prompt block within `tokenBudget` (approximate
- * tokens), numbering them [1], [2]... for citation. A passage that does not fit is skipped
- * (a later, shorter one may still fit); if not even the first fits, it is trimmed to fit.
+ * The longest prefix of `text` (cut after a word, or inside one when a single word is too long)
+ * that, with an ellipsis, counts at most `tokens` under `count`: a binary search, so about
+ * log2(words) tokenizations of at most the passage. "" when not even one word fits.
+ */
+export function trimToTokens(text: string, tokens: number, count: TokenCounter): string {
+  if (count(text) <= tokens) return text;
+  const ends = [...text.matchAll(/\S+/g)].map((m) => m.index + m[0].length);
+  // A word longer than the budget (a long URL, a hex run): cut it by characters instead.
+  const cuts = ends.length > 1 ? ends : Array.from({ length: Math.min(text.length, 4096) }, (_, i) => i + 1);
+  let lo = 0;
+  let hi = cuts.length - 1;
+  let best = "";
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const candidate = `${text.slice(0, cuts[mid]).trimEnd()}…`;
+    if (count(candidate) <= tokens) {
+      best = candidate;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return best;
+}
+
+/**
+ * Packs search hits, best first, into a prompt block within `tokenBudget` tokens, numbering
+ * them [1], [2]... for citation. Tokens are counted with `options.count` (the model's tokenizer,
+ * so symbol-heavy text is not underestimated) or estimated without one. A passage that does not
+ * fit is skipped (a later, shorter one may still fit); if not even the first fits, it is trimmed
+ * to fit.
  */
 export function buildContext(
   hits: ReadonlyArray<Pick<SearchHit, "chunkId" | "documentId" | "title" | "ordinal" | "heading" | "text">>,
   tokenBudget: number,
-  options: { snippetChars?: number; header?: string } = {},
+  options: { snippetChars?: number; header?: string; count?: TokenCounter } = {},
 ): BuiltContext {
   const header = options.header ?? "Sources (cite as [n]):";
   const snippetChars = options.snippetChars ?? 240;
+  const count = options.count ?? estimateTokens;
   const blocks: string[] = [];
   const citations: Citation[] = [];
-  let used = estimateTokens(header);
+  let used = count(header);
   const seen = new Set<number>();
   for (const hit of hits) {
     if (seen.has(hit.chunkId)) continue;
@@ -59,15 +89,17 @@ export function buildContext(
     // The heading path usually starts with the document's title: do not repeat it.
     const section = hit.heading?.startsWith(`${hit.title} > `) ? hit.heading.slice(hit.title.length + 3) : hit.heading;
     const label = `[${n}] ${hit.title}${section && section !== hit.title ? ` — ${section}` : ""}`;
-    const labelTokens = estimateTokens(label) + 2;
+    // +2: the blank line that separates blocks and the one after the label.
+    const labelTokens = count(label) + 2;
     let body = hit.text.trim();
-    let cost = labelTokens + estimateTokens(body);
+    let cost = labelTokens + count(body);
     if (used + cost > tokenBudget) {
       if (citations.length > 0) continue;
       const room = tokenBudget - used - labelTokens;
       if (room < 16) break;
-      body = trimToTokens(body, room - 1); // -1: the ellipsis may add a token
-      cost = labelTokens + estimateTokens(body);
+      body = options.count ? trimToTokens(body, room, options.count) : trimToEstimate(body, room - 1); // -1: the ellipsis may add a token
+      if (!body) break;
+      cost = labelTokens + count(body);
     }
     seen.add(hit.chunkId);
     blocks.push(`${label}\n${body}`);

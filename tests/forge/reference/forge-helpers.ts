@@ -7,10 +7,13 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-export const FORGE = path.join(ROOT, "server/forge/native/build/atelier-forge");
+// ATELIER_FORGE_BIN runs the suite against another build, e.g. the sanitized one (npm run test:forge-asan).
+export const FORGE = process.env.ATELIER_FORGE_BIN ? path.resolve(process.env.ATELIER_FORGE_BIN) : path.join(ROOT, "server/forge/native/build/atelier-forge");
+export const SANITIZED = FORGE.endsWith("-asan");
 
 export function ensureBuilt(): void {
-  const r = spawnSync(process.execPath, [path.join(ROOT, "server/forge/native/build.mjs")], { encoding: "utf8" });
+  const args = [path.join(ROOT, "server/forge/native/build.mjs"), ...(SANITIZED ? ["--sanitize"] : [])];
+  const r = spawnSync(process.execPath, args, { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`native build failed:\n${r.stdout}\n${r.stderr}`);
 }
 

@@ -5,6 +5,7 @@ import { Markdown } from "@/app/_components/markdown";
 import { RefreshIcon } from "@/app/_components/icons";
 import type { Citation, Message } from "@/app/_lib/types";
 import { CitationDrawer, CitationList, CitedMarkdown } from "./citations";
+import { FeedbackButtons } from "./feedback-buttons";
 import { MessageMeta } from "./message-meta";
 
 interface Props {
@@ -47,6 +48,7 @@ export function AssistantMessage({ message, streaming, onRegenerate }: Props) {
       {openCitation && <CitationDrawer citation={openCitation} onClose={() => setOpenCitation(null)} />}
       <div className="mt-2 flex items-center gap-3">
         <MessageMeta message={message} streaming={streaming} />
+        {!streaming && message.status !== "error" && !empty && <FeedbackButtons message={message} />}
         {onRegenerate && !streaming && (
           <button
             type="button"

@@ -8,7 +8,7 @@ import { FormError, Panel, secondaryButtonClass } from "../../models/_components
 import { CodeBlock } from "./copy-button";
 import { useOrigin } from "./use-origin";
 
-type Deployment = RouterOutputs["deploy"]["get"]["deployment"];
+type Deployment = NonNullable<RouterOutputs["deploy"]["get"]["deployment"]>;
 
 const signingExample = (host: string, publicId: string) => `// On your server (Node.js): sign the signed-in user's id for one hour.
 import { createHmac } from "node:crypto";

@@ -23,7 +23,7 @@ function Field({ label, hint, children, htmlFor }: { label: string; hint?: strin
 }
 
 /** Access, quotas and appearance, saved together. */
-export function SettingsForm({ assistant, deployment: d }: { assistant: Data["assistant"]; deployment: Data["deployment"] }) {
+export function SettingsForm({ assistant, deployment: d }: { assistant: Data["assistant"]; deployment: NonNullable<Data["deployment"]> }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const id = useId();

@@ -46,11 +46,15 @@ export function VersionsList({ assistantId, highlightModelId }: { assistantId: s
   const models = useQuery(trpc.models.list.queryOptions());
   const datasets = useQuery(trpc.studio.datasets.list.queryOptions());
   const [notice, setNotice] = useState<string | null>(null);
+  // the activation gate (server/evals/gate.ts): what each version was activated on, and a refusal to override
+  const checks = useQuery(trpc.evals.gate.lineage.queryOptions({ assistantId }));
+  const [refused, setRefused] = useState<{ version: Version; rollback: boolean } | null>(null);
   const activate = useMutation(
     trpc.studio.versions.activate.mutationOptions({
       onSuccess: () => {
         void queryClient.invalidateQueries(trpc.studio.versions.list.queryFilter());
         void queryClient.invalidateQueries(trpc.assistants.list.queryFilter());
+        void queryClient.invalidateQueries(trpc.evals.gate.lineage.queryFilter());
       },
     }),
   );
@@ -63,15 +67,19 @@ export function VersionsList({ assistantId, highlightModelId }: { assistantId: s
   if (versions.isError) return <FormError message={`Couldn’t load versions: ${versions.error.message}`} />;
   if (versions.isPending) return <p className="text-sm text-zinc-400">Loading…</p>;
 
-  const onActivate = (v: Version, rollback: boolean) => {
+  const onActivate = (v: Version, rollback: boolean, override = false) => {
     setNotice(null);
+    setRefused(null);
     activate.mutate(
-      { assistantId, modelId: v.id },
+      { assistantId, modelId: v.id, ...(override ? { override: true } : {}) },
       {
         onSuccess: (r) => {
           // What the inference nodes that served the previous version did with this one.
           const nodes = r.nodes.map((n) => `${n.nodeName}: ${n.message}`).join(" ");
           setNotice(`${rollback ? `Rolled back to ${v.name}.` : `${v.name} is now active.`}${nodes ? ` ${nodes}` : ""}`);
+        },
+        onError: (e) => {
+          if (errorMessage(e).startsWith("Activation refused:")) setRefused({ version: v, rollback });
         },
       },
     );
@@ -110,6 +118,11 @@ export function VersionsList({ assistantId, highlightModelId }: { assistantId: s
                     <Perplexity before={v.meta.pplBefore} after={v.meta.pplAfter} />
                   </Lineage>
                   <Lineage label="Created">{formatRelativeTime(v.createdAt)}</Lineage>
+                  {checks.data?.some((c) => c.modelId === v.id) && (
+                    <Lineage label="Evaluation">
+                      <EvalCheck check={checks.data.find((c) => c.modelId === v.id)!} />
+                    </Lineage>
+                  )}
                 </dl>
               </div>
               {!isActive && active && <NodePlanNote currentModelId={active.id} modelId={v.id} />}
@@ -129,6 +142,16 @@ export function VersionsList({ assistantId, highlightModelId }: { assistantId: s
         })}
       </ol>
       {activate.isError && <FormError message={errorMessage(activate.error)} />}
+      {refused && (
+        <button
+          type="button"
+          data-testid="activate-override"
+          onClick={() => onActivate(refused.version, refused.rollback, true)}
+          className="mt-2 rounded-lg border border-red-300 px-3 py-1.5 text-sm font-medium text-red-700 hover:bg-red-50 dark:border-red-800 dark:text-red-300 dark:hover:bg-red-950/40"
+        >
+          Activate {refused.version.name} anyway (the override is recorded)
+        </button>
+      )}
       {notice && <FormSuccess message={notice} />}
     </div>
   );
@@ -147,6 +170,28 @@ function NodePlanNote({ currentModelId, modelId }: { currentModelId: string; mod
         </li>
       ))}
     </ul>
+  );
+}
+
+type Check = RouterOutputs["evals"]["gate"]["lineage"][number];
+
+/** The eval evidence the version was activated on (runs on the assistant's default eval set). */
+function EvalCheck({ check }: { check: Check }) {
+  const label = { better: "better than the version it replaced", "no-difference": "no measurable difference", worse: "worse on the default eval set", "not-evaluated": "not evaluated" }[check.verdict] ?? check.verdict;
+  return (
+    <span title={check.message} data-testid="version-eval-check" data-verdict={check.verdict}>
+      {label}
+      {check.overridden ? " — activated by override" : ""}
+      {check.evalRunId ? (
+        <>
+          {" "}
+          (<a href={`/evals/runs/${check.evalRunId}`} className="underline">
+            eval run
+          </a>
+          )
+        </>
+      ) : null}
+    </span>
   );
 }
 

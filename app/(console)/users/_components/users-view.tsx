@@ -42,7 +42,8 @@ function UserRow({ user }: { user: User }) {
   const setRole = useMutation(trpc.users.setRole.mutationOptions({ onSettled: refresh }));
   const setDisabled = useMutation(trpc.users.setDisabled.mutationOptions({ onSettled: refresh }));
   const reset = useMutation(trpc.users.resetPassword.mutationOptions({ onSuccess: () => (setResetting(false), setPassword("")) }));
-  const error = setRole.error ?? setDisabled.error ?? reset.error;
+  const unlock = useMutation(trpc.users.unlock.mutationOptions({ onSettled: refresh }));
+  const error = setRole.error ?? setDisabled.error ?? reset.error ?? unlock.error;
   const disabled = !!user.disabledAt;
 
   const submitReset = (e: FormEvent) => {
@@ -60,11 +61,23 @@ function UserRow({ user }: { user: User }) {
           <p className="truncate text-xs text-zinc-500">
             {user.email}
             {disabled && " · disabled"}
+            {user.signInLocked && (
+              <span className="text-amber-700 dark:text-amber-400" data-testid="user-locked">
+                {" "}
+                · sign-in throttled after failed attempts from other addresses
+                {user.lockedForS > 0 ? ` (next try in ${user.lockedForS} s)` : ""}
+              </span>
+            )}
           </p>
         </div>
         <div className="w-28">
           <RoleSelect value={user.role} disabled={setRole.isPending} onChange={(role) => setRole.mutate({ id: user.id, role })} />
         </div>
+        {user.signInLocked && (
+          <button type="button" className={secondaryButtonClass} disabled={unlock.isPending} onClick={() => unlock.mutate({ id: user.id })} data-testid="unlock-user">
+            Unlock
+          </button>
+        )}
         <button type="button" className={secondaryButtonClass} onClick={() => setResetting((r) => !r)}>
           Reset password
         </button>

@@ -1,5 +1,6 @@
 import { CSRF_HEADER, hasRole, readCookie, SESSION_COOKIE, sessionFromToken } from "@/server/auth";
 import { ready } from "@/server/bootstrap";
+import { declaredLength, readBodyBytes } from "@/server/edge";
 import { AtelierError, errorResponse } from "@/server/errors";
 import { createDataset, maxUploadBytes, type UploadFile } from "@/server/studio";
 
@@ -15,17 +16,20 @@ async function upload(req: Request): Promise<Response> {
   if (!hasRole(session.user.role, "editor")) throw new AtelierError("forbidden:auth", `This needs the editor role; you are ${session.user.role}.`);
   if (req.headers.get(CSRF_HEADER) !== session.csrfToken) throw new AtelierError("forbidden:auth", "Missing or invalid CSRF token; reload the page and try again.");
 
-  // Refuse an oversized body before reading it (multipart overhead allowed for).
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > maxUploadBytes() + 1024 * 1024) {
+  // The body is read under the limit (multipart overhead allowed for): a declared length over it
+  // is refused unread, a chunked one is cut off at the limit.
+  const limit = maxUploadBytes() + 1024 * 1024;
+  const declared = declaredLength(req);
+  if (declared !== null && declared > limit) {
     throw new AtelierError(
       "too_large:studio",
       `The upload is ${(declared / 1024 / 1024).toFixed(1)} MB; the limit is ${Math.round(maxUploadBytes() / 1024 / 1024)} MB (ATELIER_MAX_UPLOAD_MB). Nothing was imported.`,
     );
   }
+  const bytes = await readBodyBytes(req, limit, "studio", "a dataset upload (ATELIER_MAX_UPLOAD_MB)");
   let form: FormData;
   try {
-    form = await req.formData();
+    form = await new Request(req.url, { method: "POST", headers: { "content-type": req.headers.get("content-type") ?? "" }, body: bytes }).formData();
   } catch {
     throw new AtelierError("bad_request:studio", "Expected a multipart/form-data body with a name and one or more files.");
   }
@@ -43,6 +47,6 @@ export async function POST(req: Request): Promise<Response> {
   try {
     return await upload(req);
   } catch (err) {
-    return errorResponse(err, "[studio upload]");
+    return errorResponse(err, "studio");
   }
 }

@@ -1,13 +1,12 @@
 "use client";
 
-import { skipToken, useQuery } from "@tanstack/react-query";
 import { useId, type ReactNode } from "react";
 import { BookIcon, ChatIcon, SparklesIcon } from "@/app/_components/icons";
 import { formatBytes } from "@/app/_lib/format";
 import type { Goal, Method } from "@/app/_lib/studio-types";
-import { LORA_RANKS, chooseGoal, planInput, suggestedGoal, type WizardState } from "@/app/_lib/studio-wizard";
-import { useTRPC } from "@/app/_lib/trpc";
+import { LORA_RANKS, PRECISIONS, PRECISION_LABEL, chooseGoal, planInput, suggestedGoal, type Precision, type WizardState } from "@/app/_lib/studio-wizard";
 import { cardClass, inputClass, labelClass } from "../../_components/ui";
+import { usePlanFor } from "./step-plan";
 
 const GOALS: { id: Goal; title: string; body: string; icon: ReactNode; advanced?: boolean }[] = [
   {
@@ -33,12 +32,11 @@ const GOALS: { id: Goal; title: string; body: string; icon: ReactNode; advanced?
 
 /** Step 3: what to teach, and how (LoRA by default; full fine-tune only when this machine has the memory). */
 export function StepGoal({ state, onChange }: { state: WizardState; onChange: (next: WizardState) => void }) {
-  const trpc = useTRPC();
   const id = useId();
   const suggested = state.dataset ? suggestedGoal(state.dataset.kind) : null;
   // Checking whether a full fine-tune fits costs a short measurement run, so only once it's chosen.
   const fullInput = state.goal && state.goal !== "scratch" && state.method === "full" ? planInput(state) : null;
-  const fullPlan = useQuery(trpc.studio.plan.queryOptions(fullInput ?? skipToken));
+  const fullPlan = usePlanFor(fullInput, 0);
   const fullFits = fullPlan.data?.fits;
 
   const setMethod = (method: Method) => onChange({ ...state, method });
@@ -164,6 +162,21 @@ export function StepGoal({ state, onChange }: { state: WizardState; onChange: (n
                 className={inputClass}
                 data-testid="max-steps-input"
               />
+            </div>
+            <div>
+              <label htmlFor={`${id}-precision`} className={labelClass}>
+                Precision
+              </label>
+              <select id={`${id}-precision`} value={state.precision} onChange={(e) => onChange({ ...state, precision: e.target.value as Precision })} className={inputClass} aria-describedby={`${id}-precision-help`} data-testid="precision-select">
+                {PRECISIONS.map((p) => (
+                  <option key={p} value={p}>
+                    {PRECISION_LABEL[p]}
+                  </option>
+                ))}
+              </select>
+              <p id={`${id}-precision-help`} className="mt-1 text-xs text-zinc-500">
+                bf16 multiplies in half the bits (faster on CPUs with AVX512-BF16 and on GPUs); weights stay 32-bit.
+              </p>
             </div>
           </div>
         </details>

@@ -6,7 +6,7 @@ import { formatBytes } from "@/app/_lib/format";
 import { formatCount, formatFlops, formatSeconds } from "@/app/_lib/studio-format";
 import type { Method } from "@/app/_lib/studio-types";
 import { planInput, type WizardState } from "@/app/_lib/studio-wizard";
-import { useTRPC, type RouterOutputs } from "@/app/_lib/trpc";
+import { useTRPCClient, type RouterOutputs } from "@/app/_lib/trpc";
 import { FormError, METHOD_LABEL, cardClass, secondaryButtonClass } from "../../_components/ui";
 
 export type Plan = RouterOutputs["studio"]["plan"];
@@ -18,11 +18,18 @@ const RECOMMENDATION: Record<Plan["recommendation"], string> = {
   scratch: "Craft a new model from scratch",
 };
 
+/**
+ * A plan for `input`, cached like a query. studio.plan is a mutation (POST, CSRF-checked): it can
+ * run a short calibration of the trainer and store its result, which a GET must not do.
+ */
+export function usePlanFor(input: ReturnType<typeof planInput>, staleTime = 30_000) {
+  const client = useTRPCClient();
+  return useQuery({ queryKey: ["studio.plan", input], queryFn: input ? () => client.studio.plan.mutate(input) : skipToken, staleTime });
+}
+
 /** The plan for the wizard's current choices (shared by the plan and start steps). */
 export function usePlan(state: WizardState) {
-  const trpc = useTRPC();
-  const input = planInput(state);
-  return useQuery(trpc.studio.plan.queryOptions(input ?? skipToken, { staleTime: 30_000 }));
+  return usePlanFor(planInput(state));
 }
 
 /** Step 4: what this training will cost on this machine, whether it fits, and what we'd recommend. */

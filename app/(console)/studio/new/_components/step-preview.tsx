@@ -97,6 +97,11 @@ export function StepPreview({ state, onChange }: { state: WizardState; onChange:
       {preview.isError && <FormError message={`Couldn’t preview the data: ${preview.error.message}`} />}
       {p && (
         <div className={`space-y-4 ${preview.isFetching ? "opacity-70" : ""}`} data-testid="preview-result" aria-busy={preview.isFetching}>
+          {p.evalLeakage?.warning && (
+            <p role="alert" data-testid="eval-leakage" className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-900/60 dark:bg-amber-950/30 dark:text-amber-200">
+              {p.evalLeakage.warning}
+            </p>
+          )}
           <dl className="grid grid-cols-2 gap-3 sm:grid-cols-4">
             <Stat label="Records" value={`${formatCount(p.kept)} of ${formatCount(p.records)}`} testId="preview-records" />
             <Stat label={p.tokenizer === "model" ? "Tokens" : "Tokens (estimate)"} value={formatCount(p.tokens)} testId="preview-tokens" />

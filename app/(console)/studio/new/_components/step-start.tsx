@@ -34,6 +34,7 @@ export function StepStart({ state, onChange }: { state: WizardState; onChange: (
           ["Goal", state.goal ? GOAL_LABEL[state.goal] : "—"],
           ["Method", state.goal === "scratch" ? `${METHOD_LABEL.scratch}, ${state.scratchSize}` : `${METHOD_LABEL[state.method]}${state.method === "lora" ? `, rank ${state.loraRank}` : ""}`],
           ["Passes", `${state.epochs}${state.maxSteps ? `, at most ${state.maxSteps} steps` : ""}`],
+          ...(state.precision !== "auto" ? [["Precision", state.precision] as [string, string]] : []),
           ["Estimated time", plan.data ? formatSeconds(plan.data.estSeconds) : "…"],
         ]}
       />

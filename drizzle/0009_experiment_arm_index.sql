@@ -1,0 +1,1 @@
+CREATE INDEX `messages_experiment_arm_idx` ON `messages` (`experiment_arm_id`);
