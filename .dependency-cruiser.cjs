@@ -8,14 +8,16 @@
  * top to bottom:
  *   app (UI, route handlers, server components)
  *   api (tRPC)                  — beside it the public edge (server/edge: widget + OpenAI API)
- *   domain capabilities         — loop, studio, evals, chat, assistants, auth, knowledge, models (in this order):
+ *   domain capabilities         — loop, studio, evals, chat, nodes, assistants, auth, knowledge, models (in this order):
  *                                 loop (the improvement loop) turns reviewed answers into studio datasets;
  *                                 studio consults evals (the activation gate, no-leakage); evals reads what
- *                                 studio writes into models.meta, never studio itself
+ *                                 studio writes into models.meta, never studio itself;
+ *                                 nodes (inference nodes: the remote engines chat turns may run on)
  *   jobs                        — the one heavy-job queue training runs and eval runs share
  *   engine and libraries        — llm (inference), forge (training), documents (file formats)
  *   data and config             — db, and the root files env, errors, ids
  * bootstrap.ts composes the capabilities' start-up and belongs to the process entry points.
+ * worker/ is the remote training worker's entry script (`npx atelier worker`): forge and HTTP only.
  */
 const FOUNDATION = ["config", "db"];
 const ALLOWED = {
@@ -28,18 +30,20 @@ const ALLOWED = {
   knowledge: [...FOUNDATION, "llm", "documents"],
   auth: [...FOUNDATION],
   assistants: [...FOUNDATION, "auth", "knowledge", "models"],
-  chat: [...FOUNDATION, "llm", "assistants", "knowledge", "models"],
+  nodes: [...FOUNDATION, "llm", "models", "forge"],
+  chat: [...FOUNDATION, "llm", "assistants", "knowledge", "models", "nodes"],
   jobs: [...FOUNDATION],
   evals: [...FOUNDATION, "llm", "jobs", "auth", "knowledge", "models", "assistants", "chat"],
   studio: [...FOUNDATION, "llm", "forge", "documents", "auth", "models", "jobs", "evals"],
   loop: [...FOUNDATION, "forge", "auth", "assistants", "chat", "models", "evals", "studio"],
   edge: [...FOUNDATION, "assistants", "chat"],
-  api: [...FOUNDATION, "llm", "models", "knowledge", "auth", "assistants", "chat", "studio", "evals", "loop", "edge", "bootstrap"],
-  bootstrap: [...FOUNDATION, "models", "knowledge", "auth", "assistants", "chat", "studio", "evals", "loop"],
+  api: [...FOUNDATION, "llm", "models", "knowledge", "auth", "assistants", "chat", "studio", "evals", "loop", "edge", "nodes", "bootstrap"],
+  bootstrap: [...FOUNDATION, "models", "knowledge", "auth", "assistants", "chat", "studio", "evals", "loop", "nodes"],
+  worker: ["config", "forge"],
 };
 
 /** Capabilities reached from outside only through their entry file (index.ts). */
-const FRONT_DOORS = ["forge", "knowledge", "chat", "assistants", "auth", "models", "studio", "evals", "loop", "edge"];
+const FRONT_DOORS = ["forge", "knowledge", "chat", "assistants", "auth", "models", "studio", "evals", "loop", "edge", "nodes"];
 
 const ROOT_CONFIG = "server/(env\\.ts|env-schema\\.mjs|errors\\.ts|ids\\.ts)$";
 const where = (layer) =>
@@ -110,9 +114,9 @@ module.exports = {
     },
     {
       name: "libraries-run-outside-next",
-      comment: "forge and documents run under plain node (the forge CLI): no server-only, no Next.",
+      comment: "forge, documents and the worker run under plain node (the forge CLI, `atelier worker`): no server-only, no Next.",
       severity: "error",
-      from: { path: "^server/(forge|documents)/" },
+      from: { path: "^server/(forge|documents|worker)/" },
       to: { path: "node_modules/(server-only|next)/" },
     },
   ],

@@ -10,7 +10,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ["tests/unit/**/*.test.ts?(x)", "tests/integration/**/*.test.ts", "tests/forge/**/*.test.ts", "tests/knowledge/**/*.test.ts", "tests/studio/**/*.test.ts", "tests/evals/**/*.test.ts", "tests/loop/**/*.test.ts"],
+    include: ["tests/unit/**/*.test.ts?(x)", "tests/integration/**/*.test.ts", "tests/forge/**/*.test.ts", "tests/knowledge/**/*.test.ts", "tests/studio/**/*.test.ts", "tests/evals/**/*.test.ts", "tests/loop/**/*.test.ts", "tests/scaleout/**/*.test.ts", "tests/export/**/*.test.ts"],
     // Native llama.cpp state does not belong in worker threads; each file gets its own process.
     pool: "forks",
     maxWorkers: 2,

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// `npx atelier forge <train|eval|export|quantize|resume|starter> ...`
-// `npx atelier eval --assistant <id|name> --set <id|file> ...` (evaluations, server/evals/cli.ts)
-// Runs the command's TypeScript entry through tsx: forge is a plain library (no "server-only", no Next); eval uses
-// server modules, which import "server-only" and so need the react-server condition (it resolves to an empty module).
+// `npx atelier forge <train|eval|export|quantize|resume|starter> ...`  training (server/forge/cli.ts)
+// `npx atelier eval --assistant <id|name> --set <id|file> ...`          evaluations (server/evals/cli.ts)
+// `npx atelier node --model NAME=FILE.gguf ...`                          an inference node (server/nodes/serve/main.ts)
+// `npx atelier worker --server URL --token T`                            a remote training worker (server/worker/main.ts)
+// Each runs through tsx. Forge is a plain library (no "server-only", no Next); eval and node mode use server
+// modules, which import "server-only" and so need the react-server condition (it resolves to an empty module).
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -14,15 +16,19 @@ const [command, ...rest] = process.argv.slice(2);
 const ENTRIES = {
   forge: { file: ["server", "forge", "cli.ts"], tsxArgs: [] },
   eval: { file: ["server", "evals", "cli.ts"], tsxArgs: ["--conditions=react-server"] },
+  node: { file: ["server", "nodes", "serve", "main.ts"], tsxArgs: ["--conditions=react-server"] },
+  worker: { file: ["server", "worker", "main.ts"], tsxArgs: [] },
 };
 
-if (!(command in ENTRIES)) {
+if (!Object.hasOwn(ENTRIES, command ?? "")) {
   const out = command === undefined || command === "help" || command === "--help" || command === "-h" ? process.stdout : process.stderr;
   out.write(
-    "usage: atelier forge <command> [options]\n" +
-      "  commands: train, resume, eval, export, quantize, starter (run `atelier forge help` for details)\n" +
-      "       atelier eval --assistant <id|name> --set <id|file> [--versions a,b] [--knowledge on,off] [--json out.json]\n" +
-      "  scores an assistant on an eval set and prints the matrix (run `atelier eval --help` for details)\n",
+    "usage: atelier <command> [options]\n" +
+      "  forge   train, resume, eval, export, quantize, starter (run `atelier forge help` for details)\n" +
+      "  eval    --assistant <id|name> --set <id|file> [--versions a,b] [--knowledge on,off] [--json out.json]\n" +
+      "          scores an assistant on an eval set and prints the matrix (run `atelier eval --help` for details)\n" +
+      "  node    serve models as an inference node for another Atelier (run `atelier node --help`)\n" +
+      "  worker  train queued studio runs for an Atelier server (run `atelier worker --help`)\n",
   );
   process.exit(out === process.stdout ? 0 : 2);
 }

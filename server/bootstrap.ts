@@ -6,7 +6,8 @@ import { getDb, type AtelierDb } from "./db/client";
 import { env } from "./env";
 import { recoverInterruptedIndexing } from "./knowledge";
 import { ensureStarterModel } from "./models";
-import { recoverStudioRuns } from "./studio";
+import { startNodeHealth } from "./nodes";
+import { recoverStudioRuns, startLeaseSweeper } from "./studio";
 import { recoverEvalRuns } from "./evals";
 import { startLoop } from "./loop";
 
@@ -30,6 +31,8 @@ export async function bootstrap(db: AtelierDb): Promise<void> {
   await ensureEnvAdmin(db);
   const starter = await ensureStarterModel(db, env().ATELIER_DEFAULT_MODEL);
   ensureDefaultAssistant(db, starter.id);
+  startNodeHealth(db);
+  startLeaseSweeper(db);
 }
 
 const globalForBoot = globalThis as unknown as { atelierBoot?: Promise<AtelierDb> };

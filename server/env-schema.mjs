@@ -68,6 +68,22 @@ export const envSchema = z.object({
    * default): the client is the socket's peer and X-Forwarded-For is ignored (server/edge/client-ip.ts).
    */
   ATELIER_TRUSTED_PROXIES: addressList,
+  /** The address other machines reach this Atelier at (Atelier nodes download model versions from it; workers use it too). */
+  ATELIER_PUBLIC_URL: z.string().url().optional(),
+  /** Inference nodes: seconds between health checks of each registered node. */
+  ATELIER_NODE_HEALTH_S: int(10, 1, 3600),
+  /** Consecutive failures that take a node out of routing (its circuit opens). */
+  ATELIER_NODE_BREAKER_FAILURES: int(3, 1, 100),
+  /** Seconds an open circuit waits before the node is re-probed (doubles on each re-open, up to 32x). */
+  ATELIER_NODE_BREAKER_COOLDOWN_S: int(5, 1, 3600),
+  /** Seconds to wait for a node's first byte (connecting included) before trying elsewhere. */
+  ATELIER_NODE_TIMEOUT_S: int(60, 1, 3600),
+  /** Shared secret remote training workers present (`npx atelier worker --token`); unset = no worker API. */
+  ATELIER_WORKER_TOKEN: z.string().min(24, "ATELIER_WORKER_TOKEN must be at least 24 characters").optional(),
+  /** Seconds a worker's claim on a run lasts without news from it; then another worker may resume the run. */
+  ATELIER_WORKER_LEASE_S: int(60, 2, 86_400),
+  /** Largest checkpoint or output file a worker may upload, in MB. */
+  ATELIER_WORKER_MAX_UPLOAD_MB: int(200_000, 1, 10_000_000),
 });
 
 /** @param {Record<string, string | undefined>} source */

@@ -42,6 +42,8 @@ export const SURFACES = [
   "user",
   "widget",
   "api",
+  "node",
+  "worker",
   "server",
 ] as const;
 export type Surface = (typeof SURFACES)[number];

@@ -8,6 +8,7 @@ import { loopRouter } from "./routers/loop";
 import { deployRouter } from "./routers/deploy";
 import { evalsRouter } from "./routers/evals";
 import { modelsRouter } from "./routers/models";
+import { nodesRouter } from "./routers/nodes";
 import { studioRouter } from "./routers/studio";
 import { systemRouter } from "./routers/system";
 import { usersRouter } from "./routers/users";
@@ -24,6 +25,7 @@ export const appRouter = createTRPCRouter({
   knowledge: knowledgeRouter,
   deploy: deployRouter,
   studio: studioRouter,
+  nodes: nodesRouter,
   evals: evalsRouter,
   loop: loopRouter,
 });

@@ -19,6 +19,7 @@ import { loadCorpusFile } from "./data/corpus";
 import type { ChatRecord, TextDocument } from "./data/render";
 import { forgeTokenizerFromBpe, forgeTokenizerFromModel, type ForgeTokenizer } from "./data/tokenizer";
 import { ForgeError } from "./errors";
+import { exportHfMerged, exportHfModel, exportPeftAdapter, type HfDtype } from "./export";
 import { ProgressPrinter, fmtDuration } from "./progress";
 import { trainBpe } from "./tokenizer/train";
 import {
@@ -46,6 +47,10 @@ resume    --checkpoint-dir DIR          continue a stopped or crashed run
 eval      --model M.gguf --data FILE [--lora A.gguf] [--seq 512]   held-out loss and perplexity
 export    --base M.gguf --lora A.gguf --out OUT.gguf [--quant q8_0|q4_k_m] [--type f16|f32]
           --model M.gguf --out OUT.gguf --quant q8_0|q4_k_m            (quantize only)
+          --format hf --model M.gguf --out DIR [--dtype f32|f16|bf16]   Hugging Face model (safetensors,
+                                                                     config.json, tokenizer files)
+          --format hf --base M.gguf --lora A.gguf --out DIR          the LoRA merged into its base, as above
+          --format hf --peft --base M.gguf --lora A.gguf --out DIR   the LoRA as a PEFT adapter
 quantize  --in M.gguf --out OUT.gguf --type q8_0|q4_k_m|f16|bf16
 starter   [--threads N] [--epochs N]    rebuild models/starter/atelier-starter.gguf
 `;
@@ -306,7 +311,32 @@ async function cmdEval(f: Flags) {
   }
 }
 
+async function cmdExportHf(f: Flags) {
+  const out = path.resolve(f.req("out"));
+  const dtype = f.str("dtype") as HfDtype | undefined;
+  if (dtype && !["f32", "f16", "bf16"].includes(dtype)) throw new ForgeError("BAD_CONFIG", "--dtype must be f32, f16 or bf16");
+  const lora = f.str("lora");
+  const peft = f.bool("peft");
+  let r: { out: string; files: string[] };
+  if (peft || lora) {
+    if (!lora) throw new ForgeError("BAD_CONFIG", "--peft needs --lora (and --base)");
+    const base = path.resolve(f.req("base"));
+    f.checkUnknown();
+    r = peft
+      ? await exportPeftAdapter({ base, lora: path.resolve(lora), out, ...defined({ dtype }) })
+      : await exportHfMerged({ base, lora: path.resolve(lora), out, ...defined({ dtype }) });
+  } else {
+    const model = path.resolve(f.req("model"));
+    f.checkUnknown();
+    r = await exportHfModel({ model, out, ...defined({ dtype }) });
+  }
+  console.log(`exported ${r.out}: ${r.files.join(", ")}`);
+}
+
 async function cmdExport(f: Flags) {
+  const format = f.str("format") ?? "gguf";
+  if (format === "hf") return cmdExportHf(f);
+  if (format !== "gguf") throw new ForgeError("BAD_CONFIG", "--format must be gguf (default) or hf");
   const out = path.resolve(f.req("out"));
   const quant = f.str("quant") as QuantType | undefined;
   const lora = f.str("lora");

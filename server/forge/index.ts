@@ -4,6 +4,7 @@
 //   data/        training files → records → tokens + loss masks → packed ATDS rows
 //   tokenizer/   a byte-level BPE for models crafted from scratch
 //   trainer.ts   the typed API over the native `atelier-forge` process (train, eval, merge, quantize)
+//   export/      Hugging Face formats: safetensors model + config + tokenizer, PEFT adapters
 export { ForgeError, isForgeError, type ForgeErrorCode, type NativeErrorCode } from "./errors";
 export { forgeBinaryAvailable, forgeBinaryPath, repoRoot } from "./binary";
 export {
@@ -48,3 +49,4 @@ export {
 export { loadCorpusFile } from "./data/corpus";
 export { trainBpe, type BpeTokenizer } from "./tokenizer";
 export { ProgressPrinter } from "./progress";
+export { exportHfMerged, exportHfModel, exportPeftAdapter, type HfDtype } from "./export";

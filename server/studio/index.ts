@@ -9,5 +9,7 @@ export { recoverStudioRuns } from "./runner";
 export { activateVersion, DEFAULT_EVAL_PROMPTS, getEvalPrompts, listVersions, setEvalPrompts } from "./versions";
 export { compareModels, COMPARE_MAX_TOKENS } from "./compare";
 export * from "./types";
+export { handleWorker } from "./remote/http";
+export { expireLeases, startLeaseSweeper } from "./remote/queue";
 export { PII_PLACEHOLDERS, scrubPii } from "./cleaning";
 export { loadRecords } from "./datasets";

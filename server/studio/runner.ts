@@ -1,7 +1,7 @@
 import "server-only";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, notInArray } from "drizzle-orm";
 import type { AtelierDb } from "../db/client";
 import { models } from "../db/schema";
 import { newId } from "../ids";
@@ -14,6 +14,7 @@ import { bitsPerByte, heldOutText, type HeldOutText } from "./bits-per-byte";
 import { watchPeakMemory, type PeakWatcher } from "./peak-memory";
 import { trainerConfig } from "./planner";
 import { packPrepared, prepareData } from "./prepare";
+import { studioRemoteRuns } from "./remote/schema";
 import { studioRunPoints, studioRuns, type StudioRunRow } from "./schema";
 import type { RunEvent, StartInput, TrainSettings } from "./types";
 
@@ -96,8 +97,16 @@ export class StudioRunner implements HeavyJobWorker {
     heavyQueueFor(this.db).kick();
   }
 
+  /** The oldest queued run this process trains (runs queued for a remote worker are the workers'). */
   private oldestQueued() {
-    return this.db.select().from(studioRuns).where(eq(studioRuns.status, "queued")).orderBy(asc(studioRuns.queuedAt)).limit(1).get();
+    const onWorkers = this.db.select({ id: studioRemoteRuns.runId }).from(studioRemoteRuns);
+    return this.db
+      .select()
+      .from(studioRuns)
+      .where(and(eq(studioRuns.status, "queued"), notInArray(studioRuns.id, onWorkers)))
+      .orderBy(asc(studioRuns.queuedAt))
+      .limit(1)
+      .get();
   }
 
   oldestQueuedAt(): number | null {
@@ -121,6 +130,47 @@ export class StudioRunner implements HeavyJobWorker {
     this.active.cancel = true;
     this.active.run?.stop();
     return true;
+  }
+
+  // --- runs executed by a remote worker (remote/queue.ts): the same bookkeeping as a local run ---
+  private readonly remoteCancels = new Set<string>();
+  private readonly remoteWrites = new Map<string, number>();
+
+  /** Asks the worker running `id` to stop (it learns so on its next progress post). */
+  requestRemoteCancel(id: string): boolean {
+    const remote = this.db.select({ id: studioRemoteRuns.runId }).from(studioRemoteRuns).where(eq(studioRemoteRuns.runId, id)).get();
+    if (!remote) return false;
+    this.remoteCancels.add(id);
+    return true;
+  }
+
+  cancelRequested(id: string): boolean {
+    return this.remoteCancels.has(id);
+  }
+
+  emitStatus(id: string, status: StudioRunRow["status"], error?: string): void {
+    this.emit(id, { type: "status", status, ...(error ? { error } : {}) });
+  }
+
+  emitDone(id: string, done: { modelId: string; pplBefore: number | null; pplAfter: number | null }): void {
+    this.emit(id, { type: "done", ...done });
+  }
+
+  /** One progress line from a worker, persisted (throttled) and streamed like the local trainer's. */
+  recordEvent(id: string, ev: ProgressEvent, log: string[]): void {
+    this.onEvent(id, ev, log, () => {
+      const now = Date.now();
+      if (now - (this.remoteWrites.get(id) ?? 0) < PERSIST_EVERY_MS) return false;
+      this.remoteWrites.set(id, now);
+      return true;
+    }, () => undefined);
+  }
+
+  finishStatus(id: string, status: StudioRunRow["status"], set: Partial<StudioRunRow>, log: string[]): void {
+    this.remoteCancels.delete(id);
+    this.remoteWrites.delete(id);
+    this.setStatus(id, status, set, log);
+    this.listeners.delete(id);
   }
 
   private update(id: string, set: Partial<StudioRunRow>) {
@@ -281,7 +331,8 @@ export class StudioRunner implements HeavyJobWorker {
     this.update(id, { step: ev.step, totalSteps: ev.steps, etaSeconds: ev.eta_s, log: log.slice(-LOG_LINES) });
   }
 
-  private async register(
+  /** Registers a run's output as a model with its lineage (also for outputs a worker uploaded). */
+  async register(
     row: StudioRunRow,
     settings: RunSettings,
     metrics: {
@@ -387,8 +438,11 @@ export async function recoverStudioRuns(db: AtelierDb, opts: { kick?: boolean; w
   const runner = runnerFor(db);
   const resumed: string[] = [];
   const failed: string[] = [];
+  const onWorkers = new Set(db.select({ id: studioRemoteRuns.runId }).from(studioRemoteRuns).all().map((r) => r.id));
   for (const row of rows) {
     if (runner.activeRunId === row.id) continue;
+    // A worker holds it: its lease says whether it is still alive (remote/queue.ts).
+    if (onWorkers.has(row.id)) continue;
     if (row.pid && isForgeProcess(row.pid)) {
       try {
         process.kill(row.pid, "SIGTERM");

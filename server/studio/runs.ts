@@ -12,6 +12,7 @@ import { AsyncQueue } from "../llm/async-queue";
 import { measuredTrainSeconds } from "./accuracy";
 import { planDetail } from "./planner";
 import { hasCheckpoint, LOG_LINES, runnerFor, TERMINAL, type RunSettings } from "./runner";
+import { placeOnWorker } from "./remote/queue";
 import { studioRunPoints, studioRuns, type StudioRunRow } from "./schema";
 import type { RunDetail, RunEvent, RunView, StartInput } from "./types";
 
@@ -90,7 +91,8 @@ export async function startRun(db: AtelierDb, input: StartInput, session: Sessio
       createdBy: session?.user.id ?? null,
     })
     .run();
-  recordAudit(db, session, "training.start", { type: "training_run", id }, { method: input.method, datasetId: input.datasetId, baseModelId: input.baseModelId });
+  if (input.placement === "worker") placeOnWorker(db, id);
+  recordAudit(db, session, "training.start", { type: "training_run", id }, { method: input.method, datasetId: input.datasetId, baseModelId: input.baseModelId, ...(input.placement ? { placement: input.placement } : {}) });
   const row = getRunRow(db, id);
   const queuedBehind = queuedAhead(db, row);
   runnerFor(db).kick();
@@ -144,7 +146,7 @@ export function cancelRun(db: AtelierDb, id: string, session: Session | null): R
   if (row.status === "queued") {
     db.update(studioRuns).set({ status: "cancelled", finishedAt: Date.now(), log: [...row.log, "cancelled while queued"].slice(-LOG_LINES) }).where(eq(studioRuns.id, id)).run();
   } else if (row.status === "running") {
-    if (!runnerFor(db).cancelActive(id)) throw new AtelierError("conflict:studio", "This run is not running in this server process; restart recovery will settle it.");
+    if (!runnerFor(db).cancelActive(id) && !runnerFor(db).requestRemoteCancel(id)) throw new AtelierError("conflict:studio", "This run is not running in this server process; restart recovery will settle it.");
   } else {
     throw new AtelierError("conflict:studio", `The run has already ${row.status === "succeeded" ? "finished" : row.status === "failed" ? "failed" : "stopped"}.`);
   }

@@ -93,6 +93,8 @@ export type PlanInput = z.infer<typeof planInput>;
 export const startInput = planInput.extend({
   name: z.string().trim().max(200).optional(),
   assistantId: z.string().min(1).optional(),
+  /** Where it trains: this server (default) or a remote worker (`npx atelier worker`). */
+  placement: z.enum(["local", "worker"]).optional(),
 });
 export type StartInput = z.infer<typeof startInput>;
 

@@ -25,6 +25,8 @@ import {
   watchRun,
 } from "../../studio";
 import { z } from "zod";
+import { env } from "../../env";
+import { carryVersionToNodes } from "../../nodes";
 import { createTRPCRouter, editorProcedure, mapStreamErrors, viewerProcedure } from "../trpc";
 
 // Training studio: inputs and outputs in server/studio/types.ts (the UI derives its types from this router). Upload is a multipart route: app/api/studio/datasets/route.ts.
@@ -66,6 +68,11 @@ export const studioRouter = createTRPCRouter({
   versions: createTRPCRouter({
     list: viewerProcedure.input(z.object({ assistantId: z.string().min(1).optional() }).optional()).query(({ ctx, input }) => listVersions(ctx.db, input?.assistantId)),
     /** Hot swap: new turns use the model; turns in flight finish on the old one. Rollback = activate an earlier one. */
-    activate: editorProcedure.input(activateInput).mutation(({ ctx, input }) => activateVersion(ctx.db, input, ctx.session)),
+    activate: editorProcedure.input(activateInput).mutation(async ({ ctx, input }) => {
+      const activated = activateVersion(ctx.db, input, ctx.session);
+      // The nodes that served the previous version get this one too (server/nodes/versions.ts).
+      const nodes = await carryVersionToNodes(ctx.db, activated.previousModelId, input.modelId, env().ATELIER_PUBLIC_URL ?? ctx.origin);
+      return { ...activated, nodes };
+    }),
   }),
 });

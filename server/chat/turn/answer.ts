@@ -6,7 +6,9 @@ import type { MessageCitation } from "../../db/schema";
 import { findSources, type Retrieval } from "../../knowledge";
 import type { GenerationEvent, GenerationStats, Sampling, Turn } from "../../llm/generate";
 import { ModelPool } from "../../llm/pool";
+import { vocabServing } from "../../llm/prompt";
 import { StopTextMatcher } from "../../llm/token-text";
+import { localEngine } from "../../nodes";
 import type { TurnConfig } from "./config";
 import { fitPrompt, type FittedPrompt } from "./fit";
 import { composeSystemPrompt, generateFitted, resolveModel, turnSampling, windowTurns, type ResolvedModel } from "./generate";
@@ -32,8 +34,8 @@ export async function prepareTurn(db: AtelierDb, config: TurnConfig, turns: Turn
   const model = resolveModel(db, config.modelId, config.name);
   const question = turns.at(-1)?.content ?? "";
   const [serving, sources] = await Promise.all([
-    ModelPool.instance()
-      .serving(model.spec)
+    // A version routed to inference nodes is fitted from its vocabulary: no weights load here.
+    (model.engine === localEngine ? ModelPool.instance().serving(model.spec) : vocabServing(model.spec.modelPath))
       .catch((err: unknown) => {
         throw withoutServerPaths(err, model);
       }),
@@ -71,7 +73,8 @@ function withoutServerPaths(err: unknown, model: ResolvedModel): unknown {
  */
 export async function* generateTurn(turn: PreparedTurn, opts: { signal?: AbortSignal; affinity?: string } = {}): AsyncGenerator<GenerationEvent> {
   const stops = (turn.config.stop ?? []).filter((s) => s.length > 0);
-  const run = (signal?: AbortSignal) => generateFitted({ spec: turn.model.spec, prompt: turn.prompt, sampling: turn.sampling, signal, affinity: opts.affinity });
+  const run = (signal?: AbortSignal) =>
+    generateFitted({ spec: turn.model.spec, prompt: turn.prompt, sampling: turn.sampling, signal, affinity: opts.affinity, engine: turn.model.engine });
   if (stops.length === 0) {
     yield* run(opts.signal);
     return;

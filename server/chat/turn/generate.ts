@@ -2,11 +2,12 @@ import "server-only";
 import type { GenerationSettings, Persona } from "../../assistants";
 import type { AtelierDb } from "../../db/client";
 import { env } from "../../env";
-import { toChatHistory } from "../../llm/chat-history";
 import { EngineError } from "../../llm/errors";
-import { generateChat, type GenerationEvent, type Sampling, type Turn } from "../../llm/generate";
-import { ModelPool, type ServingSpec } from "../../llm/pool";
+import type { GenerationEvent, Sampling, Turn } from "../../llm/generate";
+import type { ServingSpec } from "../../llm/pool";
+import { renderChatPrompt } from "../../llm/prompt";
 import { getModelRow, servingSpecFor } from "../../models";
+import { engineFor, localEngine, type TurnEngine } from "../../nodes";
 import type { FittedPrompt } from "./fit";
 
 /*
@@ -14,13 +15,17 @@ import type { FittedPrompt } from "./fit";
  * unsaved draft of "Try it", an evaluation's configuration) to the engine.
  */
 
-export type ResolvedModel = { id: string; label: string; spec: ServingSpec; contextLength: number | null };
+export type ResolvedModel = { id: string; label: string; spec: ServingSpec; contextLength: number | null; engine: TurnEngine };
 
-/** The model row behind `modelId` as the engine serves it (a LoRA on its base model). */
+/**
+ * The model row behind `modelId` as the engine serves it (a LoRA on its base model), and the
+ * engine that answers with it: this process's, or the inference nodes that serve the version
+ * (server/nodes). This is the one place a turn picks its engine.
+ */
 export function resolveModel(db: AtelierDb, modelId: string | null, assistantName: string): ResolvedModel {
   if (!modelId) throw new EngineError("MODEL_NOT_FOUND", `${assistantName} has no model selected.`);
   const row = getModelRow(db, modelId);
-  return { id: row.id, label: row.name, spec: servingSpecFor(db, row), contextLength: row.contextLength };
+  return { id: row.id, label: row.name, spec: servingSpecFor(db, row), contextLength: row.contextLength, engine: engineFor(db, row.id) };
 }
 
 /** The persona prompt plus, when set, the instructed reply for questions outside the domain. */
@@ -56,8 +61,10 @@ export function generateFitted(opts: {
   sampling: Sampling;
   signal?: AbortSignal;
   affinity?: string;
+  /** Where the answer is generated (resolveModel's choice); this process's engine by default. */
+  engine?: TurnEngine;
 }): AsyncGenerator<GenerationEvent> {
-  return generateChat({
+  return (opts.engine ?? localEngine)({
     spec: opts.spec,
     systemPrompt: opts.prompt.systemPrompt,
     turns: opts.prompt.turns,
@@ -67,10 +74,11 @@ export function generateFitted(opts: {
   });
 }
 
-/** The exact text the model is given for a fitted prompt (its chat template applied). */
+/**
+ * The exact text the model is given for a fitted prompt (its chat template applied), from the
+ * model's vocabulary alone: a version served by inference nodes loads no weights here.
+ */
 export async function renderPrompt(spec: ServingSpec, prompt: Pick<FittedPrompt, "systemPrompt" | "turns">): Promise<{ text: string; tokens: number }> {
-  const serving = await ModelPool.instance().serving(spec);
-  const history = toChatHistory(prompt.systemPrompt, prompt.turns);
-  const { contextText } = serving.chatWrapper.generateContextState({ chatHistory: history });
-  return { text: contextText.toString(), tokens: contextText.tokenize(serving.model.tokenizer).length };
+  const { text, tokens } = await renderChatPrompt(spec.modelPath, prompt.systemPrompt, prompt.turns);
+  return { text, tokens: tokens.length };
 }

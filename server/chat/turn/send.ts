@@ -8,6 +8,7 @@ import { env } from "../../env";
 import { AtelierError, publicError } from "../../errors";
 import { newId } from "../../ids";
 import type { Turn } from "../../llm/generate";
+import { isInterruptedAnswer } from "../../nodes";
 import { NEW_CHAT_TITLE, getConversation, listMessages, recentMessages, truncateFrom } from "../conversations";
 import { generateTurn, prepareTurn, type PreparedTurn } from "./answer";
 import { armFor } from "./arms";
@@ -233,9 +234,11 @@ export async function* sendChat(db: AtelierDb, input: SendInput, signal?: AbortS
     finished = true;
     const aborted = signal?.aborted === true;
     const failure = aborted ? null : publicError(err, "chat");
+    // A node's stream cut after part of the answer: kept and marked interrupted, like a local stop.
+    const cut = isInterruptedAnswer(err);
     const final = persist({
       content: text,
-      status: aborted ? "interrupted" : "error",
+      status: aborted || cut ? "interrupted" : "error",
       error: failure?.message ?? "Stopped before the answer was complete.",
     });
     yield { type: "error", message: final, error: final.error ?? "Generation failed.", reason: failure?.reason };

@@ -5,6 +5,7 @@ import { AddLocalForm } from "./add-local-form";
 import { DownloadForm } from "./download-form";
 import { ModelsTable } from "./models-table";
 import { UploadModelForm } from "./upload-model-form";
+import { NodesPanel } from "./nodes-panel";
 
 export function ModelsView() {
   const { can } = useSession();
@@ -27,6 +28,7 @@ export function ModelsView() {
           <p className="mt-6 text-sm text-zinc-500">Only admins can add or remove models.</p>
         )}
         <ModelsTable />
+        <NodesPanel />
       </div>
     </div>
   );

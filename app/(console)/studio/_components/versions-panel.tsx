@@ -73,7 +73,11 @@ export function VersionsList({ assistantId, highlightModelId }: { assistantId: s
     activate.mutate(
       { assistantId, modelId: v.id, ...(override ? { override: true } : {}) },
       {
-        onSuccess: () => setNotice(rollback ? `Rolled back to ${v.name}.` : `${v.name} is now active.`),
+        onSuccess: (r) => {
+          // What the inference nodes that served the previous version did with this one.
+          const nodes = r.nodes.map((n) => `${n.nodeName}: ${n.message}`).join(" ");
+          setNotice(`${rollback ? `Rolled back to ${v.name}.` : `${v.name} is now active.`}${nodes ? ` ${nodes}` : ""}`);
+        },
         onError: (e) => {
           if (errorMessage(e).startsWith("Activation refused:")) setRefused({ version: v, rollback });
         },
@@ -133,6 +137,7 @@ export function VersionsList({ assistantId, highlightModelId }: { assistantId: s
                   )}
                 </dl>
               </div>
+              {!isActive && active && <NodePlanNote currentModelId={active.id} modelId={v.id} />}
               {!isActive && (
                 <button
                   type="button"
@@ -161,6 +166,22 @@ export function VersionsList({ assistantId, highlightModelId }: { assistantId: s
       )}
       {notice && <FormSuccess message={notice} />}
     </div>
+  );
+}
+
+/** Before activation: what each inference node serving the current version can do with this one. */
+function NodePlanNote({ currentModelId, modelId }: { currentModelId: string; modelId: string }) {
+  const trpc = useTRPC();
+  const plan = useQuery(trpc.nodes.activationPlan.queryOptions({ currentModelId, modelId }));
+  if (!plan.data?.length) return null;
+  return (
+    <ul className="max-w-xs text-xs text-zinc-500" data-testid="node-plan">
+      {plan.data.map((p) => (
+        <li key={p.nodeId} className={p.ok ? "" : "text-amber-700 dark:text-amber-400"}>
+          {p.nodeName} ({p.kind}): {p.already ? "already serves it" : p.how}
+        </li>
+      ))}
+    </ul>
   );
 }
 

@@ -20,6 +20,8 @@ export function NewRunWizard() {
   const queryClient = useQueryClient();
   const [state, setState] = useState<WizardState>(initialWizard);
   const [reached, setReached] = useState(0);
+  /** Train on a remote worker (`npx atelier worker`) instead of this server. */
+  const [onWorker, setOnWorker] = useState(false);
   const headingRef = useRef<HTMLDivElement>(null);
   const patch = useCallback((p: Partial<WizardState>) => setState((s) => ({ ...s, ...p })), []);
   const plan = usePlan(state);
@@ -49,7 +51,12 @@ export function NewRunWizard() {
   const onStart = () => {
     const input = planInput(state);
     if (!input || start.isPending) return;
-    start.mutate({ ...input, ...(state.name.trim() ? { name: state.name.trim() } : {}), ...(state.assistantId ? { assistantId: state.assistantId } : {}) });
+    start.mutate({
+      ...input,
+      ...(state.name.trim() ? { name: state.name.trim() } : {}),
+      ...(state.assistantId ? { assistantId: state.assistantId } : {}),
+      ...(onWorker ? { placement: "worker" as const } : {}),
+    });
   };
 
   return (
@@ -111,6 +118,12 @@ export function NewRunWizard() {
               <span className="text-xs text-zinc-500" id="wizard-blocked">
                 {blocked}
               </span>
+            )}
+            {last && (
+              <label className="flex items-center gap-1.5 text-xs text-zinc-600 dark:text-zinc-400" title="Queued for `npx atelier worker` on another machine (e.g. a GPU box) instead of this server">
+                <input type="checkbox" checked={onWorker} onChange={(e) => setOnWorker(e.target.checked)} data-testid="train-on-worker" />
+                Train on a remote worker
+              </label>
             )}
             {last ? (
               <button type="button" onClick={onStart} disabled={!!blocked || start.isPending} className={primaryButtonClass} data-testid="start-training" aria-describedby={blocked ? "wizard-blocked" : undefined}>
