@@ -76,6 +76,8 @@ beforeAll(async () => {
     "loop.inbox": { assistantId, state: "all" },
     "models.list": undefined,
     "models.uploadLimits": undefined,
+    "nodes.activationPlan": { currentModelId: modelId, modelId },
+    "nodes.list": undefined,
     "studio.datasets.get": { id: dataset.dataset.id },
     "studio.datasets.list": undefined,
     "studio.datasets.preview": { id: dataset.dataset.id, baseModelId: modelId, cleaning },
