@@ -70,14 +70,26 @@ function openOnce(endpoint: Endpoint, pathname: string, opts: RequestOptions, fr
     const agent = fresh ? false : url.protocol === "https:" ? agents.https : agents.http;
     const req = client.request(url, { method: opts.method ?? "GET", headers, agent });
     const timer = setTimeout(() => req.destroy(new UpstreamError(`${url.host} did not answer within ${Math.round(opts.timeoutMs / 1000)} s.`, true)), opts.timeoutMs);
-    const onAbort = () => req.destroy(new UpstreamError("aborted", false));
+    let answered = false;
+    const onAbort = () => {
+      if (!answered) return void req.destroy(new UpstreamError("aborted", false));
+      // After the headers the body's reader owns the failure and checks the signal itself: end the
+      // exchange without an error object, which (seen in tests) could surface as an uncaught
+      // exception when the answer had already arrived whole.
+      req.destroy();
+    };
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     req.once("response", (res) => {
+      answered = true;
       clearTimeout(timer);
       res.once("close", () => opts.signal?.removeEventListener("abort", onAbort));
       resolve(res);
     });
-    req.once("error", (err) => {
+    // `on`, not `once`: an error after the first (an abort racing a reset) must not go unhandled.
+    let failed = false;
+    req.on("error", (err) => {
+      if (failed) return;
+      failed = true;
       clearTimeout(timer);
       opts.signal?.removeEventListener("abort", onAbort);
       const code = (err as NodeJS.ErrnoException).code;

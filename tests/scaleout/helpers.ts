@@ -116,14 +116,17 @@ export async function faultProxy(target: string) {
     upstream.on("data", (chunk: Buffer) => {
       if (current.kind === "pass") return void client.write(chunk);
       if (current.kind === "cut-after-text") {
-        text += chunk.toString("utf8");
-        client.write(chunk);
-        // an OpenAI delta or llama-server's /completion chunk with text
-        if (/"content":"[^"]/.test(text)) {
-          // what was sent arrives; then the connection ends without the rest (no finish, no [DONE])
-          upstream.destroy();
-          client.end();
-        }
+        // latin1 keeps string offsets equal to byte offsets
+        const before = text.length;
+        text += chunk.toString("latin1");
+        // the end of the first event that carries text (an OpenAI delta or llama-server's /completion chunk)
+        const m = /"content":"[^"]/.exec(text);
+        const end = m ? text.indexOf("\n\n", m.index) : -1;
+        if (end < 0) return void client.write(chunk);
+        // that event arrives, then the connection ends without the rest (no finish, no [DONE]), however
+        // many events the node had packed into the same TCP chunk
+        client.end(chunk.subarray(0, end + 2 - before));
+        upstream.destroy();
         return;
       }
       // body-relative faults: find the end of the response headers first
@@ -195,9 +198,17 @@ export async function centralServer() {
   ];
   const worker = await import("@/app/api/worker/[...path]/route");
   for (const method of ["GET", "POST", "PUT"] as const) routes.push({ pattern: /^\/api\/worker\/(.+)$/, method, handler: worker[method] as Handler, names: ["path"] });
+  /** Requests the test holds back (a machine whose uploads never arrive): unanswered until `hold(null)`, then cut. */
+  let holdIf: ((method: string, pathname: string) => boolean) | null = null;
+  const held = new Set<http.ServerResponse>();
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? "/", `http://${req.headers.host}`);
+      if (holdIf?.(req.method ?? "GET", url.pathname)) {
+        held.add(res);
+        res.on("close", () => held.delete(res));
+        return;
+      }
       const route = routes.find((r) => r.method === req.method && r.pattern.test(url.pathname));
       if (!route) return void res.writeHead(404).end();
       const abort = new AbortController();
@@ -231,6 +242,11 @@ export async function centralServer() {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
+    /** Holds back the requests `pred` picks; `hold(null)` lets requests through again and cuts the held ones. */
+    hold: (pred: ((method: string, pathname: string) => boolean) | null) => {
+      holdIf = pred;
+      if (!pred) for (const res of held) res.destroy();
+    },
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
