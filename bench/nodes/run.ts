@@ -1,5 +1,9 @@
 // Inference nodes: what routing through Atelier costs, and what a second node buys.
-//   npx tsx --conditions=react-server bench/nodes/run.ts [--rounds 3] [--max-tokens 128] [--skip-llama-server] [--out BENCHMARKS.md]
+//   npx tsx --conditions=react-server bench/nodes/run.ts [--rounds 3] [--max-tokens 128] [--skip-llama-server]
+//                                                        [--model <gguf>] [--out BENCHMARKS.md]
+// --model: the model the nodes serve (default the starter, the worst case: its tokens are so cheap that
+// the central's per-request work weighs most). With another model the llama-server part is skipped and
+// the block is `nodes:<file name>`.
 // This process is the central Atelier (real SQLite, the /v1 route handler behind a real HTTP server)
 // and the load generator; `atelier node` processes (one inference thread each) serve the starter.
 // 1. Routing overhead: streaming /v1/chat/completions through Atelier (assistant → node) vs the same
@@ -14,6 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { eq } from "drizzle-orm";
+import { writeBenchmarkSection } from "../lib/benchmarks-md";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const { values: args } = parseArgs({
@@ -21,17 +26,21 @@ const { values: args } = parseArgs({
     rounds: { type: "string", default: "3" },
     "max-tokens": { type: "string", default: "128" },
     "skip-llama-server": { type: "boolean", default: false },
+    model: { type: "string" },
     out: { type: "string", default: path.join(ROOT, "BENCHMARKS.md") },
   },
 });
 const ROUNDS = Number(args.rounds);
 const MAX_TOKENS = Number(args["max-tokens"]);
 const STARTER = path.join(ROOT, "models/starter/atelier-starter.gguf");
+const MODEL = args.model ? path.resolve(args.model) : STARTER;
+const IS_STARTER = MODEL === STARTER;
+if (!fs.existsSync(MODEL)) throw new Error(`${MODEL} does not exist (bench models: python3 bench/make-model.py, see bench/chat-throughput.ts)`);
 const TOKEN = "bench-node-token-0123456789";
 const PROMPT = (i: number) => `Conversation ${i}: tell me everything about Atelier, the studio, training and the widget.`;
 
 process.env.ATELIER_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "atelier-bench-nodes-"));
-process.env.ATELIER_DEFAULT_MODEL = STARTER;
+process.env.ATELIER_DEFAULT_MODEL = MODEL;
 process.env.ATELIER_NODE_HEALTH_S = "3600";
 (process.env as Record<string, string>).NODE_ENV = "production";
 
@@ -155,14 +164,14 @@ async function compareRouting(label: string, direct: (i: number) => Promise<Stre
 }
 
 const started = new Date();
-say(`### nodes: routing overhead and scale-out — ${started.toISOString().slice(0, 16).replace("T", " ")} UTC`);
+say(`### nodes: routing overhead and scale-out, ${path.basename(MODEL)} — ${started.toISOString().slice(0, 16).replace("T", " ")} UTC`);
 say();
-say(`Command: \`npx tsx --conditions=react-server bench/nodes/run.ts --rounds ${ROUNDS} --max-tokens ${MAX_TOKENS}${args["skip-llama-server"] ? " --skip-llama-server" : ""}\`. Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "CPU"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; load average at start ${load()}.`);
-say(`Model: models/starter/atelier-starter.gguf, greedy, at most ${MAX_TOKENS} tokens; each number is the median of ${ROUNDS} interleaved rounds (direct, then through Atelier). This process is both the central Atelier (route handler behind a real HTTP server, real SQLite) and the client; each node is an \`atelier node\` process with ATELIER_THREADS=1.`);
+say(`Command: \`npx tsx --conditions=react-server bench/nodes/run.ts --rounds ${ROUNDS} --max-tokens ${MAX_TOKENS}${args["skip-llama-server"] ? " --skip-llama-server" : ""}${IS_STARTER ? "" : ` --model ${path.relative(ROOT, MODEL)}`}\`. Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "CPU"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; load average at start ${load()}.`);
+say(`Model: ${path.relative(ROOT, MODEL)}, greedy, at most ${MAX_TOKENS} tokens; each number is the median of ${ROUNDS} interleaved rounds (direct, then through Atelier). This process is both the central Atelier (route handler behind a real HTTP server, real SQLite) and the client; each node is an \`atelier node\` process with ATELIER_THREADS=1.`);
 say();
 
-const nodeA = await startNodeProcess({ token: TOKEN, args: ["--model", `starter=${STARTER}`], env: { ATELIER_SEQUENCES: "8" } });
-const nodeB = await startNodeProcess({ token: TOKEN, args: ["--model", `starter=${STARTER}`], env: { ATELIER_SEQUENCES: "8" } });
+const nodeA = await startNodeProcess({ token: TOKEN, args: ["--model", `starter=${MODEL}`], env: { ATELIER_SEQUENCES: "8" } });
+const nodeB = await startNodeProcess({ token: TOKEN, args: ["--model", `starter=${MODEL}`], env: { ATELIER_SEQUENCES: "8" } });
 try {
   const A = await registerNode(db, { name: "node A", url: nodeA.url, kind: "atelier", apiKey: TOKEN });
   await assignModel(db, { nodeId: A.id, modelId: a.modelId!, remoteName: "starter" }, null);
@@ -204,7 +213,7 @@ try {
   await Promise.all([nodeA.kill("SIGTERM"), nodeB.kill("SIGTERM")]);
 }
 
-if (!args["skip-llama-server"]) {
+if (!args["skip-llama-server"] && IS_STARTER) {
   const { startLlamaServer } = await import("../lib/llamaServer");
   const { tinyLora } = await import("../../tests/scaleout/helpers");
   const lora = await tinyLora();
@@ -262,11 +271,7 @@ stopNodeHealth(db);
 await central.close();
 say(`Load average at the end: ${load()}. Numbers taken while other work ran on this machine are noisy; re-run in a quiet window with the command above.`);
 
-const BEGIN = "<!-- nodes:start -->";
-const END = "<!-- nodes:end -->";
-const doc = fs.existsSync(args.out!) ? fs.readFileSync(args.out!, "utf8") : "";
-const section = `${BEGIN}\n## Inference nodes (bench/nodes/run.ts)\n\n${lines.join("\n")}\n${END}`;
-const next = doc.includes(BEGIN) ? doc.replace(new RegExp(`${BEGIN}[\\s\\S]*?${END}`), section) : `${doc.trimEnd()}\n\n${section}\n`;
-fs.writeFileSync(args.out!, next);
+const block = IS_STARTER ? "nodes" : `nodes:${path.basename(MODEL)}`;
+writeBenchmarkSection(args.out!, block, `${IS_STARTER ? "## Inference nodes (bench/nodes/run.ts)\n\n" : ""}${lines.join("\n")}`);
 console.log(`wrote ${args.out}`);
 process.exit(0);

@@ -6,6 +6,7 @@ import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3"
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { env } from "../env";
 import * as schema from "./schema";
+import { cacheStatements } from "./statement-cache";
 
 export type AtelierDb = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
@@ -20,6 +21,7 @@ export function openDatabase(file: string): AtelierDb {
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("synchronous = NORMAL");
+  cacheStatements(sqlite);
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder: MIGRATIONS_DIR });
   return db as AtelierDb;

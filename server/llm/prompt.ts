@@ -15,7 +15,8 @@ import { sequenceContextSize } from "./tuning";
  * differently), and "View prompt" shows this text.
  */
 
-type Vocab = { model: LlamaModel; wrapper: ChatWrapper };
+/** A model's vocabulary, chat wrapper and trained context, read once per file (the GGUF header parse costs milliseconds: not per turn). */
+type Vocab = { model: LlamaModel; wrapper: ChatWrapper; contextLength: number | null };
 const globalForVocab = globalThis as unknown as { atelierVocabs?: Map<string, Promise<Vocab>> };
 const vocabs = (globalForVocab.atelierVocabs ??= new Map());
 
@@ -23,9 +24,10 @@ function vocabOf(modelPath: string): Promise<Vocab> {
   let entry = vocabs.get(modelPath);
   if (!entry) {
     entry = (async () => {
+      const facts = await inspectGguf(modelPath); // missing / damaged files fail with their specific error
       const llama = await llamaInstance();
       const model = await llama.loadModel({ modelPath, vocabOnly: true });
-      return { model, wrapper: resolveChatWrapper(model) };
+      return { model, wrapper: resolveChatWrapper(model), contextLength: facts.contextLength };
     })();
     vocabs.set(modelPath, entry);
     entry.catch(() => vocabs.delete(modelPath));
@@ -55,6 +57,6 @@ export async function vocabServing(modelPath: string): Promise<{
   spec: { modelPath: string };
   model: { tokenizer: LlamaModel["tokenizer"] };
 }> {
-  const [{ model, wrapper }, facts] = await Promise.all([vocabOf(modelPath), inspectGguf(modelPath)]);
-  return { contextSize: sequenceContextSize(facts.contextLength), chatWrapper: wrapper, spec: { modelPath }, model: { tokenizer: model.tokenizer } };
+  const { model, wrapper, contextLength } = await vocabOf(modelPath);
+  return { contextSize: sequenceContextSize(contextLength), chatWrapper: wrapper, spec: { modelPath }, model: { tokenizer: model.tokenizer } };
 }
