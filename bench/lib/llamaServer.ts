@@ -73,20 +73,31 @@ export async function streamCompletion(url: string, i: number, nTokens: number, 
   let firstMs = 0, tokens = 0, predicted = -1, buf = "", error: string | undefined;
   const dec = new TextDecoder();
   try {
+  const handle = (ev: string) => {
+    const line = ev.split("\n").find((l) => l.startsWith("data: "));
+    if (!line) return;
+    const data = JSON.parse(line.slice(6));
+    if (data.error) { error = String(data.error.message ?? JSON.stringify(data.error)); return; }
+    if (data.stop) {
+      predicted = data.timings?.predicted_n ?? data.tokens_predicted ?? tokens;
+      // a short answer says why (stop type, a prompt that filled the slot's context): the bench then warns
+      if (predicted < nTokens) console.error(`llama-server stopped stream ${i} at ${predicted}/${nTokens} tokens: stop_type ${data.stop_type}, truncated ${data.truncated}, prompt ${data.tokens_evaluated} tokens`);
+      return;
+    }
+    if (tokens++ === 0) firstMs = now();
+    tokenAt?.push(now());
+  };
   for await (const chunk of res.body as any as AsyncIterable<Uint8Array>) {
     buf += dec.decode(chunk, { stream: true });
     let k: number;
     while ((k = buf.indexOf("\n\n")) >= 0) {
       const ev = buf.slice(0, k); buf = buf.slice(k + 2);
-      const line = ev.split("\n").find((l) => l.startsWith("data: "));
-      if (!line) continue;
-      const data = JSON.parse(line.slice(6));
-      if (data.error) { error = String(data.error.message ?? JSON.stringify(data.error)); continue; }
-      if (data.stop) { predicted = data.timings?.predicted_n ?? tokens; continue; }
-      if (tokens++ === 0) firstMs = now();
-      tokenAt?.push(now());
+      handle(ev);
     }
   }
+  // the last event may end the stream without the blank line after it (llama-server's error events do)
+  if (buf.trim()) handle(buf);
+
   } catch (err) {
     if (!signal?.aborted) throw err;
   }
