@@ -103,7 +103,9 @@ def main():
     ]
     print("\n".join(lines))
     if not a.quick:
-        write_section("memory", "\n".join(lines))
+        # both shapes: the "memory" block; one shape run alone (an 8B step takes long) writes its own block
+        shapes = a.which.split(",")
+        write_section("memory" if sorted(shapes) == ["1b", "8b"] else f"memory:{'-'.join(shapes)}", "\n".join(lines))
 
 
 if __name__ == "__main__":
